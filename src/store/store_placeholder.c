@@ -1,0 +1,2 @@
+/* module store: see its headers */
+typedef int tn_store_unit_nonempty;
