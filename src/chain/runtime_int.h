@@ -1,0 +1,52 @@
+/*
+ * Runtime internals shared by runtime.c and the modules (mod_*.c). A module is a table of calls;
+ * runtime.c lists the modules by id. To add a module: write mod_<name>.c defining a
+ * `const struct runtime_module <name>_module`, declare it here and add it to runtime.c's table.
+ */
+#ifndef TN_CHAIN_RUNTIME_INT_H
+#define TN_CHAIN_RUNTIME_INT_H
+
+#include "chain/runtime.h"
+
+/* What a call's apply function sees. The fee, tip and nonce are already charged. */
+struct runtime_ctx {
+        const struct runtime_params *params;
+        struct state_overlay *overlay;
+        const struct tx *tx;
+        uint64_t height;
+        struct tx_check *check; /* set need/have when failing on a balance */
+};
+
+struct runtime_call {
+        uint8_t function;
+        const char *name; /* "module.function" */
+        uint64_t weight;  /* fixed execution weight (docs/protocol/runtime.md "Weights") */
+        /* Stateless payload check at admission: TX_OK or a not-includable code. */
+        enum tx_result (*validate)(const struct tx *tx);
+        /* Executes the call: TX_OK, a call error, or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. Runs
+         * only on txs validate accepted. */
+        enum tx_result (*apply)(struct runtime_ctx *c);
+};
+
+struct runtime_module {
+        uint8_t id;
+        const char *name;
+        const struct runtime_call *calls;
+        size_t n_calls;
+};
+
+extern const struct runtime_module system_module;
+extern const struct runtime_module balances_module;
+
+/* Reads pk's account through o. *exists says whether it exists (*a zeroed if not). Returns TX_OK
+ * or TX_STORAGE. */
+enum tx_result runtime_account_load(struct state_overlay *o, const uint8_t pk[32],
+                                    struct account *a, bool *exists)
+    __attribute__((warn_unused_result));
+/* Writes pk's account into o. Returns TX_OK, TX_STATE_FULL or TX_NOMEM. */
+enum tx_result runtime_account_store(struct state_overlay *o, const uint8_t pk[32],
+                                     const struct account *a) __attribute__((warn_unused_result));
+/* Maps an overlay write result to a tx result. */
+enum tx_result runtime_from_state(enum state_result r);
+
+#endif

@@ -1,0 +1,307 @@
+#include "cli/cmd_node.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/ss58.h"
+#include "cli/cli_int.h"
+#include "crypto/devkeys.h"
+#include "node/node.h"
+
+static struct node *running_node;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (running_node)
+		node_request_stop(running_node);
+}
+
+/* "HOST:PORT" -> host (into buf) and port. */
+static bool parse_listen(const char *s, char *host, size_t cap, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	if (!colon || colon == s || (size_t)(colon - s) >= cap)
+		return false;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p > 65535)
+		return false;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	*port = (uint16_t)p;
+	return true;
+}
+
+static bool parse_size(const char *s, size_t *out, size_t min, size_t max)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || s[0] == '-' || v < min || v > max)
+		return false;
+	*out = (size_t)v;
+	return true;
+}
+
+struct node_opts {
+	struct node_config cfg;
+	char host[256];
+	bool reset;
+};
+
+enum {
+	OPT_DEV = 1,
+	OPT_DATA,
+	OPT_RPC,
+	OPT_BLOCK_TIME,
+	OPT_GENESIS,
+	OPT_KEY,
+	OPT_THREADS,
+	OPT_MAX_TXS,
+	OPT_LOG,
+	OPT_RESET,
+	OPT_HELP
+};
+
+static const struct option long_opts[] = {
+    {"dev", no_argument, NULL, OPT_DEV},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"rpc", required_argument, NULL, OPT_RPC},
+    {"block-time", required_argument, NULL, OPT_BLOCK_TIME},
+    {"genesis", required_argument, NULL, OPT_GENESIS},
+    {"validator-key", required_argument, NULL, OPT_KEY},
+    {"rpc-threads", required_argument, NULL, OPT_THREADS},
+    {"max-block-txs", required_argument, NULL, OPT_MAX_TXS},
+    {"log-level", required_argument, NULL, OPT_LOG},
+    {"reset", no_argument, NULL, OPT_RESET},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* Applies one option; returns false with a message for a bad value. */
+static bool apply_opt(struct node_opts *o, int c, const char *arg, bool dev_cmd)
+{
+	size_t v;
+	enum log_level lvl;
+	switch (c) {
+	case OPT_DEV:
+		o->cfg.dev = true;
+		return true;
+	case OPT_DATA:
+		o->cfg.data_dir = arg;
+		return true;
+	case OPT_RPC:
+		if (!parse_listen(arg, o->host, sizeof(o->host), &o->cfg.rpc_port))
+			return cli_fail("--rpc takes HOST:PORT, got '%s'", arg), false;
+		o->cfg.rpc_host = o->host;
+		return true;
+	case OPT_BLOCK_TIME:
+		if (!parse_size(arg, &v, 10, 3600000))
+			return cli_fail("--block-time takes milliseconds (10..3600000), got '%s'",
+			                arg),
+			       false;
+		o->cfg.block_time_ms = v;
+		return true;
+	case OPT_GENESIS:
+	case OPT_KEY:
+		if (dev_cmd)
+			break;
+		*(c == OPT_GENESIS ? &o->cfg.genesis_path : &o->cfg.validator_key) = arg;
+		return true;
+	case OPT_THREADS:
+		if (!parse_size(arg, &v, 1, 256))
+			return cli_fail("--rpc-threads takes 1..256, got '%s'", arg), false;
+		o->cfg.rpc_threads = (unsigned)v;
+		return true;
+	case OPT_MAX_TXS:
+		if (!parse_size(arg, &o->cfg.max_block_txs, 1, 65536))
+			return cli_fail("--max-block-txs takes 1..65536, got '%s'", arg), false;
+		return true;
+	case OPT_LOG:
+		if (!log_parse_level(&lvl, arg))
+			return cli_fail("--log-level takes debug|info|warn|error, got '%s'", arg),
+			       false;
+		log_set_level(lvl);
+		return true;
+	case OPT_RESET:
+		if (!dev_cmd)
+			break;
+		o->reset = true;
+		return true;
+	}
+	return cli_fail("unknown option for this command (see tenebra %s --help)",
+	                dev_cmd ? "dev" : "node"),
+	       false;
+}
+
+static void print_help(bool dev_cmd)
+{
+	if (dev_cmd)
+		printf(
+		    "usage: tenebra dev [--data DIR] [--rpc HOST:PORT] [--block-time MS] "
+		    "[--reset]\n"
+		    "Runs the local development chain (dev accounts funded, alice validates).\n");
+	else
+		printf(
+		    "usage: tenebra node (--dev | --genesis FILE --validator-key FILE) --data DIR\n"
+		    "                    [--rpc HOST:PORT] [--block-time MS] [--rpc-threads N]\n"
+		    "                    [--max-block-txs N] [--log-level debug|info|warn|error]\n"
+		    "The validator key password is read from $TENEBRA_VALIDATOR_PASSWORD.\n");
+}
+
+/* Parses argv into o. Returns -1 to go on, else the exit status to return. */
+static int parse_node_args(struct node_opts *o, int argc, char **argv, bool dev_cmd)
+{
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			print_help(dev_cmd);
+			return CLI_EXIT_OK;
+		}
+		if (c == '?')
+			return cli_fail(
+			           "unknown option or missing value: '%s' (see tenebra %s --help)",
+			           argv[optind - 1], dev_cmd ? "dev" : "node"),
+			       CLI_EXIT_USAGE;
+		if (!apply_opt(o, c, optarg, dev_cmd))
+			return CLI_EXIT_USAGE;
+	}
+	if (optind < argc)
+		return cli_fail("unexpected argument '%s'", argv[optind]), CLI_EXIT_USAGE;
+	return -1;
+}
+
+/* Starts the node, waits for a signal, stops it. */
+static int run_node(const struct node_config *cfg, void (*banner)(struct node *))
+{
+	char err[512] = "";
+	struct node *n;
+	struct sigaction sa;
+	enum node_result r = node_start(&n, cfg, err, sizeof(err));
+	if (r != NODE_OK)
+		return cli_fail("%s", err[0] ? err : node_strerror(r));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	running_node = n;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (banner)
+		banner(n);
+	node_wait(n);
+	log_info("node", "stopping at height %llu", (unsigned long long)node_height(n));
+	running_node = NULL;
+	node_free(n);
+	return CLI_EXIT_OK;
+}
+
+int cmd_node(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct node_opts o;
+	(void)ctx;
+	memset(&o, 0, sizeof(o));
+	node_config_default(&o.cfg);
+	int r = parse_node_args(&o, argc, argv, false);
+	if (r >= 0)
+		return r;
+	if (!o.cfg.data_dir)
+		return cli_fail("--data DIR is required"), CLI_EXIT_USAGE;
+	if (!o.cfg.dev && !o.cfg.genesis_path)
+		return cli_fail("--genesis FILE (or --dev) is required"), CLI_EXIT_USAGE;
+	if (o.cfg.dev && (o.cfg.genesis_path || o.cfg.validator_key))
+		return cli_fail("--dev uses the built-in genesis and key; drop --genesis and "
+		                "--validator-key"),
+		       CLI_EXIT_USAGE;
+	o.cfg.validator_password = getenv("TENEBRA_VALIDATOR_PASSWORD");
+	return run_node(&o.cfg, NULL);
+}
+
+static void dev_banner(struct node *n)
+{
+	static const char *const names[] = {"alice", "bob", "charlie", "dave", "eve", "ferdie"};
+	uint8_t pk[32], sk[64];
+	char addr[SS58_ADDR_MAX + 1];
+	printf("\n  Tenebra dev network is running\n\n");
+	printf("  node RPC      http://127.0.0.1:%u/   (JSON-RPC 2.0; docs/rpc.md)\n",
+	       node_rpc_port(n));
+	printf("  metrics       http://127.0.0.1:%u/metrics\n", node_rpc_port(n));
+	printf("  new heads     http://127.0.0.1:%u/events/heads   (Server-Sent Events)\n",
+	       node_rpc_port(n));
+	printf("  validator     alice (the only validator; dev keys are public: never use them "
+	       "for value)\n\n  dev accounts  (10,000,000 PHA each)\n");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!devkeys_keypair(names[i], pk, sk))
+			continue;
+		sodium_memzero(sk, sizeof(sk));
+		ss58_encode(addr, sizeof(addr), SS58_PREFIX_PHALA, pk);
+		printf("    %-8s %s\n", names[i], addr);
+	}
+	printf("\n  try           tenebra transfer --from alice --to bob 1.5\n"
+	       "                tenebra balance bob\n"
+	       "  stop          Ctrl-C (the chain resumes from its data directory next time)\n\n");
+	fflush(stdout);
+}
+
+/* The dev data directory: $TENEBRA_HOME/dev, else ~/.tenebra/dev (parents created). */
+static const char *default_dev_dir(char *buf, size_t cap)
+{
+	const char *home = getenv("TENEBRA_HOME");
+	char base[PATH_MAX];
+	if (home && *home) {
+		snprintf(base, sizeof(base), "%s", home);
+	} else if ((home = getenv("HOME")) && *home) {
+		snprintf(base, sizeof(base), "%s/.tenebra", home);
+	} else {
+		return NULL;
+	}
+	if (mkdir(base, 0700) != 0 && errno != EEXIST)
+		return NULL;
+	if ((size_t)snprintf(buf, cap, "%s/dev", base) >= cap)
+		return NULL;
+	return buf;
+}
+
+static int remove_dev_data(const char *dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	char path[PATH_MAX + 16];
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (unlink(path) != 0 && errno != ENOENT)
+			return cli_fail("cannot remove %s: %s", path, strerror(errno));
+	}
+	return CLI_EXIT_OK;
+}
+
+int cmd_dev(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct node_opts o;
+	char dir[PATH_MAX];
+	(void)ctx;
+	memset(&o, 0, sizeof(o));
+	node_config_default(&o.cfg);
+	o.cfg.dev = true;
+	int r = parse_node_args(&o, argc, argv, true);
+	if (r >= 0)
+		return r;
+	if (!o.cfg.data_dir && !(o.cfg.data_dir = default_dev_dir(dir, sizeof(dir))))
+		return cli_fail("cannot choose a data directory: set --data DIR or TENEBRA_HOME");
+	if (o.reset && remove_dev_data(o.cfg.data_dir) != CLI_EXIT_OK)
+		return CLI_EXIT_FAIL;
+	log_info("dev", "data directory %s", o.cfg.data_dir);
+	return run_node(&o.cfg, dev_banner);
+}

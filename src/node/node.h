@@ -1,0 +1,65 @@
+/*
+ * The chain node: block store + state tree + runtime + mempool + JSON-RPC, and the block
+ * producer of a single validator (docs/architecture.md "How a transaction flows").
+ *
+ * Threads: libmicrohttpd's pool runs RPC handlers (decoding, signature checks and admission run
+ * there, in parallel); one producer thread builds, executes and commits a block every block time.
+ * They share the mempool (internally locked) and the committed head (guarded by a mutex).
+ */
+#ifndef TN_NODE_NODE_H
+#define TN_NODE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum node_result {
+	NODE_OK = 0,
+	NODE_BAD_CONFIG,  /* an option or file is invalid; the message says which */
+	NODE_BAD_GENESIS, /* the genesis file is unreadable, malformed or breaks a rule */
+	NODE_WRONG_CHAIN, /* the data directory belongs to another genesis */
+	NODE_STORE,       /* the database could not be opened or written */
+	NODE_KEY,         /* the validator key could not be loaded */
+	NODE_RPC,         /* the RPC server could not start (e.g. address in use) */
+	NODE_NOMEM,
+};
+
+const char *node_strerror(enum node_result r);
+
+struct node_config {
+	const char *data_dir;      /* required */
+	const char *rpc_host;      /* default 127.0.0.1 */
+	uint16_t rpc_port;         /* default 9944; 0 = any free port (see node_rpc_port) */
+	bool dev;                  /* dev chain: built-in genesis, alice validates */
+	const char *genesis_path;  /* required unless dev */
+	const char *validator_key; /* keystore file of the validator; unless dev */
+	const char *validator_password; /* for validator_key; borrowed, wiped by the caller */
+	uint64_t block_time_ms;    /* 0 = the genesis value */
+	unsigned rpc_threads;      /* 0 = number of CPUs */
+	size_t max_block_txs;      /* cap on transactions per block */
+	size_t max_block_bytes;    /* cap on encoded block size */
+	size_t map_size;           /* LMDB map size in bytes */
+};
+
+void node_config_default(struct node_config *cfg);
+
+struct node;
+
+/* Opens or creates the data directory, initialises the chain from genesis on first start (or
+ * checks that the stored chain is the genesis's), loads the validator key, starts the RPC server
+ * and the producer. On failure returns an error and writes a one-line reason into err. */
+enum node_result node_start(struct node **out, const struct node_config *cfg, char *err,
+			    size_t errlen);
+/* Blocks until node_request_stop is called (e.g. from a signal handler). */
+void node_wait(struct node *n);
+/* Asks the node to stop; async-signal-safe. */
+void node_request_stop(struct node *n);
+/* Stops the producer and the RPC server, closes the store, wipes the validator key. NULL ok. */
+void node_free(struct node *n);
+
+/* The TCP port the RPC server listens on. */
+uint16_t node_rpc_port(const struct node *n);
+/* Current head height. */
+uint64_t node_height(struct node *n);
+
+#endif

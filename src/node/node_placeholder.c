@@ -1,2 +1,0 @@
-/* module node: see its headers */
-typedef int tn_node_unit_nonempty;

@@ -1,0 +1,154 @@
+// Interop of src/crypto/hpke.c (through <build>/tools/hpke_tool) with @hpke/core, for both AEADs of
+// the profile: Node seals / C opens, C seals / Node opens, byte-identical deterministic envelopes,
+// identical exported secrets, and C rejecting what Node tampered with.
+// Usage: node hpke.test.mjs <build dir>   (cwd tests/js, after npm install)
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
+import { Chacha20Poly1305 } from "@hpke/chacha20poly1305";
+
+const buildDir = process.argv[2];
+if (!buildDir) {
+  console.error("usage: node hpke.test.mjs <build dir>");
+  process.exit(2);
+}
+const tool = join(buildDir, "tools", "hpke_tool");
+
+let checks = 0;
+let failures = 0;
+function check(cond, what) {
+  checks++;
+  if (!cond) {
+    failures++;
+    console.error(`FAIL: ${what}`);
+  }
+}
+
+const hex = (b) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString("hex");
+const bytes = (h) => new Uint8Array(Buffer.from(h, "hex"));
+const ab = (h) => bytes(h).buffer;
+
+// Runs hpke_tool; returns {code, out} (stdout trimmed).
+function c(...args) {
+  try {
+    return { code: 0, out: execFileSync(tool, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() };
+  } catch (e) {
+    return { code: e.status, out: "" };
+  }
+}
+
+const suites = {
+  chacha20poly1305: new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() }),
+  aes256gcm: new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() }),
+};
+
+// RFC 9180 A.2.1 inputs; tests/unit/crypto/test_hpke.c holds the same AES-256-GCM values.
+const A2 = {
+  info: "4f6465206f6e2061204772656369616e2055726e",
+  ikmE: "909a9b35d3dc4713a5e72a4da274b55d3d3821a37e5d099e74a647db583a904b",
+  ikmR: "1ac01f181fdf9f352797655161c58b75c656a6cc2716dcb66372da835542e1df",
+  pt: "4265617574792069732074727574682c20747275746820626561757479",
+  aad0: "436f756e742d30",
+  ct0: {
+    chacha20poly1305: "1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28",
+    aes256gcm: "64d58422a43fce86ccaa4dbc3dcae297e719eb0b0815f9c2c7d18345ce1881ac91cacfe99b24f9339ccf8388c2",
+  },
+  export0: {
+    chacha20poly1305: "4bbd6243b8bb54cec311fac9df81841b6fd61f56538a775e7c80a9f40160606e",
+    aes256gcm: "5d33b26d1f769bd2e4c9ecc25b9a83e0f3ffeda4062ae21b293fe16e3788085e",
+  },
+};
+
+async function nodeSeal(suite, pkHex, info, aad, pt, ikmE) {
+  const recipientPublicKey = await suite.kem.deserializePublicKey(ab(pkHex));
+  const opts = { recipientPublicKey, info: ab(info) };
+  if (ikmE) opts.ekm = await suite.kem.deriveKeyPair(ab(ikmE));
+  const ctx = await suite.createSenderContext(opts);
+  const ct = await ctx.seal(ab(pt), ab(aad));
+  return { env: hex(ctx.enc) + hex(ct), ctx };
+}
+
+async function nodeOpen(suite, skHex, info, aad, envHex) {
+  const recipientKey = await suite.kem.deserializePrivateKey(ab(skHex));
+  const enc = ab(envHex.slice(0, 64));
+  const ctx = await suite.createRecipientContext({ recipientKey, enc, info: ab(info) });
+  return { pt: hex(await ctx.open(ab(envHex.slice(64)), ab(aad))), ctx };
+}
+
+async function runSuite(name) {
+  const suite = suites[name];
+  const before = checks;
+
+  // keys: C's DeriveKeyPair equals @hpke/core's
+  const [pkR, skR] = c("keygen", A2.ikmR).out.split(" ");
+  const kp = await suite.kem.deriveKeyPair(ab(A2.ikmR));
+  check(pkR === hex(await suite.kem.serializePublicKey(kp.publicKey)), `${name}: DeriveKeyPair pk`);
+  check(skR === hex(await suite.kem.serializePrivateKey(kp.privateKey)), `${name}: DeriveKeyPair sk`);
+
+  // deterministic: byte-identical envelopes and the pinned first ciphertext
+  const det = await nodeSeal(suite, pkR, A2.info, A2.aad0, A2.pt, A2.ikmE);
+  const cDet = c("seal", name, pkR, A2.info, A2.aad0, A2.pt, A2.ikmE);
+  check(cDet.code === 0 && cDet.out === det.env, `${name}: deterministic envelope identical`);
+  check(det.env.slice(64) === A2.ct0[name], `${name}: first ciphertext matches the stored vector`);
+
+  // Node seals (random ephemeral) -> C opens, several sizes; C seals -> Node opens
+  for (const len of [0, 1, 15, 16, 17, 100, 4096]) {
+    const pt = hex(randomBytes(len));
+    const info = hex(randomBytes(len % 40));
+    const aad = hex(randomBytes((len * 7) % 33));
+    const n = await nodeSeal(suite, pkR, info, aad, pt);
+    const o = c("open", name, skR, info, aad, n.env);
+    check(o.code === 0 && o.out === pt, `${name}: Node seal -> C open (${len} bytes)`);
+    const s = c("seal", name, pkR, info, aad, pt);
+    check(s.code === 0 && s.out.length === 2 * (len + 48), `${name}: C seal length (${len} bytes)`);
+    const back = await nodeOpen(suite, skR, info, aad, s.out);
+    check(back.pt === pt, `${name}: C seal -> Node open (${len} bytes)`);
+  }
+
+  // a key pair generated by Node, used by C in both directions
+  const gen = await suite.kem.generateKeyPair();
+  const gpk = hex(await suite.kem.serializePublicKey(gen.publicKey));
+  const gsk = hex(await suite.kem.serializePrivateKey(gen.privateKey));
+  const s2 = c("seal", name, gpk, "01", "02", "abcdef");
+  check(s2.code === 0 && (await nodeOpen(suite, gsk, "01", "02", s2.out)).pt === "abcdef", `${name}: C seal to a Node key`);
+  const n2 = await nodeSeal(suite, gpk, "01", "02", "abcdef");
+  check(c("open", name, gsk, "01", "02", n2.env).out === "abcdef", `${name}: C open with a Node key`);
+
+  // exported secrets (the query-response key is Export("tenebra/v1/response", 32)). Only L <= 255:
+  // @hpke/core 1.9.0 writes I2OSP(L, 2) as [0, L & 0xff] (buildLabeledInfo in @hpke/common), so
+  // its exports of 256 bytes or more are not RFC 9180's; test_hpke.c checks those lengths.
+  const label = hex(Buffer.from("tenebra/v1/response"));
+  for (const L of [1, 32, 33, 64, 255]) {
+    for (const ectx of ["", label]) {
+      const want = hex(await det.ctx.export(ab(ectx), L));
+      const [enc, es] = c("export-s", name, pkR, A2.info, A2.ikmE, ectx, String(L)).out.split(" ");
+      check(enc === det.env.slice(0, 64) && es === want, `${name}: sender export L=${L} ctx=${ectx ? "label" : "empty"}`);
+      const er = c("export-r", name, skR, A2.info, enc, ectx, String(L)).out;
+      check(er === want, `${name}: receiver export L=${L} ctx=${ectx ? "label" : "empty"}`);
+    }
+  }
+  check(hex(await det.ctx.export(new ArrayBuffer(0), 32)) === A2.export0[name], `${name}: export matches the stored vector`);
+
+  // C rejects what Node tampered with, and the wrong aad / info / suite
+  const good = await nodeSeal(suite, pkR, "aa", "bb", "0123456789");
+  for (const i of [0, 31, 32, good.env.length / 2 - 1]) {
+    const b = bytes(good.env);
+    b[i] ^= 0x01;
+    check(c("open", name, skR, "aa", "bb", hex(b)).code === 1, `${name}: C rejects flipped byte ${i}`);
+  }
+  check(c("open", name, skR, "aa", "bc", good.env).code === 1, `${name}: C rejects wrong aad`);
+  check(c("open", name, skR, "ab", "bb", good.env).code === 1, `${name}: C rejects wrong info`);
+  check(c("open", name, skR, "aa", "bb", good.env.slice(0, -2)).code === 1, `${name}: C rejects truncated envelope`);
+  const other = name === "aes256gcm" ? "chacha20poly1305" : "aes256gcm";
+  check(c("open", other, skR, "aa", "bb", good.env).code === 1, `${name}: C rejects the other AEAD`);
+  console.log(`ok   ${name}: ${checks - before} checks`);
+}
+
+const aesProbe = c("seal", "aes256gcm", "4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a", "", "", "");
+await runSuite("chacha20poly1305");
+if (aesProbe.code === 0) await runSuite("aes256gcm");
+else console.log("skip aes256gcm: hpke_tool reports AES-256-GCM unavailable on this CPU");
+
+console.log(`${checks} checks, ${failures} failed`);
+process.exit(failures ? 1 : 0);
