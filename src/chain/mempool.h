@@ -87,8 +87,9 @@ void mempool_free(struct mempool *mp);
  * height), MEMPOOL_STALE_NONCE, MEMPOOL_NONCE_TOO_FAR, then for a pending (sender, nonce)
  * MEMPOOL_FEE_BUMP_TOO_SMALL (needs priority_fee > old and >= old * (100 + bump) / 100; with it
  * the old tx is replaced), else MEMPOOL_SENDER_FULL, then MEMPOOL_FULL (see the file comment),
- * MEMPOOL_NOMEM. On any error the pool is unchanged except that a larger account_nonce is still
- * applied (dropping txs it makes stale).
+ * MEMPOOL_NOMEM. On error no tx is added or replaced and *where is not written; a larger
+ * account_nonce is still applied (the txs it makes stale are dropped and marked seen, and if the
+ * promotions it causes overflow the ready caps, the lowest-priority ready txs are evicted).
  */
 enum mempool_result mempool_add(struct mempool *mp, const uint8_t *tx_bytes, size_t len,
                                 const struct tx *decoded, const uint8_t txid[TX_ID_LEN],

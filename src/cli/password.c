@@ -1,6 +1,7 @@
 #include "cli/password.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,30 +60,46 @@ static enum password_result password_line(int fd, char out[PASSWORD_MAX + 1])
 	return n == 0 ? PASSWORD_EMPTY : PASSWORD_OK;
 }
 
-/* Prompts on stderr and reads a line from the terminal on fd with echo off. */
-static enum password_result password_tty(int fd, const char *prompt, char out[PASSWORD_MAX + 1])
+/* The terminal settings to restore if a signal ends the process while echo is off. */
+static struct termios password_saved;
+
+static void password_on_signal(int sig)
 {
-	struct termios old, quiet;
-	if (tcgetattr(fd, &old) != 0)
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &password_saved); /* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Prompts on stderr and reads a line from the terminal on stdin with echo off. */
+static enum password_result password_tty(const char *prompt, char out[PASSWORD_MAX + 1])
+{
+	struct termios quiet;
+	struct sigaction sa = {.sa_handler = password_on_signal}, old_int, old_term;
+	if (tcgetattr(STDIN_FILENO, &password_saved) != 0)
 		return PASSWORD_IO;
-	quiet = old;
+	quiet = password_saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	fputs(prompt, stderr);
 	fflush(stderr);
-	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
-		return PASSWORD_IO;
-	enum password_result r = password_line(fd, out);
-	tcsetattr(fd, TCSAFLUSH, &old);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	enum password_result r = PASSWORD_IO;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0) {
+		r = password_line(STDIN_FILENO, out);
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &password_saved);
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	fputc('\n', stderr);
 	return r == PASSWORD_NO_INPUT ? PASSWORD_EMPTY : r;
 }
 
 static enum password_result password_tty_confirm(char out[PASSWORD_MAX + 1], const char *prompt)
 {
-	char again[PASSWORD_MAX + 1];
-	enum password_result r = password_tty(STDIN_FILENO, prompt, out);
+	char again[PASSWORD_MAX + 1] = {0}; /* zero tail: compared in full */
+	enum password_result r = password_tty(prompt, out);
 	if (r == PASSWORD_OK)
-		r = password_tty(STDIN_FILENO, "Repeat password: ", again);
+		r = password_tty("Repeat password: ", again);
 	if (r == PASSWORD_OK && sodium_memcmp(out, again, sizeof(again)) != 0)
 		r = PASSWORD_MISMATCH;
 	sodium_memzero(again, sizeof(again));
@@ -100,8 +117,7 @@ enum password_result password_read(char out[PASSWORD_MAX + 1], const char *promp
 		if (r == PASSWORD_OK)
 			memcpy(out, env, n + 1);
 	} else if (isatty(STDIN_FILENO)) {
-		r = confirm ? password_tty_confirm(out, prompt)
-		            : password_tty(STDIN_FILENO, prompt, out);
+		r = confirm ? password_tty_confirm(out, prompt) : password_tty(prompt, out);
 	} else {
 		r = password_line(STDIN_FILENO, out);
 	}

@@ -243,6 +243,8 @@ enum keystore_result keystore_open(uint8_t seed[SIG_SEED_LEN], uint8_t pk[SIG_PK
 	uint8_t aad[AAD_MAX];
 	memset(seed, 0, SIG_SEED_LEN);
 	memset(pk, 0, SIG_PK_LEN);
+	if (name)
+		memset(name, 0, KEYSTORE_NAME_MAX + 1);
 	enum keystore_result r = header_decode(&h, doc, len);
 	if (r == KEYSTORE_OK && !params_within(&h.params, &KEYSTORE_PARAMS_MIN, cap))
 		r = KEYSTORE_BAD_PARAMS;

@@ -67,7 +67,7 @@ enum keystore_result keystore_seal(char **doc, const char *name, const uint8_t s
 /* Opens doc[0..len) with password[0..pwlen). limit (NULL = KEYSTORE_PARAMS_MAX) caps the Argon2
  * parameters the document may request; it must not exceed KEYSTORE_PARAMS_MAX. On KEYSTORE_OK
  * writes the seed and its public key (and, if name is not NULL, the key name into
- * name[KEYSTORE_NAME_MAX + 1]). On error the outputs are zeroed and the result is one of
+ * name[KEYSTORE_NAME_MAX + 1]). On error all outputs are zeroed and the result is one of
  * KEYSTORE_TOO_LARGE, BAD_FORMAT, UNSUPPORTED, BAD_PARAMS, AUTH_FAILED, KEY_MISMATCH, NOMEM. */
 enum keystore_result keystore_open(uint8_t seed[SIG_SEED_LEN], uint8_t pk[SIG_PK_LEN], char *name,
                                    const char *doc, size_t len, const char *password, size_t pwlen,

@@ -248,14 +248,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+/* libmicrohttpd's messages are mostly about misbehaving clients, hence debug level; while the
+ * daemon starts, the last one is kept to explain a failure. */
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
 							      va_list ap)
 {
-	(void)cls;
-	char msg[512];
+	struct rpc_server *s = cls;
+	char msg[sizeof(s->start_err)];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	log_debug("rpc", "libmicrohttpd: %s", msg);
+	pthread_mutex_lock(&s->routes_lock);
+	if (!s->mhd)
+		memcpy(s->start_err, msg, sizeof(msg));
+	pthread_mutex_unlock(&s->routes_lock);
 }
 
 static void config_resolve(struct rpc_config *c, const struct rpc_config *in)
@@ -285,6 +291,9 @@ static void config_resolve(struct rpc_config *c, const struct rpc_config *in)
 		c->sse_queue = RPC_SERVER_DEFAULT_SSE_QUEUE;
 	if (!c->sse_keepalive_ms)
 		c->sse_keepalive_ms = RPC_SERVER_DEFAULT_SSE_KEEPALIVE;
+	/* An idle event stream must show activity before the idle timeout closes it. */
+	if (c->sse_keepalive_ms >= c->timeout_s * 1000u)
+		c->sse_keepalive_ms = c->timeout_s * 500u;
 }
 
 /* "127.0.0.1:9944" or "[::1]:9944". */
@@ -389,16 +398,19 @@ static enum rpc_server_result start_daemon(struct rpc_server *s, int fd, char *e
 	/* Suspend/resume lets an idle SSE stream wait for events without a busy loop. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG;
-	s->mhd = MHD_start_daemon(
+	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
 		MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 		s->cfg.timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	pthread_mutex_lock(&s->routes_lock);
+	s->mhd = d;
+	pthread_mutex_unlock(&s->routes_lock);
 	if (!s->mhd) {
 		char where[300];
 		format_hostport(where, sizeof(where), s->cfg.host, s->port);
-		snprintf(errbuf, errlen, "cannot start the HTTP server on %s (%u threads)", where,
-			 s->cfg.threads);
+		snprintf(errbuf, errlen, "cannot start the HTTP server on %s (%u threads): %s", where,
+			 s->cfg.threads, s->start_err[0] ? s->start_err : "libmicrohttpd failed");
 		close(fd);
 		return RPC_SERVER_ERR_START;
 	}

@@ -153,7 +153,8 @@ struct rpc_config {
 	unsigned max_depth;       /* JSON nesting depth */
 	unsigned sse_max_subscribers; /* per SSE channel; more get HTTP 503 */
 	unsigned sse_queue;           /* events queued per subscriber before it is dropped */
-	unsigned sse_keepalive_ms;    /* interval of ": keep-alive" comments */
+	unsigned sse_keepalive_ms;    /* interval of ": keep-alive" comments (made shorter than
+					 timeout_s when it is not, so idle streams stay open) */
 };
 
 struct rpc_server;
@@ -175,7 +176,8 @@ enum rpc_server_result rpc_server_start(struct rpc_server **out, const struct rp
 uint16_t rpc_server_port(const struct rpc_server *s);
 
 /* Stops accepting, ends SSE streams, closes every connection and joins the threads; no handler
- * runs after it returns. Idempotent. Publishing to a channel of a stopped server is a no-op. */
+ * runs after it returns. Idempotent; not to be called from a handler (it waits for them).
+ * Publishing to a channel of a stopped server is a no-op. */
 void rpc_server_stop(struct rpc_server *s);
 /* Stops the server if running and frees it and its channels; NULL is ignored. */
 void rpc_server_free(struct rpc_server *s);

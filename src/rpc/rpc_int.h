@@ -44,6 +44,7 @@ struct rpc_server {
 	struct rpc_config cfg; /* with defaults filled in */
 	uint16_t port;
 	bool stopped;
+	char start_err[160]; /* last libmicrohttpd message before the daemon ran (routes_lock) */
 
 	struct rpc_counters counters;
 	_Atomic uint64_t http_requests;
@@ -51,7 +52,8 @@ struct rpc_server {
 	_Atomic uint64_t sse_dropped;
 
 	/* Routes are appended while worker threads read them: an entry is written completely
-	 * before nroutes is published with release order, and readers load nroutes with acquire. */
+	 * before nroutes is published with release order, and readers load nroutes with acquire.
+	 * routes_lock serialises writers (and guards mhd/start_err while the daemon starts). */
 	pthread_mutex_t routes_lock;
 	struct rpc_route routes[RPC_SERVER_MAX_ROUTES];
 	_Atomic size_t nroutes;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/log.h"
 #include "crypto/hash.h"
@@ -665,8 +664,6 @@ enum smt_result smt_apply(struct smt *t, MDB_txn *wtxn, uint64_t new_version,
 	struct ctx c = {t, wtxn, new_version, SMT_OK};
 	t->nputs = 0;
 	t->alen = 0;
-	struct timespec T0, T1, T2, T3;
-	clock_gettime(CLOCK_MONOTONIC, &T0);
 	struct ref root = m.root;
 	if (n > 0)
 		update(&c, 0, &m.root, 0, n, &root);
@@ -674,18 +671,9 @@ enum smt_result smt_apply(struct smt *t, MDB_txn *wtxn, uint64_t new_version,
 		place_leaf(&c, &root, 0);
 	if (c.err != SMT_OK)
 		return c.err;
-	clock_gettime(CLOCK_MONOTONIC, &T1);
 	r = write_flat(t, wtxn, n);
-	clock_gettime(CLOCK_MONOTONIC, &T2);
 	if (r == SMT_OK)
 		r = write_puts(t, wtxn);
-	clock_gettime(CLOCK_MONOTONIC, &T3);
-#define MS(a, b) ((b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6)
-	static double tt[3];
-	static int calls;
-	tt[0] += MS(T0, T1); tt[1] += MS(T1, T2); tt[2] += MS(T2, T3);
-	if (++calls % 20 == 0) fprintf(stderr, "tree %.0f flat %.0f puts %.0f ms (nputs %zu)\n", tt[0], tt[1], tt[2], t->nputs), tt[0]=tt[1]=tt[2]=0;
-
 	m.version = new_version;
 	m.has_version = true;
 	m.root = root;

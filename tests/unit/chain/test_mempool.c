@@ -616,6 +616,36 @@ static void remove_cuts_later_nonces(void)
 	mempool_free(mp);
 }
 
+/* Fee x length products pass 128 bits: ordering and the bump rule must still be exact. */
+static void huge_fees(void)
+{
+	const u128 max = ~(u128)0;
+	struct mempool *mp = pool_default();
+	struct acct a, b;
+	acct_make(&a, 1);
+	acct_make(&b, 2);
+	struct ttx ta, tb, ta2, ta3;
+	ttx_make(&ta, &a, 0, 1, 1, 100);
+	ttx_make(&tb, &b, 0, 0, 2, 100);
+	ttx_make(&ta2, &a, 0, 1, 3, 100);
+	ttx_make(&ta3, &a, 0, 1, 4, 100);
+	CHECK(ta.len == tb.len + 1);
+	enum mempool_status w;
+	/* Same huge fee: the shorter tx pays more per byte although it arrived later. */
+	CHECK(mempool_add(mp, ta.bytes, ta.len, &ta.tx, ta.id, 0, max / 2, &w) == MEMPOOL_OK);
+	CHECK(mempool_add(mp, tb.bytes, tb.len, &tb.tx, tb.id, 0, max / 2, &w) == MEMPOOL_OK);
+	uint8_t ids[64][TX_ID_LEN];
+	CHECK(reap_ids(mp, 1 << 16, 64, ids) == 2);
+	CHECK_EQ_MEM(ids[0], tb.id, TX_ID_LEN);
+	/* old * 110 overflows 128 bits; one unit below ceil(old * 1.1) is not enough. */
+	u128 need = max / 2 + max / 20 + 1; /* ceil(1.1 * (max / 2)) since max / 2 is odd */
+	CHECK(mempool_add(mp, ta2.bytes, ta2.len, &ta2.tx, ta2.id, 0, need - 1, &w) ==
+	      MEMPOOL_FEE_BUMP_TOO_SMALL);
+	CHECK(mempool_add(mp, ta3.bytes, ta3.len, &ta3.tx, ta3.id, 0, need, &w) == MEMPOOL_OK);
+	CHECK(pending(mp, &ta3) && !pending(mp, &ta));
+	mempool_free(mp);
+}
+
 static void strerror_messages(void)
 {
 	for (int r = MEMPOOL_OK; r <= MEMPOOL_NOMEM; r++) {
@@ -904,5 +934,5 @@ CHECK_MAIN(CASE(ready_future_promotion), CASE(reap_order), CASE(reap_ties_by_arr
            CASE(count_cap_eviction), CASE(eviction_takes_dependents),
            CASE(byte_cap_eviction_is_all_or_nothing), CASE(future_cap), CASE(seen_cache),
            CASE(update_after_block), CASE(expiry), CASE(update_promotion_respects_caps),
-           CASE(remove_cuts_later_nonces), CASE(strerror_messages), CASE(randomized_invariants),
-           CASE(threaded_adds))
+           CASE(remove_cuts_later_nonces), CASE(huge_fees), CASE(strerror_messages),
+           CASE(randomized_invariants), CASE(threaded_adds))

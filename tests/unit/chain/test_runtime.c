@@ -376,6 +376,7 @@ static void overflows(void)
 	CHECK(check(&f, &tx, &c) == TX_OK);
 	f.p.fee_per_byte = (u128)-1 / 100;
 	CHECK(check(&f, &tx, &c) == TX_FEE_OVERFLOW);
+	mem_release(&f.mem);
 	fx_init(&f);
 	/* Destination overflow is a call error. */
 	set_account(&f, f.bob, 0, (u128)-1 - 5);

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pty.h>
 #include <sodium.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -403,6 +404,48 @@ static void reads_passwords(void)
 	sodium_memzero(pw, sizeof(pw));
 }
 
+/* A terminal on stdin: no echo, asked twice, both entries compared. */
+static enum password_result read_tty(const char *input, bool confirm, char out[PASSWORD_MAX + 1],
+                                     bool *echoed)
+{
+	int master, slave;
+	char back[256];
+	CHECK(openpty(&master, &slave, NULL, NULL, NULL) == 0);
+	int save = dup(0);
+	dup2(slave, 0);
+	CHECK(write(master, input, strlen(input)) == (ssize_t)strlen(input));
+	fflush(stderr);
+	int save_err = dup(2), null = open("/dev/null", O_WRONLY); /* the prompts */
+	dup2(null, 2);
+	enum password_result r = password_read(out, "Password: ", confirm);
+	dup2(save_err, 2);
+	dup2(save, 0);
+	close(save);
+	close(save_err);
+	close(null);
+	close(slave);
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	ssize_t n = read(master, back, sizeof(back) - 1);
+	back[n > 0 ? n : 0] = '\0';
+	*echoed = strstr(back, "tty-secret") != NULL;
+	close(master);
+	return r;
+}
+
+static void reads_passwords_from_a_tty(void)
+{
+	char pw[PASSWORD_MAX + 1];
+	bool echoed = true;
+	CHECK(unsetenv(PASSWORD_ENV) == 0);
+	CHECK(read_tty("tty-secret\ntty-secret\n", true, pw, &echoed) == PASSWORD_OK);
+	CHECK(strcmp(pw, "tty-secret") == 0 && !echoed);
+	CHECK(read_tty("tty-secret\n", false, pw, &echoed) == PASSWORD_OK && !echoed);
+	CHECK(read_tty("tty-secret\ntty-secreT\n", true, pw, &echoed) == PASSWORD_MISMATCH);
+	CHECK(sodium_is_zero((uint8_t *)pw, sizeof(pw)));
+	CHECK(read_tty("\n", false, pw, &echoed) == PASSWORD_EMPTY);
+	sodium_memzero(pw, sizeof(pw));
+}
+
 /* ---- key new / show / list through the command line ---- */
 
 static void key_commands(void)
@@ -464,4 +507,4 @@ CHECK_MAIN(CASE(setup), CASE(parse_accepts_options_anywhere), CASE(parse_rejects
            CASE(help_and_version), CASE(unreachable_node_is_one_line),
            CASE(resolves_dev_hex_and_ss58), CASE(rejects_bad_addresses),
            CASE(resolves_keystore_keys), CASE(opens_signers), CASE(reads_passwords),
-           CASE(key_commands), CASE(teardown))
+           CASE(reads_passwords_from_a_tty), CASE(key_commands), CASE(teardown))

@@ -655,6 +655,52 @@ static void http_oversize(void)
 	rpc_server_free(s);
 }
 
+/* Reads one Content-Length framed response from a kept-alive connection; returns its body. */
+static bool read_framed(int fd, char *buf, size_t cap, const char **body)
+{
+	size_t n = 0;
+	for (;;) {
+		ssize_t got = recv(fd, buf + n, cap - 1 - n, 0);
+		if (got <= 0)
+			return false;
+		n += (size_t)got;
+		buf[n] = '\0';
+		char *sep = strstr(buf, "\r\n\r\n");
+		const char *cl = strcasestr(buf, "Content-Length: ");
+		if (sep && cl && n - (size_t)(sep + 4 - buf) >= strtoul(cl + 16, NULL, 10)) {
+			*body = sep + 4;
+			return true;
+		}
+	}
+}
+
+static void http_keep_alive(void)
+{
+	struct rpc_config cfg = {.threads = 1};
+	struct rpc_server *s = start(&cfg);
+	if (!s)
+		return;
+	int fd = tcp_connect(rpc_server_port(s), 0);
+	CHECK(fd >= 0);
+	for (int i = 0; i < 3 && fd >= 0; i++) {
+		char body[100], req[300], buf[1024], want[100];
+		snprintf(body, sizeof(body),
+			 "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[%d],\"id\":%d}", i, i);
+		int n = snprintf(req, sizeof(req),
+				 "POST / HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+				 "Content-Length: %zu\r\n\r\n%s",
+				 strlen(body), body);
+		send_all(fd, req, (size_t)n);
+		const char *got = NULL;
+		snprintf(want, sizeof(want), "{\"jsonrpc\":\"2.0\",\"result\":\"%d\",\"id\":%d}", i,
+			 i);
+		CHECK(read_framed(fd, buf, sizeof(buf), &got) && strcmp(got, want) == 0);
+	}
+	if (fd >= 0)
+		close(fd);
+	rpc_server_free(s);
+}
+
 struct worker {
 	uint16_t port;
 	uint64_t seed;
@@ -878,6 +924,27 @@ static void sse_two_subscribers(void)
 	rpc_server_free(s);
 }
 
+static void sse_idle_stream_survives_timeout(void)
+{
+	/* The idle timeout is 1 s; keep-alives (clamped below it) hold the stream open. */
+	struct rpc_config cfg = {.threads = 1, .timeout_s = 1, .sse_keepalive_ms = 5000};
+	struct rpc_server *s = start(&cfg);
+	if (!s)
+		return;
+	struct rpc_sse *ch = rpc_add_sse(s, "/events/heads");
+	struct sse_client *c = malloc(sizeof(*c));
+	char ev[256];
+	sse_connect(c, rpc_server_port(s), "/events/heads", 0);
+	CHECK(sse_next(c, ev, sizeof(ev)) && strcmp(ev, ": connected") == 0);
+	for (int i = 0; i < 5; i++)
+		CHECK(sse_next(c, ev, sizeof(ev)) && strcmp(ev, ": keep-alive") == 0);
+	CHECK(rpc_sse_publish(ch, "head", "1") == 1);
+	CHECK(sse_next(c, ev, sizeof(ev)) && strcmp(ev, "id: 0\nevent: head\ndata: 1") == 0);
+	close(c->fd);
+	free(c);
+	rpc_server_free(s); /* with the subscriber possibly not yet noticed as gone */
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -954,5 +1021,6 @@ static void sse_slow_subscriber_dropped(void)
 CHECK_MAIN(CASE(dispatch_framing), CASE(dispatch_error_codes), CASE(dispatch_long_method_name),
 	   CASE(dispatch_sanitises_messages), CASE(dispatch_params), CASE(dispatch_batch),
 	   CASE(dispatch_notifications), CASE(dispatch_depth), CASE(dispatch_builtin_methods),
-	   CASE(http_rpc_and_routes), CASE(http_oversize), CASE(http_concurrent),
-	   CASE(lifecycle_errors), CASE(sse_two_subscribers), CASE(sse_slow_subscriber_dropped))
+	   CASE(http_rpc_and_routes), CASE(http_oversize), CASE(http_keep_alive), CASE(http_concurrent),
+	   CASE(lifecycle_errors), CASE(sse_two_subscribers), CASE(sse_idle_stream_survives_timeout),
+	   CASE(sse_slow_subscriber_dropped))
