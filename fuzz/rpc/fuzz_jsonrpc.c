@@ -41,9 +41,9 @@ static int f_fail(void *app, json_t *params, json_t **result, struct rpc_error *
 }
 
 static const struct rpc_method fmethods[] = {
-	{"echo", f_echo, "echo"},
-	{"typed", f_typed, "typed"},
-	{"fail", f_fail, "fail"},
+    {"echo", f_echo, "echo"},
+    {"typed", f_typed, "typed"},
+    {"fail", f_fail, "fail"},
 };
 
 static bool valid_response(json_t *r)
@@ -56,14 +56,14 @@ static bool valid_response(json_t *r)
 	if (has_result == (e != NULL) || !json_object_get(r, "id"))
 		return false;
 	return !e || (json_is_integer(json_object_get(e, "code")) &&
-		      json_is_string(json_object_get(e, "message")));
+	              json_is_string(json_object_get(e, "message")));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct rpc_table t = {fmethods, sizeof(fmethods) / sizeof(fmethods[0]), NULL,
-					   16, 0};
+	                                   16, 0};
 	char *out;
 	size_t len;
 	if (rpc_dispatch(&t, (const char *)data, size, &out, &len) != RPC_SERVER_OK)

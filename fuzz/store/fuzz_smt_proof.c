@@ -18,7 +18,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
 struct leaf {
 	uint8_t kp[32];
 	uint8_t vh[32];

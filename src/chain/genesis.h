@@ -33,53 +33,53 @@
 #define GENESIS_DEV_CHAIN_NAME   "tenebra-dev"
 
 enum genesis_result {
-        GENESIS_OK = 0,
-        GENESIS_BAD_JSON,      /* not JSON, or a duplicate object key */
-        GENESIS_MISSING_FIELD, /* a required field is absent */
-        GENESIS_UNKNOWN_FIELD, /* a field that is not part of the format */
-        GENESIS_BAD_TYPE,      /* e.g. a number where a string is required */
-        GENESIS_BAD_VALUE,     /* out of range or badly formed (names, symbol, decimals, times) */
-        GENESIS_BAD_ADDRESS,   /* not SS58, or another network's prefix */
-        GENESIS_BAD_AMOUNT,    /* not a PHA decimal string */
-        GENESIS_SUM_MISMATCH,  /* allocations do not add up to total_supply */
-        GENESIS_DUPLICATE,     /* an account or validator listed twice */
-        GENESIS_RULE,          /* another rule: ED, mining pool share, validators, treasury */
-        GENESIS_TOO_LARGE,     /* document or array above its cap */
-        GENESIS_NOMEM,
+	GENESIS_OK = 0,
+	GENESIS_BAD_JSON,      /* not JSON, or a duplicate object key */
+	GENESIS_MISSING_FIELD, /* a required field is absent */
+	GENESIS_UNKNOWN_FIELD, /* a field that is not part of the format */
+	GENESIS_BAD_TYPE,      /* e.g. a number where a string is required */
+	GENESIS_BAD_VALUE,     /* out of range or badly formed (names, symbol, decimals, times) */
+	GENESIS_BAD_ADDRESS,   /* not SS58, or another network's prefix */
+	GENESIS_BAD_AMOUNT,    /* not a PHA decimal string */
+	GENESIS_SUM_MISMATCH,  /* allocations do not add up to total_supply */
+	GENESIS_DUPLICATE,     /* an account or validator listed twice */
+	GENESIS_RULE,          /* another rule: ED, mining pool share, validators, treasury */
+	GENESIS_TOO_LARGE,     /* document or array above its cap */
+	GENESIS_NOMEM,
 };
 
 /* A static English message for r; never NULL (genesis_parse's err says more). */
 const char *genesis_strerror(enum genesis_result r);
 
 struct genesis_validator {
-        char name[GENESIS_NAME_MAX + 1];
-        uint8_t public_key[32];
-        uint64_t power; /* 1..GENESIS_MAX_POWER */
+	char name[GENESIS_NAME_MAX + 1];
+	uint8_t public_key[32];
+	uint64_t power; /* 1..GENESIS_MAX_POWER */
 };
 
 struct genesis_allocation {
-        uint8_t account[32];
-        u128 amount;
-        char label[GENESIS_LABEL_MAX + 1]; /* "" when absent */
+	uint8_t account[32];
+	u128 amount;
+	char label[GENESIS_LABEL_MAX + 1]; /* "" when absent */
 };
 
 struct genesis {
-        char chain_name[GENESIS_NAME_MAX + 1];
-        uint64_t genesis_time_ms;
-        uint64_t block_time_ms;
-        uint16_t ss58_prefix;
-        char token_symbol[GENESIS_SYMBOL_MAX + 1];
-        uint8_t token_decimals; /* always AMOUNT_DECIMALS */
-        u128 total_supply;
-        u128 existential_deposit;
-        u128 fee_base, fee_per_byte, fee_per_weight;
-        uint8_t treasury[32];
-        uint8_t mining_reward_pool[32];
-        uint8_t sudo[32];
-        struct genesis_validator *validators; /* owned */
-        size_t n_validators;
-        struct genesis_allocation *allocations; /* owned */
-        size_t n_allocations;
+	char chain_name[GENESIS_NAME_MAX + 1];
+	uint64_t genesis_time_ms;
+	uint64_t block_time_ms;
+	uint16_t ss58_prefix;
+	char token_symbol[GENESIS_SYMBOL_MAX + 1];
+	uint8_t token_decimals; /* always AMOUNT_DECIMALS */
+	u128 total_supply;
+	u128 existential_deposit;
+	u128 fee_base, fee_per_byte, fee_per_weight;
+	uint8_t treasury[32];
+	uint8_t mining_reward_pool[32];
+	uint8_t sudo[32];
+	struct genesis_validator *validators; /* owned */
+	size_t n_validators;
+	struct genesis_allocation *allocations; /* owned */
+	size_t n_allocations;
 };
 
 /* Parses and validates json[0..len) into *g. On GENESIS_OK the caller owns *g and releases it

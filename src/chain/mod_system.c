@@ -10,17 +10,17 @@
 
 static enum tx_result remark_validate(const struct tx *tx)
 {
-        return tx->payload_len <= SYSTEM_REMARK_MAX ? TX_OK : TX_BAD_PAYLOAD;
+	return tx->payload_len <= SYSTEM_REMARK_MAX ? TX_OK : TX_BAD_PAYLOAD;
 }
 
 static enum tx_result remark_apply(struct runtime_ctx *c)
 {
-        (void)c;
-        return TX_OK;
+	(void)c;
+	return TX_OK;
 }
 
 static const struct runtime_call system_calls[] = {
-    {SYSTEM_FN_REMARK, "system.remark", REMARK_WEIGHT, remark_validate, remark_apply},
+    {SYSTEM_FN_REMARK, "system.remark", REMARK_WEIGHT, remark_validate, NULL, remark_apply},
 };
 
 const struct runtime_module system_module = {

@@ -37,8 +37,8 @@
 
 /* Module and function ids (the tx's module and function bytes). */
 enum {
-        RUNTIME_MODULE_SYSTEM = 0,
-        RUNTIME_MODULE_BALANCES = 1,
+	RUNTIME_MODULE_SYSTEM = 0,
+	RUNTIME_MODULE_BALANCES = 1,
 };
 enum { SYSTEM_FN_REMARK = 0 };     /* payload: 0..SYSTEM_REMARK_MAX raw bytes */
 enum { BALANCES_FN_TRANSFER = 0 }; /* payload: dest [32] ‖ amount u128 */
@@ -50,31 +50,31 @@ enum { BALANCES_FN_TRANSFER = 0 }; /* payload: dest [32] ‖ amount u128 */
  * the block producer, and state is unchanged. Codes from TX_CALL_ERRORS on are call errors: the tx
  * is included, its fee and tip are charged and its nonce is used, but the call's writes revert. */
 enum tx_result {
-        TX_OK = 0,
-        TX_WRONG_CHAIN = 1,         /* chain id is not this chain's genesis hash */
-        TX_EXPIRED = 2,             /* valid_until < height */
-        TX_VALID_UNTIL_TOO_FAR = 3, /* valid_until > height + TX_MAX_MORTALITY */
-        TX_UNKNOWN_MODULE = 4,
-        TX_UNKNOWN_FUNCTION = 5,
-        TX_BAD_PAYLOAD = 6,       /* payload malformed for the call (length, encoding) */
-        TX_ZERO_AMOUNT = 7,       /* a transfer of 0 */
-        TX_SELF_TRANSFER = 8,     /* a transfer to the sender itself */
-        TX_FEE_OVERFLOW = 9,      /* fee or fee + tip does not fit in u128 */
-        TX_FEE_ABOVE_MAX = 10,    /* fee + tip > max_fee */
-        TX_NO_ACCOUNT = 11,       /* the sender account does not exist */
-        TX_NONCE_STALE = 12,      /* nonce < account nonce (already used) */
-        TX_NONCE_FUTURE = 13,     /* execution only: nonce > account nonce */
-        TX_CANNOT_PAY_FEE = 14,   /* free balance < fee + tip */
-        TX_FEE_KEEP_ALIVE = 15,   /* paying fee + tip would leave less than ED */
-        TX_BALANCE_OVERFLOW = 16, /* crediting fee or tip (or the nonce) would overflow */
-        TX_STORAGE = 17,          /* the state reader failed or holds a malformed account */
-        TX_STATE_FULL = 18,       /* the block's write set is full: close the block */
-        TX_NOMEM = 19,
-        TX_CALL_ERRORS = 64,
-        TX_CALL_INSUFFICIENT_BALANCE = 64, /* amount > free balance after the fee */
-        TX_CALL_KEEP_ALIVE = 65,           /* the transfer would leave the sender below ED */
-        TX_CALL_BELOW_ED = 66,             /* would create an account with less than ED */
-        TX_CALL_OVERFLOW = 67,             /* the destination balance would overflow */
+	TX_OK = 0,
+	TX_WRONG_CHAIN = 1,         /* chain id is not this chain's genesis hash */
+	TX_EXPIRED = 2,             /* valid_until < height */
+	TX_VALID_UNTIL_TOO_FAR = 3, /* valid_until > height + TX_MAX_MORTALITY */
+	TX_UNKNOWN_MODULE = 4,
+	TX_UNKNOWN_FUNCTION = 5,
+	TX_BAD_PAYLOAD = 6,       /* payload malformed for the call (length, encoding) */
+	TX_ZERO_AMOUNT = 7,       /* a transfer of 0 */
+	TX_SELF_TRANSFER = 8,     /* a transfer to the sender itself */
+	TX_FEE_OVERFLOW = 9,      /* fee or fee + tip does not fit in u128 */
+	TX_FEE_ABOVE_MAX = 10,    /* fee + tip > max_fee */
+	TX_NO_ACCOUNT = 11,       /* the sender account does not exist */
+	TX_NONCE_STALE = 12,      /* nonce < account nonce (already used) */
+	TX_NONCE_FUTURE = 13,     /* execution only: nonce > account nonce */
+	TX_CANNOT_PAY_FEE = 14,   /* free balance < fee + tip */
+	TX_FEE_KEEP_ALIVE = 15,   /* paying fee + tip would leave less than ED */
+	TX_BALANCE_OVERFLOW = 16, /* crediting fee or tip (or the nonce) would overflow */
+	TX_STORAGE = 17,          /* the state reader failed or holds a malformed account */
+	TX_STATE_FULL = 18,       /* the block's write set is full: close the block */
+	TX_NOMEM = 19,
+	TX_CALL_ERRORS = 64,
+	TX_CALL_INSUFFICIENT_BALANCE = 64, /* amount > free balance after the fee */
+	TX_CALL_KEEP_ALIVE = 65,           /* the transfer would leave the sender below ED */
+	TX_CALL_BELOW_ED = 66,             /* would create an account with less than ED */
+	TX_CALL_OVERFLOW = 67,             /* the destination balance would overflow */
 };
 
 /* A static English message for r; never NULL. */
@@ -84,50 +84,50 @@ bool tx_result_is_call_error(enum tx_result r);
 
 /* An account's state value. */
 struct account {
-        uint64_t nonce; /* number of txs it has sent (the next valid nonce) */
-        u128 free;      /* spendable balance in units (1 PHA = 10^12) */
+	uint64_t nonce; /* number of txs it has sent (the next valid nonce) */
+	u128 free;      /* spendable balance in units (1 PHA = 10^12) */
 };
 
 /* Chain parameters, stored under RUNTIME_PARAMS_KEY at genesis (so the state root commits them). */
 struct runtime_params {
-        uint8_t chain_id[32]; /* the genesis hash */
-        uint16_t ss58_prefix;
-        uint64_t block_time_ms;
-        u128 existential_deposit;
-        u128 fee_base;                  /* units per tx */
-        u128 fee_per_byte;              /* units per byte of the signed tx */
-        u128 fee_per_weight;            /* units per unit of call weight */
-        uint8_t treasury[32];           /* receives fees; keyless module account */
-        uint8_t mining_reward_pool[32]; /* keyless module account */
-        uint8_t sudo[32];
+	uint8_t chain_id[32]; /* the genesis hash */
+	uint16_t ss58_prefix;
+	uint64_t block_time_ms;
+	u128 existential_deposit;
+	u128 fee_base;                  /* units per tx */
+	u128 fee_per_byte;              /* units per byte of the signed tx */
+	u128 fee_per_weight;            /* units per unit of call weight */
+	uint8_t treasury[32];           /* receives fees; keyless module account */
+	uint8_t mining_reward_pool[32]; /* keyless module account */
+	uint8_t sudo[32];
 };
 
 /* Filled by runtime_check_tx / runtime_apply_tx with what they found, so the pool can tell ready
  * from future txs and runtime_describe can say exactly what was wrong. Fields after the point of
  * failure are zero. */
 struct tx_check {
-        uint64_t height;
-        uint64_t valid_until;
-        uint64_t tx_nonce;
-        uint64_t account_nonce; /* the sender's current nonce (0 when it has no account) */
-        bool account_exists;
-        bool ready; /* tx_nonce == account_nonce: executable now (else future) */
-        uint8_t module, function;
-        uint64_t weight;
-        u128 fee; /* computed fee (without the tip) */
-        u128 tip;
-        u128 max_fee;
-        u128 balance; /* the sender's free balance when checked */
-        u128 existential_deposit;
-        u128 need, have; /* for balance errors: the amount required and the amount there */
+	uint64_t height;
+	uint64_t valid_until;
+	uint64_t tx_nonce;
+	uint64_t account_nonce; /* the sender's current nonce (0 when it has no account) */
+	bool account_exists;
+	bool ready; /* tx_nonce == account_nonce: executable now (else future) */
+	uint8_t module, function;
+	uint64_t weight;
+	u128 fee; /* computed fee (without the tip) */
+	u128 tip;
+	u128 max_fee;
+	u128 balance; /* the sender's free balance when checked */
+	u128 existential_deposit;
+	u128 need, have; /* for balance errors: the amount required and the amount there */
 };
 
 /* What an included tx did. */
 struct tx_outcome {
-        enum tx_result result; /* TX_OK or a call error */
-        u128 fee;              /* charged, to the treasury */
-        u128 tip;              /* charged, to the author (or the treasury, see docs) */
-        struct tx_check check;
+	enum tx_result result; /* TX_OK or a call error */
+	u128 fee;              /* charged, to the treasury */
+	u128 tip;              /* charged, to the author (or the treasury, see docs) */
+	struct tx_check check;
 };
 
 /* Builds the state key "acct/" ‖ pk. */
@@ -171,9 +171,11 @@ void balances_transfer_payload(uint8_t out[BALANCES_TRANSFER_PAYLOAD_LEN], const
 /* Admission check of tx (tx_len = its encoded length, body + signature) for inclusion at block
  * `height`, against state r. Checks, in order: chain id, valid_until window, module/function,
  * payload, fee + tip <= max_fee, sender account exists, nonce >= account nonce, balance covers
- * fee + tip and keeps ED. A nonce above the account nonce passes (out->ready false: a future tx).
- * Does not verify the signature. Fills *out as far as it got. Returns TX_OK or the first failure
- * (never a call error). */
+ * fee + tip and keeps ED, then the call's own admission check (a transfer's amount + fee + tip
+ * must leave the sender ED). A nonce above the account nonce passes (out->ready false: a future
+ * tx). Does not verify the signature. Fills *out as far as it got. Returns TX_OK or the first
+ * failure; a call error here (e.g. TX_CALL_INSUFFICIENT_BALANCE) means the call would fail, so
+ * the tx is refused rather than admitted to pay a fee for nothing. */
 enum tx_result runtime_check_tx(const struct runtime_params *p, const struct state_reader *r,
                                 const struct tx *tx, size_t tx_len, uint64_t height,
                                 struct tx_check *out) __attribute__((warn_unused_result));

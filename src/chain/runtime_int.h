@@ -10,29 +10,35 @@
 
 /* What a call's apply function sees. The fee, tip and nonce are already charged. */
 struct runtime_ctx {
-        const struct runtime_params *params;
-        struct state_overlay *overlay;
-        const struct tx *tx;
-        uint64_t height;
-        struct tx_check *check; /* set need/have when failing on a balance */
+	const struct runtime_params *params;
+	struct state_overlay *overlay;
+	const struct tx *tx;
+	uint64_t height;
+	struct tx_check *check; /* set need/have when failing on a balance */
 };
 
 struct runtime_call {
-        uint8_t function;
-        const char *name; /* "module.function" */
-        uint64_t weight;  /* fixed execution weight (docs/protocol/runtime.md "Weights") */
-        /* Stateless payload check at admission: TX_OK or a not-includable code. */
-        enum tx_result (*validate)(const struct tx *tx);
-        /* Executes the call: TX_OK, a call error, or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. Runs
-         * only on txs validate accepted. */
-        enum tx_result (*apply)(struct runtime_ctx *c);
+	uint8_t function;
+	const char *name; /* "module.function" */
+	uint64_t weight;  /* fixed execution weight (docs/protocol/runtime.md "Weights") */
+	/* Stateless payload check at admission: TX_OK or a not-includable code. */
+	enum tx_result (*validate)(const struct tx *tx);
+	/* Optional admission check against the sender's state, run after the fee checks passed
+	 * (c->balance, c->fee and c->tip are set): returns TX_OK or the call error the call would
+	 * fail with at execution, so a tx that cannot succeed is refused instead of admitted to pay a
+	 * fee for nothing. NULL when the call has no such check. */
+	enum tx_result (*admit)(const struct runtime_params *p, const struct tx *tx,
+	                        struct tx_check *c);
+	/* Executes the call: TX_OK, a call error, or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. Runs
+	 * only on txs validate accepted. */
+	enum tx_result (*apply)(struct runtime_ctx *c);
 };
 
 struct runtime_module {
-        uint8_t id;
-        const char *name;
-        const struct runtime_call *calls;
-        size_t n_calls;
+	uint8_t id;
+	const char *name;
+	const struct runtime_call *calls;
+	size_t n_calls;
 };
 
 extern const struct runtime_module system_module;

@@ -27,10 +27,10 @@
 #define STATE_SP_MAX    16         /* savepoint nesting depth */
 
 enum state_result {
-        STATE_OK = 0,
-        STATE_FULL,    /* the overlay's entry or byte cap would be passed; nothing was written */
-        STATE_NOMEM,   /* allocation failed; nothing was written */
-        STATE_STORAGE, /* the underlying reader reported a storage error */
+	STATE_OK = 0,
+	STATE_FULL,    /* the overlay's entry or byte cap would be passed; nothing was written */
+	STATE_NOMEM,   /* allocation failed; nothing was written */
+	STATE_STORAGE, /* the underlying reader reported a storage error */
 };
 
 /* A static English message for r; never NULL. */
@@ -40,47 +40,48 @@ const char *state_strerror(enum state_result r);
  * borrowed and valid until the next call on the same reader), 0 when absent, -1 on a storage
  * error. key is 1..STATE_KEY_MAX bytes. */
 struct state_reader {
-        void *ctx;
-        int (*get)(void *ctx, const uint8_t *key, size_t klen, const uint8_t **val, size_t *vlen);
+	void *ctx;
+	int (*get)(void *ctx, const uint8_t *key, size_t klen, const uint8_t **val, size_t *vlen);
 };
 
 /* One exported write: value == NULL deletes key. Pointers are borrowed from the overlay. */
 struct state_write {
-        const uint8_t *key;
-        size_t klen;
-        const uint8_t *value;
-        size_t vlen;
+	const uint8_t *key;
+	size_t klen;
+	const uint8_t *value;
+	size_t vlen;
 };
 
 struct state_limits {
-        size_t max_entries; /* distinct keys written (including deletions); 0 means 1,000,000 */
-        size_t max_bytes;   /* key + value bytes held, including undo copies; 0 means 256 MiB */
+	size_t max_entries; /* distinct keys written (including deletions); 0 means 1,000,000 */
+	size_t max_bytes;   /* key + value bytes held, including undo copies; 0 means 256 MiB */
 };
 
 /* The overlay. Its fields are private (src/chain/state.c); callers only allocate it. */
 struct state_entry;
 struct state_undo;
 struct state_overlay {
-        struct state_reader base;
-        struct state_limits lim;
-        struct state_entry *entries; /* in insertion order */
-        size_t n_entries, cap_entries;
-        uint32_t *index;  /* open addressing: entry index + 1, 0 = empty slot */
-        size_t index_cap; /* power of two */
-        struct state_undo *undo;
-        size_t n_undo, cap_undo;
-        size_t sp_entries[STATE_SP_MAX]; /* n_entries when each open savepoint began */
-        size_t sp_undo[STATE_SP_MAX];    /* n_undo when each open savepoint began */
-        uint32_t sp_id[STATE_SP_MAX];
-        size_t sp_depth;
-        uint32_t sp_next_id;
-        size_t bytes;
-        uint8_t hash_key[16]; /* random SipHash key: colliding keys cannot be ground offline */
-        struct state_write *sorted; /* built by state_overlay_export */
-        size_t n_sorted;
+	struct state_reader base;
+	struct state_limits lim;
+	struct state_entry *entries; /* in insertion order */
+	size_t n_entries, cap_entries;
+	uint32_t *index;  /* open addressing: entry index + 1, 0 = empty slot */
+	size_t index_cap; /* power of two */
+	struct state_undo *undo;
+	size_t n_undo, cap_undo;
+	size_t sp_entries[STATE_SP_MAX]; /* n_entries when each open savepoint began */
+	size_t sp_undo[STATE_SP_MAX];    /* n_undo when each open savepoint began */
+	uint32_t sp_id[STATE_SP_MAX];
+	size_t sp_depth;
+	uint32_t sp_next_id;
+	size_t bytes;
+	uint8_t hash_key[16]; /* random SipHash key: colliding keys cannot be ground offline */
+	struct state_write *sorted; /* built by state_overlay_export */
+	size_t n_sorted;
 };
 
-/* Initialises o over base (copied; base.ctx must outlive o) with the caps in lim (NULL = the
+/* Initialises o over base (copied; base->ctx must outlive o; base NULL or base->get NULL means an
+ * empty state) with the caps in lim (NULL = the
  * defaults). Allocates nothing yet. Release with state_overlay_release. */
 void state_overlay_init(struct state_overlay *o, const struct state_reader *base,
                         const struct state_limits *lim);

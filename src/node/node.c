@@ -97,6 +97,25 @@ uint64_t node_height(struct node *n)
 	return h.height;
 }
 
+void node_stats(struct node *n, struct node_stats *out)
+{
+	struct mempool_stats ms;
+	mempool_stats(n->pool, &ms);
+	out->height = node_height(n);
+	out->blocks = atomic_load(&n->m.blocks);
+	out->txs_applied = atomic_load(&n->m.txs_applied);
+	out->txs_failed = atomic_load(&n->m.txs_failed);
+	out->txs_skipped = atomic_load(&n->m.txs_skipped);
+	out->txs_accepted = atomic_load(&n->m.txs_accepted);
+	out->txs_rejected = atomic_load(&n->m.txs_rejected);
+	out->last_block_us = atomic_load(&n->m.last_block_us);
+	out->last_block_txs = atomic_load(&n->m.last_block_txs);
+	out->pool_ready = ms.ready_txs;
+	out->pool_future = ms.future_txs;
+	out->pool_bytes = ms.ready_bytes + ms.future_bytes;
+	out->db_bytes = bstore_disk_bytes(n->store);
+}
+
 uint16_t node_rpc_port(const struct node *n)
 {
 	return rpc_server_port(n->rpc);
@@ -371,7 +390,7 @@ static enum node_result start_pool(struct node *n, char *err, size_t errlen)
 	n->reap_items = calloc(n->cfg.max_block_txs, sizeof(*n->reap_items));
 	if (!n->reap_buf || !n->reap_items || mempool_new(&n->pool, &mc) != MEMPOOL_OK)
 		return fail(err, errlen, NODE_NOMEM, "cannot allocate the transaction pool");
-	mempool_update(n->pool, NULL, NULL, NULL, n->head.height + 1);
+	node_pool_refresh(n, n->head.height + 1);
 	return NODE_OK;
 }
 
@@ -413,6 +432,7 @@ enum node_result node_start(struct node **out, const struct node_config *cfg, ch
 		goto fail;
 	}
 	n->producer_running = true;
+	pthread_setname_np(n->producer, "tn-producer");
 	*out = n;
 	return NODE_OK;
 fail:

@@ -62,4 +62,20 @@ uint16_t node_rpc_port(const struct node *n);
 /* Current head height. */
 uint64_t node_height(struct node *n);
 
+/* Counters since start (read with relaxed atomics: only roughly consistent with each other). */
+struct node_stats {
+	uint64_t height;
+	uint64_t blocks;       /* produced by this process */
+	uint64_t txs_applied;  /* included, call succeeded */
+	uint64_t txs_failed;   /* included, call failed (fee charged) */
+	uint64_t txs_skipped;  /* reaped but not includable at execution */
+	uint64_t txs_accepted; /* admitted to the pool */
+	uint64_t txs_rejected; /* refused at admission */
+	uint64_t last_block_us;
+	uint64_t last_block_txs;
+	size_t pool_ready, pool_future, pool_bytes;
+	uint64_t db_bytes; /* bytes the database file uses */
+};
+void node_stats(struct node *n, struct node_stats *out);
+
 #endif

@@ -89,6 +89,9 @@ enum smt_result node_apply_writes(struct node *n, MDB_txn *txn, uint64_t version
 /* Snapshot of the head under the lock. */
 void node_head_get(struct node *n, struct node_head *out);
 
+/* Tells the pool the state after a commit: drops included and stale txs, promotes, rechecks. */
+void node_pool_refresh(struct node *n, uint64_t next_height);
+
 /* The producer thread's body. */
 void *node_producer_main(void *arg);
 

@@ -201,6 +201,19 @@ static bool post_recheck(void *ctx, const uint8_t *bytes, size_t len, const stru
 	return runtime_check_tx(&p->n->params, &p->rd, tx, len, p->next_height, &chk) == TX_OK;
 }
 
+void node_pool_refresh(struct node *n, uint64_t next_height)
+{
+	struct post_block_ctx p = {.n = n, .next_height = next_height};
+	p.rc.smt = n->smt;
+	if (bstore_begin(n->store, false, &p.rc.txn) != BSTORE_OK) {
+		log_warn("node", "cannot read state to refresh the pool");
+		return;
+	}
+	node_reader(&p.rd, &p.rc);
+	mempool_update(n->pool, post_nonce, post_recheck, &p, next_height);
+	bstore_abort(p.rc.txn);
+}
+
 static void after_commit(struct node *n, const struct header *h, const uint8_t hash[32],
 			 const struct commit *c)
 {
@@ -213,13 +226,7 @@ static void after_commit(struct node *n, const struct header *h, const uint8_t h
 	n->last_commit = *c;
 	n->has_last_commit = true;
 
-	struct post_block_ctx p = {.n = n, .next_height = h->height + 1};
-	p.rc.smt = n->smt;
-	if (bstore_begin(n->store, false, &p.rc.txn) == BSTORE_OK) {
-		node_reader(&p.rd, &p.rc);
-		mempool_update(n->pool, post_nonce, post_recheck, &p, h->height + 1);
-		bstore_abort(p.rc.txn);
-	}
+	node_pool_refresh(n, h->height + 1);
 	json_t *j = node_json_header(h, hash);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (s)

@@ -480,7 +480,7 @@ static void metric(FILE *f, const char *name, const char *type, const char *help
 static void get_metrics(void *app, struct rpc_get_reply *r)
 {
 	struct node *n = app;
-	struct mempool_stats st;
+	struct node_stats st;
 	struct rpc_stats rs;
 	size_t len = 0;
 	FILE *f = open_memstream(&r->body, &len);
@@ -488,32 +488,30 @@ static void get_metrics(void *app, struct rpc_get_reply *r)
 		r->status = 500;
 		return;
 	}
-	mempool_stats(n->pool, &st);
+	node_stats(n, &st);
 	rpc_server_stats(n->rpc, &rs);
-	metric(f, "tenebra_height", "gauge", "Height of the committed head.", (double)node_height(n));
+	metric(f, "tenebra_height", "gauge", "Height of the committed head.", (double)st.height);
 	metric(f, "tenebra_blocks_total", "counter", "Blocks produced by this node.",
-	       (double)atomic_load(&n->m.blocks));
+	       (double)st.blocks);
 	metric(f, "tenebra_txs_applied_total", "counter", "Included txs whose call succeeded.",
-	       (double)atomic_load(&n->m.txs_applied));
+	       (double)st.txs_applied);
 	metric(f, "tenebra_txs_failed_total", "counter", "Included txs whose call failed.",
-	       (double)atomic_load(&n->m.txs_failed));
+	       (double)st.txs_failed);
 	metric(f, "tenebra_txs_skipped_total", "counter", "Reaped txs not includable at execution.",
-	       (double)atomic_load(&n->m.txs_skipped));
+	       (double)st.txs_skipped);
 	metric(f, "tenebra_txs_accepted_total", "counter", "Txs admitted to the pool.",
-	       (double)atomic_load(&n->m.txs_accepted));
+	       (double)st.txs_accepted);
 	metric(f, "tenebra_txs_rejected_total", "counter", "Txs refused at admission.",
-	       (double)atomic_load(&n->m.txs_rejected));
-	metric(f, "tenebra_mempool_ready_txs", "gauge", "Ready txs in the pool.", (double)st.ready_txs);
+	       (double)st.txs_rejected);
+	metric(f, "tenebra_mempool_ready_txs", "gauge", "Ready txs in the pool.", (double)st.pool_ready);
 	metric(f, "tenebra_mempool_future_txs", "gauge", "Future txs in the pool.",
-	       (double)st.future_txs);
-	metric(f, "tenebra_mempool_bytes", "gauge", "Bytes of txs in the pool.",
-	       (double)(st.ready_bytes + st.future_bytes));
+	       (double)st.pool_future);
+	metric(f, "tenebra_mempool_bytes", "gauge", "Bytes of txs in the pool.", (double)st.pool_bytes);
 	metric(f, "tenebra_last_block_seconds", "gauge", "Time to build and commit the last block.",
-	       (double)atomic_load(&n->m.last_block_us) / 1e6);
+	       (double)st.last_block_us / 1e6);
 	metric(f, "tenebra_last_block_txs", "gauge", "Txs in the last block.",
-	       (double)atomic_load(&n->m.last_block_txs));
-	metric(f, "tenebra_db_bytes", "gauge", "Bytes used by the database.",
-	       (double)bstore_disk_bytes(n->store));
+	       (double)st.last_block_txs);
+	metric(f, "tenebra_db_bytes", "gauge", "Bytes used by the database.", (double)st.db_bytes);
 	metric(f, "tenebra_rpc_calls_total", "counter", "JSON-RPC calls handled.",
 	       (double)rs.rpc_calls);
 	metric(f, "tenebra_rpc_errors_total", "counter", "JSON-RPC error responses.",

@@ -44,9 +44,9 @@ const char *rpc_server_strerror(enum rpc_server_result r)
 }
 
 /* Queues a response (body taken) with an Allow header when allow is not NULL. */
-static enum MHD_Result reply_allow(struct rpc_server *s, struct MHD_Connection *c,
-				   unsigned status, const char *allow, const char *content_type,
-				   char *body, size_t len)
+static enum MHD_Result reply_allow(struct rpc_server *s, struct MHD_Connection *c, unsigned status,
+                                   const char *allow, const char *content_type, char *body,
+                                   size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
@@ -66,16 +66,16 @@ static enum MHD_Result reply_allow(struct rpc_server *s, struct MHD_Connection *
 }
 
 enum MHD_Result rpc_http_reply(struct rpc_server *s, struct MHD_Connection *c, unsigned status,
-			       const char *content_type, char *body, size_t len)
+                               const char *content_type, char *body, size_t len)
 {
 	return reply_allow(s, c, status, NULL, content_type, body, len);
 }
 
-static enum MHD_Result error_allow(struct rpc_server *s, struct MHD_Connection *c,
-				   unsigned status, const char *allow, const char *fmt, va_list ap)
-	__attribute__((format(printf, 5, 0)));
-static enum MHD_Result error_allow(struct rpc_server *s, struct MHD_Connection *c,
-				   unsigned status, const char *allow, const char *fmt, va_list ap)
+static enum MHD_Result error_allow(struct rpc_server *s, struct MHD_Connection *c, unsigned status,
+                                   const char *allow, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static enum MHD_Result error_allow(struct rpc_server *s, struct MHD_Connection *c, unsigned status,
+                                   const char *allow, const char *fmt, va_list ap)
 {
 	char msg[RPC_ERROR_MSG_MAX];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -87,7 +87,7 @@ static enum MHD_Result error_allow(struct rpc_server *s, struct MHD_Connection *
 }
 
 enum MHD_Result rpc_http_error(struct rpc_server *s, struct MHD_Connection *c, unsigned status,
-			       const char *fmt, ...)
+                               const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -98,10 +98,10 @@ enum MHD_Result rpc_http_error(struct rpc_server *s, struct MHD_Connection *c, u
 
 /* 405 with the methods the path accepts. */
 static enum MHD_Result not_allowed(struct rpc_server *s, struct MHD_Connection *c,
-				   const char *allow, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+                                   const char *allow, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static enum MHD_Result not_allowed(struct rpc_server *s, struct MHD_Connection *c,
-				   const char *allow, const char *fmt, ...)
+                                   const char *allow, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -120,21 +120,21 @@ static bool content_type_json(struct MHD_Connection *c)
 }
 
 static enum MHD_Result post_begin(struct rpc_server *s, struct MHD_Connection *c,
-				  const char *method, void **con_cls)
+                                  const char *method, void **con_cls)
 {
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-		return not_allowed(s, c, "POST",
-				   "HTTP method %.32s not allowed on /: JSON-RPC requests are POST /",
-				   method);
+		return not_allowed(
+		    s, c, "POST",
+		    "HTTP method %.32s not allowed on /: JSON-RPC requests are POST /", method);
 	if (!content_type_json(c))
 		return rpc_http_error(s, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-				      "Content-Type must be application/json");
+		                      "Content-Type must be application/json");
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
 	if (declared > s->cfg.max_body)
 		return rpc_http_error(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
-				      "request body of %llu bytes exceeds the limit of %zu", declared,
-				      s->cfg.max_body);
+		                      "request body of %llu bytes exceeds the limit of %zu",
+		                      declared, s->cfg.max_body);
 	struct post_ctx *p = calloc(1, sizeof(*p));
 	if (!p)
 		return MHD_NO;
@@ -174,12 +174,12 @@ static void post_append(struct rpc_server *s, struct post_ctx *p, const char *da
 }
 
 static enum MHD_Result post_finish(struct rpc_server *s, struct MHD_Connection *c,
-				   struct post_ctx *p)
+                                   struct post_ctx *p)
 {
 	if (p->too_large)
 		return rpc_http_error(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
-				      "request body exceeds the limit of %zu bytes",
-				      s->cfg.max_body);
+		                      "request body exceeds the limit of %zu bytes",
+		                      s->cfg.max_body);
 	char *out;
 	size_t len;
 	if (rpc_dispatch_counted(&s->table, p->buf, p->len, &out, &len, &s->counters) !=
@@ -200,7 +200,7 @@ static const struct rpc_route *route_find(struct rpc_server *s, const char *path
 }
 
 static enum MHD_Result serve_get(struct rpc_server *s, struct MHD_Connection *c,
-				 const struct rpc_route *r)
+                                 const struct rpc_route *r)
 {
 	struct rpc_get_reply reply = {MHD_HTTP_OK, "text/plain; charset=utf-8", NULL, 0};
 	r->get(s->table.app, &reply);
@@ -208,8 +208,8 @@ static enum MHD_Result serve_get(struct rpc_server *s, struct MHD_Connection *c,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
 	struct rpc_server *s = cls;
 	(void)version;
@@ -227,17 +227,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	const struct rpc_route *r = route_find(s, url);
 	if (!r)
 		return rpc_http_error(s, c, MHD_HTTP_NOT_FOUND, "no route %.32s %.128s", method,
-				      url);
+		                      url);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return not_allowed(s, c, "GET, HEAD", "HTTP method %.32s not allowed on %s: use GET",
-				   method, r->path);
+		return not_allowed(s, c, "GET, HEAD",
+		                   "HTTP method %.32s not allowed on %s: use GET", method, r->path);
 	if (r->kind == RPC_ROUTE_SSE)
 		return rpc_sse_subscribe(r->sse, c);
 	return serve_get(s, c, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)cls, (void)c, (void)toe;
 	struct post_ctx *p = *con_cls;
@@ -250,8 +250,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* libmicrohttpd's messages are mostly about misbehaving clients, hence debug level; while the
  * daemon starts, the last one is kept to explain a failure. */
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-							      va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct rpc_server *s = cls;
 	char msg[sizeof(s->start_err)];
@@ -308,14 +307,14 @@ static void format_hostport(char *buf, size_t n, const char *host, unsigned port
 /* Binds and listens ourselves (rather than letting MHD do it) to report the exact system error
  * and to learn the ephemeral port. */
 static enum rpc_server_result listen_socket(struct rpc_server *s, int *fd_out, char *errbuf,
-					    size_t errlen)
+                                            size_t errlen)
 {
 	char where[300], port[8];
 	format_hostport(where, sizeof(where), s->cfg.host, s->cfg.port);
 	snprintf(port, sizeof(port), "%u", s->cfg.port);
 	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-				 .ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM};
+	                         .ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM};
 	struct addrinfo *ai = NULL;
 	int gai = getaddrinfo(s->cfg.host, port, &hints, &ai);
 	if (gai != 0) {
@@ -325,11 +324,11 @@ static enum rpc_server_result listen_socket(struct rpc_server *s, int *fd_out, c
 	int fd = -1, err = 0;
 	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
 		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    a->ai_protocol);
+		            a->ai_protocol);
 		int one = 1;
-		if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-				bind(fd, a->ai_addr, a->ai_addrlen) != 0 ||
-				listen(fd, SOMAXCONN) != 0)) {
+		if (fd >= 0 &&
+		    (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+		     bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0)) {
 			err = errno;
 			close(fd);
 			fd = -1;
@@ -346,7 +345,7 @@ static enum rpc_server_result listen_socket(struct rpc_server *s, int *fd_out, c
 	socklen_t sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						 : ((struct sockaddr_in *)&ss)->sin_port);
+	                                         : ((struct sockaddr_in *)&ss)->sin_port);
 	*fd_out = fd;
 	return RPC_SERVER_OK;
 }
@@ -393,24 +392,25 @@ static enum rpc_server_result start_keepalive(struct rpc_server *s)
 }
 
 static enum rpc_server_result start_daemon(struct rpc_server *s, int fd, char *errbuf,
-					   size_t errlen)
+                                           size_t errlen)
 {
 	/* Suspend/resume lets an idle SSE stream wait for events without a busy loop. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ERROR_LOG;
+	                 MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
-		MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		s->cfg.timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
+	    MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    s->cfg.timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	pthread_mutex_lock(&s->routes_lock);
 	s->mhd = d;
 	pthread_mutex_unlock(&s->routes_lock);
 	if (!s->mhd) {
 		char where[300];
 		format_hostport(where, sizeof(where), s->cfg.host, s->port);
-		snprintf(errbuf, errlen, "cannot start the HTTP server on %s (%u threads): %s", where,
-			 s->cfg.threads, s->start_err[0] ? s->start_err : "libmicrohttpd failed");
+		snprintf(errbuf, errlen, "cannot start the HTTP server on %s (%u threads): %s",
+		         where, s->cfg.threads,
+		         s->start_err[0] ? s->start_err : "libmicrohttpd failed");
 		close(fd);
 		return RPC_SERVER_ERR_START;
 	}
@@ -418,8 +418,8 @@ static enum rpc_server_result start_daemon(struct rpc_server *s, int fd, char *e
 }
 
 enum rpc_server_result rpc_server_start(struct rpc_server **out, const struct rpc_config *cfg,
-					const struct rpc_method *table, size_t n, void *app,
-					char *errbuf, size_t errlen)
+                                        const struct rpc_method *table, size_t n, void *app,
+                                        char *errbuf, size_t errlen)
 {
 	char scratch[1];
 	if (!errbuf) {
@@ -497,7 +497,7 @@ void rpc_server_free(struct rpc_server *s)
 }
 
 static void route_add(struct rpc_server *s, const char *path, enum rpc_route_kind kind,
-		      rpc_get_handler get, struct rpc_sse *sse)
+                      rpc_get_handler get, struct rpc_sse *sse)
 {
 	assert(path[0] == '/' && path[1] != '\0' && strlen(path) < RPC_SERVER_MAX_PATH);
 	pthread_mutex_lock(&s->routes_lock);

@@ -72,11 +72,11 @@ static json_t *error_response(struct dctx *d, json_t *id, int code, char *messag
 	if (d->c)
 		atomic_fetch_add_explicit(&d->c->errors, 1, memory_order_relaxed);
 	return json_pack("{s:s, s:{s:i, s:s}, s:O}", "jsonrpc", "2.0", "error", "code", code,
-			 "message", message, "id", id ? id : json_null());
+	                 "message", message, "id", id ? id : json_null());
 }
 
 static json_t *error_responsef(struct dctx *d, json_t *id, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static json_t *error_responsef(struct dctx *d, json_t *id, int code, const char *fmt, ...)
 {
 	char msg[RPC_ERROR_MSG_MAX];
@@ -157,14 +157,15 @@ void rpc_table_assert_valid(const struct rpc_table *t)
 
 /* The built-in "rpc.methods": [{"name","help"}...] in table order. */
 static int builtin_methods(const struct rpc_table *t, json_t *params, json_t **result,
-			   struct rpc_error *err)
+                           struct rpc_error *err)
 {
 	if (rpc_params_check(params, NULL, 0, err) != 0)
 		return -1;
 	json_t *list = json_array();
 	for (size_t i = 0; list && i < t->n; i++) {
 		const struct rpc_method *m = &t->methods[i];
-		json_t *e = json_pack("{s:s, s:s}", "name", m->name, "help", m->help ? m->help : "");
+		json_t *e =
+		    json_pack("{s:s, s:s}", "name", m->name, "help", m->help ? m->help : "");
 		if (json_array_append_new(list, e) != 0) {
 			json_decref(list);
 			list = NULL;
@@ -193,7 +194,7 @@ static int call_method(struct dctx *d, json_t *req, json_t *id, json_t **resp)
 		rc = builtin_methods(d->t, params, &result, &err);
 	else
 		rc = rpc_error_set(&err, RPC_CODE_METHOD_NOT_FOUND, "method \"%.64s\" not found",
-				   name);
+		                   name);
 	assert(rc == 0 || rc == -1);
 	if (rc != 0) {
 		assert(!m || (result == NULL && code_allowed(err.code)));
@@ -212,7 +213,7 @@ static int call_method(struct dctx *d, json_t *req, json_t *id, json_t **resp)
 		*resp = error_response(d, id, err.code, err.message);
 	else
 		*resp = json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "result",
-				  result ? result : json_null(), "id", id);
+		                  result ? result : json_null(), "id", id);
 	return *resp ? 0 : -1;
 }
 
@@ -256,11 +257,11 @@ static int handle_batch(struct dctx *d, json_t *batch, json_t **resp)
 	size_t max = d->t->max_batch ? d->t->max_batch : RPC_SERVER_DEFAULT_MAX_BATCH;
 	if (n == 0 || n > max) {
 		*resp = n == 0 ? error_responsef(d, NULL, RPC_CODE_INVALID_REQUEST,
-						 "invalid request: empty batch")
-			       : error_responsef(d, NULL, RPC_CODE_INVALID_REQUEST,
-						 "invalid request: batch of %zu requests exceeds "
-						 "the limit of %zu",
-						 n, max);
+		                                 "invalid request: empty batch")
+		               : error_responsef(d, NULL, RPC_CODE_INVALID_REQUEST,
+		                                 "invalid request: batch of %zu requests exceeds "
+		                                 "the limit of %zu",
+		                                 n, max);
 		return *resp ? 0 : -1;
 	}
 	json_t *out = json_array();
@@ -286,8 +287,9 @@ static int handle_body(struct dctx *d, const char *body, size_t len, json_t **re
 {
 	unsigned max_depth = d->t->max_depth ? d->t->max_depth : RPC_SERVER_DEFAULT_MAX_DEPTH;
 	if (!depth_ok(body, len, max_depth)) {
-		*resp = error_responsef(d, NULL, RPC_CODE_PARSE_ERROR,
-					"parse error: JSON nested deeper than %u levels", max_depth);
+		*resp =
+		    error_responsef(d, NULL, RPC_CODE_PARSE_ERROR,
+		                    "parse error: JSON nested deeper than %u levels", max_depth);
 		return *resp ? 0 : -1;
 	}
 	json_error_t je;
@@ -295,8 +297,8 @@ static int handle_body(struct dctx *d, const char *body, size_t len, json_t **re
 	int rc;
 	if (!req) {
 		*resp = error_responsef(d, NULL, RPC_CODE_PARSE_ERROR,
-					"parse error at line %d column %d: %s", je.line,
-					je.column, je.text);
+		                        "parse error at line %d column %d: %s", je.line, je.column,
+		                        je.text);
 		rc = *resp ? 0 : -1;
 	} else if (json_is_array(req)) {
 		rc = handle_batch(d, req, resp);
@@ -304,17 +306,16 @@ static int handle_body(struct dctx *d, const char *body, size_t len, json_t **re
 		rc = handle_one(d, req, resp);
 	} else {
 		*resp = error_responsef(d, NULL, RPC_CODE_INVALID_REQUEST,
-					"invalid request: body must be a request object or an "
-					"array of them");
+		                        "invalid request: body must be a request object or an "
+		                        "array of them");
 		rc = *resp ? 0 : -1;
 	}
 	json_decref(req);
 	return rc;
 }
 
-enum rpc_server_result rpc_dispatch_counted(const struct rpc_table *t, const char *body,
-					    size_t len, char **out, size_t *out_len,
-					    struct rpc_counters *c)
+enum rpc_server_result rpc_dispatch_counted(const struct rpc_table *t, const char *body, size_t len,
+                                            char **out, size_t *out_len, struct rpc_counters *c)
 {
 	assert(t && (body || len == 0) && out && out_len);
 	*out = NULL;
@@ -334,7 +335,7 @@ enum rpc_server_result rpc_dispatch_counted(const struct rpc_table *t, const cha
 }
 
 enum rpc_server_result rpc_dispatch(const struct rpc_table *t, const char *body, size_t len,
-				    char **out, size_t *out_len)
+                                    char **out, size_t *out_len)
 {
 	return rpc_dispatch_counted(t, body, len, out, out_len, NULL);
 }

@@ -65,8 +65,8 @@ struct rpc_method {
 struct rpc_table {
 	const struct rpc_method *methods;
 	size_t n;
-	void *app;        /* passed to every handler */
-	size_t max_batch; /* requests in one batch; 0 = RPC_SERVER_DEFAULT_MAX_BATCH */
+	void *app;          /* passed to every handler */
+	size_t max_batch;   /* requests in one batch; 0 = RPC_SERVER_DEFAULT_MAX_BATCH */
 	unsigned max_depth; /* JSON nesting depth of a body; 0 = RPC_SERVER_DEFAULT_MAX_DEPTH */
 };
 
@@ -104,12 +104,12 @@ const char *rpc_server_strerror(enum rpc_server_result r);
  * Thread-safe: any number of calls may run at once on the same table.
  */
 enum rpc_server_result rpc_dispatch(const struct rpc_table *t, const char *body, size_t len,
-				    char **out, size_t *out_len);
+                                    char **out, size_t *out_len);
 
 /* Sets err->code = code and formats err->message (truncated to fit); returns -1 so a handler can
  * `return rpc_error_set(err, RPC_CODE_SERVER_MIN + 10, "tx rejected: %s", why);`. */
 int rpc_error_set(struct rpc_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Parameter helpers: a parameter is looked up at position index when params is an array and by
@@ -125,36 +125,36 @@ int rpc_params_check(json_t *params, const char *const *names, size_t n, struct 
 
 /* A required string; *out is borrowed from params (valid while the handler runs). */
 int rpc_param_string(json_t *params, size_t index, const char *name, const char **out,
-		     struct rpc_error *err);
+                     struct rpc_error *err);
 /* An optional string: *out = dflt when not given. */
 int rpc_param_string_opt(json_t *params, size_t index, const char *name, const char *dflt,
-			 const char **out, struct rpc_error *err);
+                         const char **out, struct rpc_error *err);
 /* A required unsigned 64-bit integer, given as a JSON integer >= 0 or as a decimal string (for
  * values above 2^63-1, which JSON parsers lose): "18446744073709551615". No sign, no leading
  * zeros, no spaces. */
 int rpc_param_u64(json_t *params, size_t index, const char *name, uint64_t *out,
-		  struct rpc_error *err);
+                  struct rpc_error *err);
 /* An optional u64: *out = dflt when not given. */
-int rpc_param_u64_opt(json_t *params, size_t index, const char *name, uint64_t dflt,
-		      uint64_t *out, struct rpc_error *err);
+int rpc_param_u64_opt(json_t *params, size_t index, const char *name, uint64_t dflt, uint64_t *out,
+                      struct rpc_error *err);
 /* An optional JSON boolean: *out = dflt when not given. */
 int rpc_param_bool(json_t *params, size_t index, const char *name, bool dflt, bool *out,
-		   struct rpc_error *err);
+                   struct rpc_error *err);
 
 /* Server configuration; zero fields take the defaults above. */
 struct rpc_config {
-	const char *host;         /* address or name to bind; NULL = 127.0.0.1 */
-	uint16_t port;            /* 0 = an ephemeral port (see rpc_server_port) */
-	unsigned threads;         /* worker threads; 0 = number of online CPUs */
-	unsigned max_connections; /* open connections at once (SSE subscribers included) */
-	unsigned timeout_s;       /* a connection idle this long is closed */
-	size_t max_body;          /* bytes of a request body; larger ones get HTTP 413 */
-	size_t max_batch;         /* requests in one batch */
-	unsigned max_depth;       /* JSON nesting depth */
+	const char *host;             /* address or name to bind; NULL = 127.0.0.1 */
+	uint16_t port;                /* 0 = an ephemeral port (see rpc_server_port) */
+	unsigned threads;             /* worker threads; 0 = number of online CPUs */
+	unsigned max_connections;     /* open connections at once (SSE subscribers included) */
+	unsigned timeout_s;           /* a connection idle this long is closed */
+	size_t max_body;              /* bytes of a request body; larger ones get HTTP 413 */
+	size_t max_batch;             /* requests in one batch */
+	unsigned max_depth;           /* JSON nesting depth */
 	unsigned sse_max_subscribers; /* per SSE channel; more get HTTP 503 */
 	unsigned sse_queue;           /* events queued per subscriber before it is dropped */
 	unsigned sse_keepalive_ms;    /* interval of ": keep-alive" comments (made shorter than
-					 timeout_s when it is not, so idle streams stay open) */
+	                                 timeout_s when it is not, so idle streams stay open) */
 };
 
 struct rpc_server;
@@ -169,8 +169,8 @@ struct rpc_sse;
  * RPC_SERVER_ERR_BIND, RPC_SERVER_ERR_START, RPC_SERVER_ERR_NOMEM.
  */
 enum rpc_server_result rpc_server_start(struct rpc_server **out, const struct rpc_config *cfg,
-					const struct rpc_method *table, size_t n, void *app,
-					char *errbuf, size_t errlen);
+                                        const struct rpc_method *table, size_t n, void *app,
+                                        char *errbuf, size_t errlen);
 
 /* The bound TCP port (the ephemeral one when cfg->port was 0). */
 uint16_t rpc_server_port(const struct rpc_server *s);
@@ -205,8 +205,9 @@ void rpc_add_get(struct rpc_server *s, const char *path, rpc_get_handler fn);
  * comment every cfg->sse_keepalive_ms while idle. */
 struct rpc_sse *rpc_add_sse(struct rpc_server *s, const char *path);
 
-/* Queues "event: <event>\ndata: <json_data>\n\n" to every subscriber of ch (json_data may span
- * lines; each becomes a data: line). Never blocks on a client: a subscriber whose queue already
+/* Queues "id: <n>\nevent: <event>\ndata: <json_data>\n\n" to every subscriber of ch, where n
+ * counts every publish on the channel from 0 (json_data may span lines; each becomes a data:
+ * line). Never blocks on a client: a subscriber whose queue already
  * holds cfg->sse_queue events is disconnected instead. event is a non-empty name without CR or
  * LF (misuse aborts). Returns the number of subscribers the event was queued to, or -1 when
  * memory ran out (nobody received it). */

@@ -14,9 +14,8 @@ struct rpc_counters {
 };
 
 /* rpc_dispatch that also counts calls and error responses into c (may be NULL). */
-enum rpc_server_result rpc_dispatch_counted(const struct rpc_table *t, const char *body,
-					    size_t len, char **out, size_t *out_len,
-					    struct rpc_counters *c);
+enum rpc_server_result rpc_dispatch_counted(const struct rpc_table *t, const char *body, size_t len,
+                                            char **out, size_t *out_len, struct rpc_counters *c);
 
 /* Asserts that the table is usable: non-NULL names and handlers, unique names, none reserved. */
 void rpc_table_assert_valid(const struct rpc_table *t);
@@ -80,9 +79,9 @@ void rpc_sse_close(struct rpc_sse *ch);
 
 /* http.c: queues a response whose body is taken (freed by MHD); counts it. */
 enum MHD_Result rpc_http_reply(struct rpc_server *s, struct MHD_Connection *c, unsigned status,
-			       const char *content_type, char *body, size_t len);
+                               const char *content_type, char *body, size_t len);
 /* Queues a JSON error body (rpc_error_body with RPC_CODE_INVALID_REQUEST) with HTTP status. */
 enum MHD_Result rpc_http_error(struct rpc_server *s, struct MHD_Connection *c, unsigned status,
-			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

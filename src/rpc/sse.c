@@ -255,13 +255,12 @@ static bool sub_link(struct rpc_sse *ch, struct sse_sub *sub)
 
 static struct MHD_Response *sse_response(struct sse_sub *sub)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK, sse_read, sub,
-						  sse_sub_free);
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK,
+	                                                           sse_read, sub, sse_sub_free);
 	if (!r)
 		return NULL;
 	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream") !=
-		    MHD_YES ||
+	        MHD_YES ||
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES ||
 	    MHD_add_response_header(r, "X-Accel-Buffering", "no") != MHD_YES) {
 		MHD_destroy_response(r); /* frees sub through sse_sub_free */
@@ -279,14 +278,14 @@ enum MHD_Result rpc_sse_subscribe(struct rpc_sse *ch, struct MHD_Connection *con
 	sub->ch = ch;
 	sub->conn = conn;
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	sub->fd = ci ? ci->connect_fd : -1;
 	if (!sub_link(ch, sub)) {
 		free(sub);
 		return rpc_http_error(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				      "event stream unavailable: %u subscribers connected (the "
-				      "limit) or the server is stopping",
-				      s->cfg.sse_max_subscribers);
+		                      "event stream unavailable: %u subscribers connected (the "
+		                      "limit) or the server is stopping",
+		                      s->cfg.sse_max_subscribers);
 	}
 	struct MHD_Response *r = sse_response(sub);
 	if (!r)
@@ -323,11 +322,11 @@ int rpc_sse_publish(struct rpc_sse *ch, const char *event, const char *json_data
 	assert(event[0] && !strpbrk(event, "\r\n") && json_data);
 	int queued = 0;
 	pthread_mutex_lock(&ch->lock);
+	uint64_t id = ch->next_id++; /* counts every event, so a gap shows a client missed some */
 	if (!ch->closing && ch->nsubs) {
 		/* Formatted under the lock so ids reach every subscriber in increasing order. */
-		struct sse_msg *m = format_event(ch->next_id, event, json_data);
+		struct sse_msg *m = format_event(id, event, json_data);
 		if (m) {
-			ch->next_id++;
 			queued = broadcast(ch, m, false);
 			msg_unref(m);
 		} else {

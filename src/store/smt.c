@@ -307,7 +307,8 @@ static struct put *queue(struct ctx *c, enum put_db db, const void *val, size_t 
 	p->db = db;
 	p->vlen = (uint16_t)vlen;
 	p->voff = (uint32_t)t->alen;
-	memcpy(t->arena + t->alen, val, vlen);
+	if (vlen)
+		memcpy(t->arena + t->alen, val, vlen);
 	t->alen += vlen;
 	return p;
 }
@@ -564,7 +565,7 @@ static int write_cmp(const void *a, const void *b)
 
 static int put_cmp(const void *a, const void *b)
 {
-	const struct put *x = a, *y = b;
+	const struct put *x = *(struct put *const *)a, *y = *(struct put *const *)b;
 	if (x->db != y->db)
 		return x->db - y->db;
 	return bytes_cmp(x->key, x->klen, y->key, y->klen);
@@ -575,11 +576,16 @@ static enum smt_result prepare(struct smt *t, const struct smt_write *w, size_t 
 {
 	if (n > t->cfg.max_batch)
 		return SMT_TOO_LARGE;
+	if (n == 0)
+		return SMT_OK;
+
 	if (!grow((void **)&t->items, &t->items_cap, n, sizeof(*t->items)) ||
 	    !grow((void **)&t->order, &t->order_cap, n, sizeof(*t->order)))
 		return SMT_NOMEM;
 	for (size_t i = 0; i < n; i++) {
+		assert(w[i].key || w[i].klen == 0);
 		if (!key_ok(w[i].klen))
+
 			return SMT_BAD_KEY;
 		if (w[i].value && w[i].vlen > t->cfg.max_value)
 			return SMT_TOO_LARGE;
@@ -624,13 +630,18 @@ static enum smt_result write_flat(struct smt *t, MDB_txn *txn, size_t n)
 /* Appends the queued nodes and stale records: all keys start with the new version. */
 static enum smt_result write_puts(struct smt *t, MDB_txn *txn)
 {
-	qsort(t->puts, t->nputs, sizeof(*t->puts), put_cmp);
+	if (!grow((void **)&t->sorted, &t->sorted_cap, t->nputs, sizeof(*t->sorted)))
+		return SMT_NOMEM;
+	for (size_t i = 0; i < t->nputs; i++)
+		t->sorted[i] = &t->puts[i];
+	if (t->nputs > 0)
+		qsort(t->sorted, t->nputs, sizeof(*t->sorted), put_cmp);
 	MDB_cursor *cur[2] = {NULL, NULL};
 	int rc = mdb_cursor_open(txn, t->nodes, &cur[PUT_NODES]);
 	if (rc == MDB_SUCCESS)
 		rc = mdb_cursor_open(txn, t->stale, &cur[PUT_STALE]);
 	for (size_t i = 0; i < t->nputs && rc == MDB_SUCCESS; i++) {
-		struct put *p = &t->puts[i];
+		struct put *p = t->sorted[i];
 		MDB_val k = {p->klen, p->key}, v = {p->vlen, t->arena + p->voff};
 		rc = mdb_cursor_put(cur[p->db], &k, &v, MDB_APPEND);
 	}
@@ -888,6 +899,8 @@ void smt_free(struct smt *t)
 	free(t->items);
 	free(t->order);
 	free(t->puts);
+	free(t->sorted);
+
 	free(t->arena);
 	free(t);
 }

@@ -79,6 +79,9 @@ struct smt {
 	size_t items_cap, order_cap;
 	struct put *puts;
 	size_t nputs, puts_cap;
+	struct put **sorted; /* puts in key order (sorting pointers moves 8 bytes, not 64) */
+	size_t sorted_cap;
+
 	uint8_t *arena;
 	size_t alen, acap;
 };

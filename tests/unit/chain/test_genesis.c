@@ -199,7 +199,7 @@ static const struct bad_case bad_cases[] = {
     {"not-an-object.json", GENESIS_BAD_TYPE, "genesis: must be an object"},
     {"missing-field.json", GENESIS_MISSING_FIELD, "missing field \"existential_deposit\""},
     {"unknown-field.json", GENESIS_UNKNOWN_FIELD,
-	 "unknown field \"fees.per_bytes\" (did you mean \"per_byte\"?)"},
+     "unknown field \"fees.per_bytes\" (did you mean \"per_byte\"?)"},
     {"sum-mismatch.json", GENESIS_SUM_MISMATCH,
      "allocations: they sum to 1000000001 PHA but total_supply is 1000000000 PHA"},
     {"bad-address.json", GENESIS_BAD_ADDRESS, "treasury: not a valid SS58 address"},

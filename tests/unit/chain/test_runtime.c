@@ -8,6 +8,7 @@
 #include <inttypes.h>
 
 #include "base/amount.h"
+#include "base/hex.h"
 #include "chain/memstate.h"
 #include "chain/runtime.h"
 #include "chain/state.h"
@@ -335,9 +336,15 @@ static void insufficient_at_execution(void)
 	struct tx_outcome out;
 	char msg[200];
 	fx_init(&f);
-	/* Admission does not look at the amount; execution records the failure. */
+	/* Admission refuses a transfer the balance cannot cover, with the execution-time message. */
 	transfer_tx(&f, &tx, f.alice, 0, f.bob, 100 * PHA);
-	CHECK(check(&f, &tx, &c) == TX_OK);
+	CHECK(check(&f, &tx, &c) == TX_CALL_INSUFFICIENT_BALANCE);
+	CHECK_STR(runtime_describe(msg, sizeof(msg), TX_CALL_INSUFFICIENT_BALANCE, &c),
+	          "amount 100 PHA exceeds the free balance 9.999622 PHA (after the fee)");
+	transfer_tx(&f, &tx, f.alice, 0, f.bob, 10 * PHA - XFER_FEE);
+	CHECK(check(&f, &tx, &c) == TX_CALL_KEEP_ALIVE);
+	/* Should the balance drop between admission and execution, execution records the failure. */
+	transfer_tx(&f, &tx, f.alice, 0, f.bob, 100 * PHA);
 	CHECK(apply(&f, &tx, &out) == TX_OK && out.result == TX_CALL_INSUFFICIENT_BALANCE);
 	CHECK(out.fee == XFER_FEE);
 	CHECK(balance(&f, f.alice) == 10 * PHA - XFER_FEE && nonce_of(&f, f.alice) == 1);
@@ -531,8 +538,20 @@ static void params_roundtrip(void)
 	uint8_t pk[32];
 	runtime_module_account(pk, "treasury");
 	CHECK(memcmp(pk, f.p.treasury, 32) == 0);
+	/* Known answers, computed independently (Python hashlib.blake2b over len(tag) ‖ tag ‖
+	 * name). */
+	char hex[65];
+	CHECK_STR(hex_encode(hex, pk, 32),
+	          "cede42c22f22edb3305e939db0fceb172dd9794de73f4f77a3b3c587bcb3f84e");
 	runtime_module_account(pk, "mining-reward-pool");
-	CHECK(memcmp(pk, f.p.treasury, 32) != 0);
+	CHECK_STR(hex_encode(hex, pk, 32),
+	          "b84a0bfd552588281f0db95a1e00a462c38190b858fb96cff3189886b92fcd98");
+	/* The documented example value. */
+	static const uint8_t doc_example[24] = {1, 0,    0,    0,    0,    0,    0,
+	                                        0, 0x80, 0xf5, 0x2d, 0xbb, 0x2a, 0x08};
+	a = (struct account){1, (u128)8979622000000ULL};
+	runtime_account_encode(v, &a);
+	CHECK_EQ_MEM(v, doc_example, 24);
 	mem_release(&f.mem);
 }
 
@@ -549,6 +568,87 @@ static void messages(void)
 	CHECK(tx_result_is_call_error(TX_CALL_BELOW_ED));
 	runtime_describe(msg, 8, TX_CALL_KEEP_ALIVE, NULL); /* truncates, NUL-terminated */
 	CHECK(strlen(msg) == 7);
+}
+
+/* Sum of the free balances of keys[0..n) read through o; checks each existing one holds >= ED. */
+static u128 total_and_ed(struct state_overlay *o, uint8_t keys[][32], size_t n)
+{
+	struct state_reader r;
+	u128 sum = 0;
+	state_overlay_reader(o, &r);
+	for (size_t i = 0; i < n; i++) {
+		struct account a;
+		int rc = runtime_account_get(&r, keys[i], &a);
+		CHECK(rc >= 0);
+		if (rc == 1)
+			CHECK(a.free >= ED);
+		sum += a.free;
+	}
+	return sum;
+}
+
+/* Random txs (senders with and without accounts, right and wrong nonces, amounts around the
+ * balances, tips, remarks) in blocks: the supply is conserved, every account keeps ED, a skipped
+ * tx changes nothing and an included one bumps its sender's nonce by one. */
+static void random_txs_conserve_supply(void)
+{
+	enum { KEYS = 7, BLOCKS = 40, PER_BLOCK = 50 };
+	struct fx f;
+	uint8_t keys[KEYS + 1][32], sk[64];
+	uint64_t rng = check_seed();
+	fx_init(&f);
+	for (int i = 0; i < KEYS - 1; i++)
+		CHECK(devkeys_keypair(devkeys_names[i], keys[i], sk));
+	memcpy(keys[KEYS - 1], f.p.treasury, 32);
+	memset(keys[KEYS], 0x5a, 32); /* never funded at first */
+	for (int i = 0; i < 4; i++)
+		set_account(&f, keys[i], 0, ED + check_rand(&rng) % (3 * PHA));
+	struct state_reader base = mem_reader(&f.mem);
+	int included = 0, skipped = 0, failed_calls = 0;
+	for (int b = 0; b < BLOCKS; b++) {
+		struct state_overlay o;
+		state_overlay_init(&o, &base, NULL);
+		u128 supply = total_and_ed(&o, keys, KEYS + 1);
+		for (int t = 0; t < PER_BLOCK; t++) {
+			uint64_t x = check_rand(&rng);
+			const uint8_t *from = keys[x % 6], *to = keys[(x >> 8) % (KEYS + 1)];
+			struct account before, after;
+			struct state_reader r;
+			state_overlay_reader(&o, &r);
+			CHECK(runtime_account_get(&r, from, &before) >= 0);
+			uint64_t nonce = before.nonce + ((x >> 16) % 8 == 0 ? 1 : 0);
+			struct tx tx;
+			u128 amount =
+			    ((x >> 20) % 4 == 0) ? before.free : check_rand(&rng) % PHA + 1;
+			if ((x >> 24) % 3 == 0)
+				remark_tx(&f, &tx, from, nonce, (x >> 28) % 64);
+			else
+				transfer_tx(&f, &tx, from, nonce, to, amount);
+			tx.tip = (x >> 32) % 2 ? (u128)((x >> 40) % (2 * ED)) : 0;
+			size_t count = state_overlay_count(&o);
+			struct tx_outcome out;
+			enum tx_result res = runtime_apply_tx(&f.p, &o, &tx, tx_len(&tx), HEIGHT,
+			                                      keys[(x >> 48) % (KEYS + 1)], &out);
+			CHECK(runtime_account_get(&r, from, &after) >= 0);
+			if (res == TX_OK) {
+				included++;
+				failed_calls += out.result != TX_OK;
+				CHECK(after.nonce == before.nonce + 1);
+			} else {
+				skipped++;
+				CHECK(!tx_result_is_call_error(res));
+				CHECK(state_overlay_count(&o) == count);
+				CHECK(after.nonce == before.nonce && after.free == before.free);
+			}
+			CHECK(total_and_ed(&o, keys, KEYS + 1) == supply);
+		}
+		CHECK(mem_commit(&f.mem, &o));
+		state_overlay_release(&o);
+	}
+	fprintf(stderr, "random txs: %d included (%d failed calls), %d skipped\n", included,
+	        failed_calls, skipped);
+	CHECK(included > 100 && skipped > 50 && failed_calls > 10);
+	mem_release(&f.mem);
 }
 
 /* ---- state overlay ---- */
@@ -825,5 +925,6 @@ CHECK_MAIN(CASE(fee_exact_remark), CASE(transfer_exact),
            CASE(fee_keep_alive_at_admission), CASE(transfer_keep_alive_and_ed),
            CASE(insufficient_at_execution), CASE(overflows), CASE(unknown_calls_and_bad_payloads),
            CASE(chain_and_mortality), CASE(storage_errors_and_full_state), CASE(params_roundtrip),
-           CASE(messages), CASE(overlay_basics), CASE(overlay_savepoints), CASE(overlay_caps),
-           CASE(overlay_random_vs_model), CASE(overlay_at_scale))
+           CASE(messages), CASE(random_txs_conserve_supply), CASE(overlay_basics),
+           CASE(overlay_savepoints), CASE(overlay_caps), CASE(overlay_random_vs_model),
+           CASE(overlay_at_scale))

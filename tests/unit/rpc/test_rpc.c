@@ -42,7 +42,7 @@ static int m_add(void *app, json_t *params, json_t **result, struct rpc_error *e
 		return -1;
 	if (a + b < a)
 		return rpc_error_set(err, RPC_CODE_SERVER_MIN + 1, "overflow: %llu + %llu",
-				     (unsigned long long)a, (unsigned long long)b);
+		                     (unsigned long long)a, (unsigned long long)b);
 	char text[24];
 	snprintf(text, sizeof(text), "%llu", (unsigned long long)(a + b));
 	*result = json_string(text);
@@ -108,14 +108,14 @@ static int m_sleep(void *app, json_t *params, json_t **result, struct rpc_error 
 }
 
 static const struct rpc_method methods[] = {
-	{"echo", m_echo, "[any...] -> params"},
-	{"add", m_add, "[a, b?] -> a+b as a decimal string"},
-	{"greet", m_greet, "[name, greeting?, loud?] -> text"},
-	{"reject", m_reject, "always fails with -32010"},
-	{"internal", m_internal, "always fails with -32603"},
-	{"badutf8", m_badutf8, "fails with a message that is not UTF-8"},
-	{"count", m_count, "counts calls"},
-	{"sleep", m_sleep, "sleeps 100 ms"},
+    {"echo", m_echo, "[any...] -> params"},
+    {"add", m_add, "[a, b?] -> a+b as a decimal string"},
+    {"greet", m_greet, "[name, greeting?, loud?] -> text"},
+    {"reject", m_reject, "always fails with -32010"},
+    {"internal", m_internal, "always fails with -32603"},
+    {"badutf8", m_badutf8, "fails with a message that is not UTF-8"},
+    {"count", m_count, "counts calls"},
+    {"sleep", m_sleep, "sleeps 100 ms"},
 };
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
 
@@ -138,7 +138,8 @@ static void expect(const char *body, const char *want)
 {
 	char *got = call(body);
 	if (strcmp(got, want) != 0)
-		fprintf(stderr, "  request:  %s\n  got:      %s\n  expected: %s\n", body, got, want);
+		fprintf(stderr, "  request:  %s\n  got:      %s\n  expected: %s\n", body, got,
+		        want);
 	CHECK_STR(got, want);
 	free(got);
 }
@@ -151,11 +152,11 @@ static void expect_error(const char *body, int code, const char *part)
 	json_t *r = json_loads(got, 0, &je);
 	json_t *e = json_object_get(r, "error");
 	int ok = r && json_integer_value(json_object_get(e, "code")) == code &&
-		 strstr(json_string_value(json_object_get(e, "message")) ?: "", part) &&
-		 json_is_string(json_object_get(r, "jsonrpc")) && json_object_get(r, "id");
+	         strstr(json_string_value(json_object_get(e, "message")) ?: "", part) &&
+	         json_is_string(json_object_get(r, "jsonrpc")) && json_object_get(r, "id");
 	if (!ok)
 		fprintf(stderr, "  request: %s\n  got:     %s\n  wanted code %d with \"%s\"\n",
-			body, got, code, part);
+		        body, got, code, part);
 	CHECK(ok);
 	json_decref(r);
 	free(got);
@@ -185,37 +186,38 @@ static void dispatch_framing(void)
 
 static void dispatch_error_codes(void)
 {
-	expect_error("{\"jsonrpc\":\"2.0\",\"method\":", RPC_CODE_PARSE_ERROR, "parse error at line 1");
+	expect_error("{\"jsonrpc\":\"2.0\",\"method\":", RPC_CODE_PARSE_ERROR,
+	             "parse error at line 1");
 	expect_error("", RPC_CODE_PARSE_ERROR, "parse error");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":1}x", RPC_CODE_PARSE_ERROR,
-		     "end of file expected");
+	             "end of file expected");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"e\xff\",\"id\":1}", RPC_CODE_PARSE_ERROR,
-		     "parse error");
+	             "parse error");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"method\":\"add\",\"id\":1}",
-		     RPC_CODE_PARSE_ERROR, "duplicate");
+	             RPC_CODE_PARSE_ERROR, "duplicate");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":99999999999999999999999}",
-		     RPC_CODE_PARSE_ERROR, "too big");
+	             RPC_CODE_PARSE_ERROR, "too big");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":\"a\\u0000b\"}",
-		     RPC_CODE_PARSE_ERROR, "parse error");
+	             RPC_CODE_PARSE_ERROR, "parse error");
 
 	expect_error("{\"method\":\"echo\",\"id\":1}", RPC_CODE_INVALID_REQUEST,
-		     "jsonrpc must be \"2.0\"");
+	             "jsonrpc must be \"2.0\"");
 	expect_error("{\"jsonrpc\":\"1.0\",\"method\":\"echo\",\"id\":1}", RPC_CODE_INVALID_REQUEST,
-		     "jsonrpc must be \"2.0\"");
+	             "jsonrpc must be \"2.0\"");
 	expect_error("{\"jsonrpc\":2.0,\"method\":\"echo\",\"id\":1}", RPC_CODE_INVALID_REQUEST,
-		     "jsonrpc must be \"2.0\"");
+	             "jsonrpc must be \"2.0\"");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":1,\"id\":1}", RPC_CODE_INVALID_REQUEST,
-		     "method must be a string");
+	             "method must be a string");
 	expect_error("{\"jsonrpc\":\"2.0\",\"id\":1}", RPC_CODE_INVALID_REQUEST,
-		     "method must be a string");
+	             "method must be a string");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":{}}",
-		     RPC_CODE_INVALID_REQUEST, "id must be a string, number or null");
+	             RPC_CODE_INVALID_REQUEST, "id must be a string, number or null");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":true}",
-		     RPC_CODE_INVALID_REQUEST, "id must be a string, number or null");
+	             RPC_CODE_INVALID_REQUEST, "id must be a string, number or null");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":\"x\",\"id\":1}",
-		     RPC_CODE_INVALID_REQUEST, "params must be an array or object");
+	             RPC_CODE_INVALID_REQUEST, "params must be an array or object");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":null,\"id\":1}",
-		     RPC_CODE_INVALID_REQUEST, "params must be an array or object");
+	             RPC_CODE_INVALID_REQUEST, "params must be an array or object");
 	expect_error("42", RPC_CODE_INVALID_REQUEST, "body must be a request object");
 	expect_error("\"x\"", RPC_CODE_INVALID_REQUEST, "body must be a request object");
 	/* The id is echoed when it is itself valid, null otherwise. */
@@ -236,10 +238,10 @@ static void dispatch_error_codes(void)
 	       "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32010,\"message\":\"tx rejected: nonce 3 "
 	       "is stale\"},\"id\":1}");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"internal\",\"id\":1}",
-		     RPC_CODE_INTERNAL_ERROR, "database unavailable");
+	             RPC_CODE_INTERNAL_ERROR, "database unavailable");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[\"18446744073709551615\","
-		     "1],\"id\":1}",
-		     RPC_CODE_SERVER_MIN + 1, "overflow: 18446744073709551615 + 1");
+	             "1],\"id\":1}",
+	             RPC_CODE_SERVER_MIN + 1, "overflow: 18446744073709551615 + 1");
 }
 
 static void dispatch_long_method_name(void)
@@ -250,7 +252,8 @@ static void dispatch_long_method_name(void)
 	snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"id\":1}", name);
 	char *got = call(body);
 	json_t *r = json_loads(got, 0, NULL);
-	const char *msg = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(r, "error"), "message"));
 	CHECK(msg && strlen(msg) < 100 && strncmp(msg, "method \"mmmm", 12) == 0);
 	json_decref(r);
 	free(got);
@@ -260,7 +263,8 @@ static void dispatch_sanitises_messages(void)
 {
 	char *got = call("{\"jsonrpc\":\"2.0\",\"method\":\"badutf8\",\"id\":1}");
 	json_t *r = json_loads(got, 0, NULL); /* jansson rejects invalid UTF-8 */
-	const char *msg = json_string_value(json_object_get(json_object_get(r, "error"), "message"));
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(r, "error"), "message"));
 	CHECK(msg && msg[0] == '?' && strlen(msg) == RPC_ERROR_MSG_MAX - 1);
 	CHECK(msg && msg[254] == '?'); /* the cut "\xe2" */
 	json_decref(r);
@@ -269,15 +273,15 @@ static void dispatch_sanitises_messages(void)
 
 static void dispatch_params(void)
 {
-	const char *bad[] = {"\"01\"", "\"-1\"", "-1", "1.5", "\"18446744073709551616\"", "\"\"",
-			     "\" 1\"", "true", "[1]"};
+	const char *bad[] = {"\"01\"", "\"-1\"", "-1",   "1.5", "\"18446744073709551616\"",
+	                     "\"\"",   "\" 1\"", "true", "[1]"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char body[200];
 		snprintf(body, sizeof(body),
-			 "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[%s],\"id\":1}",
-			 bad[i]);
+		         "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[%s],\"id\":1}",
+		         bad[i]);
 		expect_error(body, RPC_CODE_INVALID_PARAMS,
-			     "param \"a\" must be a non-negative integer below 2^64");
+		             "param \"a\" must be a non-negative integer below 2^64");
 	}
 	expect("{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[\"18446744073709551614\",1],"
 	       "\"id\":1}",
@@ -286,26 +290,27 @@ static void dispatch_params(void)
 	       "\"id\":1}",
 	       "{\"jsonrpc\":\"2.0\",\"result\":\"9223372036854775807\",\"id\":1}");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,2,3],\"id\":1}",
-		     RPC_CODE_INVALID_PARAMS, "too many params: expected at most 2, got 3");
-	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":{\"a\":1,\"c\":2},\"id\":1}",
-		     RPC_CODE_INVALID_PARAMS, "unknown param \"c\"");
+	             RPC_CODE_INVALID_PARAMS, "too many params: expected at most 2, got 3");
+	expect_error(
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":{\"a\":1,\"c\":2},\"id\":1}",
+	    RPC_CODE_INVALID_PARAMS, "unknown param \"c\"");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":{\"b\":1},\"id\":1}",
-		     RPC_CODE_INVALID_PARAMS, "missing param \"a\" (position 0)");
+	             RPC_CODE_INVALID_PARAMS, "missing param \"a\" (position 0)");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"id\":1}", RPC_CODE_INVALID_PARAMS,
-		     "missing param \"a\"");
+	             "missing param \"a\"");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[null],\"id\":1}",
-		     RPC_CODE_INVALID_PARAMS, "missing param \"a\"");
+	             RPC_CODE_INVALID_PARAMS, "missing param \"a\"");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"greet\",\"params\":[1],\"id\":1}",
-		     RPC_CODE_INVALID_PARAMS, "param \"name\" must be a string");
+	             RPC_CODE_INVALID_PARAMS, "param \"name\" must be a string");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"greet\",\"params\":[\"a\",\"b\",1],"
-		     "\"id\":1}",
-		     RPC_CODE_INVALID_PARAMS, "param \"loud\" must be true or false");
+	             "\"id\":1}",
+	             RPC_CODE_INVALID_PARAMS, "param \"loud\" must be true or false");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"greet\",\"params\":[\"a\",5],\"id\":1}",
-		     RPC_CODE_INVALID_PARAMS, "param \"greeting\" must be a string");
+	             RPC_CODE_INVALID_PARAMS, "param \"greeting\" must be a string");
 }
 
 #define NOT_OBJECT                                                                                 \
-	"[{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"invalid request: "     \
+	"[{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"invalid request: "         \
 	"request must be an object\"},\"id\":null}]"
 
 static void dispatch_batch(void)
@@ -319,15 +324,17 @@ static void dispatch_batch(void)
 	       "request must be an object\"},\"id\":null},"
 	       "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32601,\"message\":\"method \\\"nope\\\" "
 	       "not found\"},\"id\":\"n\"}]");
-	expect("[]", "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"invalid request: "
-		     "empty batch\"},\"id\":null}");
+	expect("[]",
+	       "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32600,\"message\":\"invalid request: "
+	       "empty batch\"},\"id\":null}");
 	/* table.max_batch is 4 */
 	expect_error("[1,2,3,4,5]", RPC_CODE_INVALID_REQUEST,
-		     "batch of 5 requests exceeds the limit of 4");
+	             "batch of 5 requests exceeds the limit of 4");
 	expect("[[]]", NOT_OBJECT);
 	/* A batch of notifications only gets no response at all. */
 	int before = atomic_load(&the_app.counted);
-	expect("[{\"jsonrpc\":\"2.0\",\"method\":\"count\"},{\"jsonrpc\":\"2.0\",\"method\":\"count\"}]",
+	expect("[{\"jsonrpc\":\"2.0\",\"method\":\"count\"},{\"jsonrpc\":\"2.0\",\"method\":"
+	       "\"count\"}]",
 	       "");
 	CHECK(atomic_load(&the_app.counted) == before + 2);
 }
@@ -342,7 +349,7 @@ static void dispatch_notifications(void)
 	expect("{\"jsonrpc\":\"2.0\",\"method\":\"nope\"}", "");
 	expect("{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[\"x\"]}", "");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"nope\",\"id\":null}",
-		     RPC_CODE_METHOD_NOT_FOUND, "nope");
+	             RPC_CODE_METHOD_NOT_FOUND, "nope");
 	/* An invalid request cannot be a notification: it is always answered. */
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":3}", RPC_CODE_INVALID_REQUEST, "method");
 }
@@ -385,7 +392,7 @@ static void dispatch_builtin_methods(void)
 	json_decref(r);
 	free(got);
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"rpc.methods\",\"params\":[1],\"id\":1}",
-		     RPC_CODE_INVALID_PARAMS, "too many params");
+	             RPC_CODE_INVALID_PARAMS, "too many params");
 }
 
 /* ---- a minimal HTTP/1.1 client ---- */
@@ -489,15 +496,15 @@ static void http_raw(uint16_t port, const char *req, size_t reqlen, struct http_
 }
 
 static void http(uint16_t port, const char *method, const char *path, const char *ctype,
-		 const char *body, struct http_resp *r)
+                 const char *body, struct http_resp *r)
 {
 	size_t blen = body ? strlen(body) : 0;
 	char *req = malloc(blen + 512);
 	int n = snprintf(req, 512,
-			 "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s%s%s"
-			 "Content-Length: %zu\r\n\r\n",
-			 method, path, ctype ? "Content-Type: " : "", ctype ? ctype : "",
-			 ctype ? "\r\n" : "", blen);
+	                 "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s%s%s"
+	                 "Content-Length: %zu\r\n\r\n",
+	                 method, path, ctype ? "Content-Type: " : "", ctype ? ctype : "",
+	                 ctype ? "\r\n" : "", blen);
 	if (body)
 		memcpy(req + n, body, blen);
 	http_raw(port, req, (size_t)n + blen, r);
@@ -513,7 +520,8 @@ static void post(uint16_t port, const char *body, struct http_resp *r)
 static bool body_error_has(const struct http_resp *r, const char *part)
 {
 	json_t *j = json_loads(r->body ? r->body : "", 0, NULL);
-	const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 	bool ok = msg && strstr(msg, part);
 	if (!ok)
 		fprintf(stderr, "  status %d body %s lacks \"%s\"\n", r->status, r->body, part);
@@ -546,8 +554,8 @@ static struct rpc_server *start(struct rpc_config *cfg)
 {
 	struct rpc_server *s = NULL;
 	char err[256];
-	enum rpc_server_result r = rpc_server_start(&s, cfg, methods, NMETHODS, &the_app, err,
-						    sizeof(err));
+	enum rpc_server_result r =
+	    rpc_server_start(&s, cfg, methods, NMETHODS, &the_app, err, sizeof(err));
 	if (r != RPC_SERVER_OK)
 		fprintf(stderr, "start: %s: %s\n", rpc_server_strerror(r), err);
 	CHECK(r == RPC_SERVER_OK && s && rpc_server_port(s) != 0);
@@ -644,8 +652,8 @@ static void http_oversize(void)
 	/* Chunked bodies have no Content-Length: the cap applies while accumulating. */
 	char req[2048];
 	int n = snprintf(req, sizeof(req),
-			 "POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: "
-			 "application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+	                 "POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: "
+	                 "application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
 	for (int i = 0; i < 3; i++)
 		n += snprintf(req + n, sizeof(req) - (size_t)n, "190\r\n%400s\r\n", "");
 	n += snprintf(req + n, sizeof(req) - (size_t)n, "0\r\n\r\n");
@@ -685,15 +693,16 @@ static void http_keep_alive(void)
 	for (int i = 0; i < 3 && fd >= 0; i++) {
 		char body[100], req[300], buf[1024], want[100];
 		snprintf(body, sizeof(body),
-			 "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[%d],\"id\":%d}", i, i);
+		         "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[%d],\"id\":%d}", i,
+		         i);
 		int n = snprintf(req, sizeof(req),
-				 "POST / HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-				 "Content-Length: %zu\r\n\r\n%s",
-				 strlen(body), body);
+		                 "POST / HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+		                 "Content-Length: %zu\r\n\r\n%s",
+		                 strlen(body), body);
 		send_all(fd, req, (size_t)n);
 		const char *got = NULL;
 		snprintf(want, sizeof(want), "{\"jsonrpc\":\"2.0\",\"result\":\"%d\",\"id\":%d}", i,
-			 i);
+		         i);
 		CHECK(read_framed(fd, buf, sizeof(buf), &got) && strcmp(got, want) == 0);
 	}
 	if (fd >= 0)
@@ -716,10 +725,10 @@ static void *worker_main(void *arg)
 		uint64_t a = check_rand(&w->seed) >> 2, b = check_rand(&w->seed) >> 2;
 		char body[160], want[160];
 		snprintf(body, sizeof(body),
-			 "{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"params\":[%llu,%llu],\"id\":%d}",
-			 w->method, (unsigned long long)a, (unsigned long long)b, i);
+		         "{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"params\":[%llu,%llu],\"id\":%d}",
+		         w->method, (unsigned long long)a, (unsigned long long)b, i);
 		snprintf(want, sizeof(want), "{\"jsonrpc\":\"2.0\",\"result\":\"%llu\",\"id\":%d}",
-			 (unsigned long long)(a + b), i);
+		         (unsigned long long)(a + b), i);
 		struct http_resp r;
 		post(w->port, body, &r);
 		if (strcmp(w->method, "add") == 0)
@@ -731,8 +740,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void run_workers(uint16_t port, const char *method, int nthreads, int rounds,
-			uint64_t seed)
+static void run_workers(uint16_t port, const char *method, int nthreads, int rounds, uint64_t seed)
 {
 	pthread_t th[16];
 	struct worker w[16];
@@ -773,7 +781,7 @@ static void lifecycle_errors(void)
 	      RPC_SERVER_ERR_BIND);
 	CHECK(s2 == NULL);
 	snprintf(want, sizeof(want), "cannot bind 127.0.0.1:%u: Address already in use",
-		 rpc_server_port(s));
+	         rpc_server_port(s));
 	CHECK_STR(err, want);
 	struct rpc_config bad = {.host = "no-such-host.invalid", .threads = 1};
 	CHECK(rpc_server_start(&s2, &bad, methods, NMETHODS, NULL, err, sizeof(err)) ==
@@ -902,9 +910,9 @@ static void sse_two_subscribers(void)
 		for (int i = 0; i < 20; i++) {
 			char want[96];
 			snprintf(want, sizeof(want),
-				 i == 3 ? "id: %d\nevent: head\ndata: {\"height\":\ndata: %d}"
-					: "id: %d\nevent: head\ndata: {\"height\":%d}",
-				 i, i);
+			         i == 3 ? "id: %d\nevent: head\ndata: {\"height\":\ndata: %d}"
+			                : "id: %d\nevent: head\ndata: {\"height\":%d}",
+			         i + 1, i); /* id 0 went to nobody */
 			CHECK(sse_next(cl[k], ev, sizeof(ev)) && strcmp(ev, want) == 0);
 		}
 	}
@@ -1019,8 +1027,8 @@ static void sse_slow_subscriber_dropped(void)
 }
 
 CHECK_MAIN(CASE(dispatch_framing), CASE(dispatch_error_codes), CASE(dispatch_long_method_name),
-	   CASE(dispatch_sanitises_messages), CASE(dispatch_params), CASE(dispatch_batch),
-	   CASE(dispatch_notifications), CASE(dispatch_depth), CASE(dispatch_builtin_methods),
-	   CASE(http_rpc_and_routes), CASE(http_oversize), CASE(http_keep_alive), CASE(http_concurrent),
-	   CASE(lifecycle_errors), CASE(sse_two_subscribers), CASE(sse_idle_stream_survives_timeout),
-	   CASE(sse_slow_subscriber_dropped))
+           CASE(dispatch_sanitises_messages), CASE(dispatch_params), CASE(dispatch_batch),
+           CASE(dispatch_notifications), CASE(dispatch_depth), CASE(dispatch_builtin_methods),
+           CASE(http_rpc_and_routes), CASE(http_oversize), CASE(http_keep_alive),
+           CASE(http_concurrent), CASE(lifecycle_errors), CASE(sse_two_subscribers),
+           CASE(sse_idle_stream_survives_timeout), CASE(sse_slow_subscriber_dropped))

@@ -277,6 +277,15 @@ static void check_proofs(struct db *d, const struct model *m, const uint8_t root
 	mdb_txn_abort(txn);
 }
 
+static void prove_one(struct db *d, const void *key, size_t klen, struct enc *e)
+{
+	MDB_txn *txn;
+	CHECK(mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn) == 0);
+	enc_init(e, SMT_PROOF_MAX);
+	CHECK(smt_prove(d->t, txn, key, klen, e) == SMT_OK);
+	mdb_txn_abort(txn);
+}
+
 /* ---- cases ----------------------------------------------------------------------------------- */
 
 static void known_answers(void)
@@ -294,6 +303,15 @@ static void known_answers(void)
 	    {(const uint8_t *)"bob", 3, (const uint8_t *)"250", 3},
 	    {(const uint8_t *)"carol", 5, (const uint8_t *)"", 0},
 	};
+	/* proofs in the three-key tree: alice (member), dave (absent, alice's leaf on its path) */
+	static const struct {
+		const char *key, *proof;
+	} pkat[] = {
+	    {"alice", "0101017121e6e8b35786251ad2042d277325a77a1c250db82546b96255734a8047b3e5"},
+	    {"dave", "02648453cd04fac9f97cefcdffde4ce0cb6cba2a2e580091efc486a2b474c0fd50e1becf4f"
+	             "9995652c00d834f66bcb7d6ab2b4c502dbd972413d1e49d196c7129501017121e6e8b357"
+	             "86251ad2042d277325a77a1c250db82546b96255734a8047b3e5"},
+	};
 	for (size_t i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
 		struct db d;
 		db_init(&d, 0);
@@ -301,8 +319,18 @@ static void known_answers(void)
 		CHECK(db_apply(&d, 1, w, kat[i].n, root) == SMT_OK);
 		CHECK(hex_decode_exact(want, sizeof(want), kat[i].root));
 		CHECK_EQ_MEM(root, want, 32);
+		for (size_t j = 0; kat[i].n == 3 && j < sizeof(pkat) / sizeof(pkat[0]); j++) {
+			struct enc e;
+			uint8_t pw[200];
+			size_t plen = strlen(pkat[j].proof) / 2;
+			CHECK(hex_decode_exact(pw, plen, pkat[j].proof));
+			prove_one(&d, pkat[j].key, strlen(pkat[j].key), &e);
+			CHECK(e.len == plen && memcmp(e.buf, pw, plen) == 0);
+			enc_release(&e);
+		}
 		db_destroy(&d);
 	}
+
 	/* 100 keys "key-i" -> "value-i" */
 	struct db d;
 	db_init(&d, 0);
@@ -455,15 +483,6 @@ static void history_independence(void)
 	free(extra.kv);
 }
 
-static void prove_one(struct db *d, const void *key, size_t klen, struct enc *e)
-{
-	MDB_txn *txn;
-	CHECK(mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn) == 0);
-	enc_init(e, SMT_PROOF_MAX);
-	CHECK(smt_prove(d->t, txn, key, klen, e) == SMT_OK);
-	mdb_txn_abort(txn);
-}
-
 static void proofs_valid(void)
 {
 	uint64_t rng = check_seed();
@@ -584,6 +603,89 @@ static void proofs_tampered(void)
 }
 
 /* Hand-made non-canonical spellings of a valid proof are refused. */
+/* Non-canonical spellings of e, a member's proof with depth < 8 and an absent sibling. */
+static void respell_sparse(const uint8_t root[32], const struct kv *kv, const struct enc *e)
+{
+	unsigned depth = e->buf[1];
+	uint8_t b[SMT_PROOF_MAX];
+
+	/* padded: one more level with an empty sibling under the leaf */
+	size_t n = 0;
+	b[n++] = SMT_TERM_OWN;
+	b[n++] = (uint8_t)(depth + 1);
+	b[n++] = (uint8_t)(e->buf[2] << 1);
+	memcpy(b + n, e->buf + 3, e->len - 3);
+	n += e->len - 3;
+	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, n) ==
+	      SMT_PROOF_NONCANONICAL);
+
+	/* an all-zero sibling marked present instead of absent */
+	uint8_t absent_bits = (uint8_t)(~e->buf[2] & ((1u << depth) - 1));
+	unsigned j = (unsigned)__builtin_ctz(absent_bits);
+	n = 0;
+	b[n++] = SMT_TERM_OWN;
+	b[n++] = (uint8_t)depth;
+	b[n++] = (uint8_t)(e->buf[2] | 1u << j);
+	for (unsigned s = 0, src = 3; s < depth; s++) {
+		if (s == j) {
+			memset(b + n, 0, 32);
+			n += 32;
+		} else if (e->buf[2] >> s & 1) {
+			memcpy(b + n, e->buf + src, 32);
+			n += 32;
+			src += 32;
+		}
+	}
+	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, n) ==
+	      SMT_PROOF_NONCANONICAL);
+
+	/* a padding bit above depth in the bitmap */
+	memcpy(b, e->buf, e->len);
+	b[2] |= (uint8_t)(1u << depth);
+	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, e->len) ==
+	      SMT_PROOF_NONCANONICAL);
+}
+
+/* Encoding errors around the valid proof e, and a leaf that is not on the key's path. */
+static void respell_encoding(const uint8_t root[32], const struct kv *kv, const struct enc *e)
+{
+	unsigned depth = e->buf[1];
+	uint8_t b[SMT_PROOF_MAX];
+	/* depth as a two-byte LEB128, and a depth above 256, and an unknown terminal */
+	size_t n = 0;
+	b[n++] = SMT_TERM_OWN;
+	b[n++] = (uint8_t)(depth | 0x80);
+	b[n++] = 0;
+	memcpy(b + n, e->buf + 2, e->len - 2);
+	n += e->len - 2;
+	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, n) == SMT_PROOF_MALFORMED);
+	static const uint8_t deep[] = {SMT_TERM_EMPTY, 0x81, 0x02}; /* D = 257 */
+	CHECK(smt_proof_verify(root, kv->key, kv->klen, NULL, 0, deep, sizeof(deep)) ==
+	      SMT_PROOF_MALFORMED);
+	memcpy(b, e->buf, e->len);
+	b[0] = 3;
+	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, e->len) ==
+	      SMT_PROOF_MALFORMED);
+	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, 0) == SMT_PROOF_MALFORMED);
+
+	/* another key's leaf that is not on this key's path */
+	n = 0;
+	b[n++] = SMT_TERM_OTHER;
+	hash_tagged(b + n, "tenebra/v1/smt-key", "elsewhere", 9);
+	uint8_t kp[32];
+	hash_tagged(kp, "tenebra/v1/smt-key", kv->key, kv->klen);
+	b[n] = (uint8_t)(kp[0] ^ 0x80); /* differs in bit 0 */
+	memset(b + n + 32, 0x22, 32);   /* its value hash */
+
+	n += 64;
+	b[n++] = 1;
+	b[n++] = 1;
+	memset(b + n, 0x11, 32);
+	n += 32;
+	CHECK(smt_proof_verify(root, kv->key, kv->klen, NULL, 0, b, n) == SMT_PROOF_WRONG_KEY);
+	CHECK(strcmp(smt_proof_strerror(SMT_PROOF_WRONG_KEY), "proof is about another key") == 0);
+}
+
 static void proofs_noncanonical(void)
 {
 	struct model m;
@@ -606,80 +708,11 @@ static void proofs_noncanonical(void)
 			enc_release(&e);
 	}
 	CHECK(kv != NULL);
-	if (!kv)
-		return;
-	unsigned depth = e.buf[1];
-	uint8_t b[SMT_PROOF_MAX];
-
-	/* padded: one more level with an empty sibling under the leaf */
-	size_t n = 0;
-	b[n++] = SMT_TERM_OWN;
-	b[n++] = (uint8_t)(depth + 1);
-	b[n++] = (uint8_t)(e.buf[2] << 1);
-	memcpy(b + n, e.buf + 3, e.len - 3);
-	n += e.len - 3;
-	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, n) ==
-	      SMT_PROOF_NONCANONICAL);
-
-	/* an all-zero sibling marked present instead of absent */
-	uint8_t absent_bits = (uint8_t)(~e.buf[2] & ((1u << depth) - 1));
-	unsigned j = (unsigned)__builtin_ctz(absent_bits);
-	n = 0;
-	b[n++] = SMT_TERM_OWN;
-	b[n++] = (uint8_t)depth;
-	b[n++] = (uint8_t)(e.buf[2] | 1u << j);
-	for (unsigned s = 0, src = 3; s < depth; s++) {
-		if (s == j) {
-			memset(b + n, 0, 32);
-			n += 32;
-		} else if (e.buf[2] >> s & 1) {
-			memcpy(b + n, e.buf + src, 32);
-			n += 32;
-			src += 32;
-		}
+	if (kv) {
+		respell_sparse(root, kv, &e);
+		respell_encoding(root, kv, &e);
+		enc_release(&e);
 	}
-	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, n) ==
-	      SMT_PROOF_NONCANONICAL);
-
-	/* a padding bit above depth in the bitmap */
-	memcpy(b, e.buf, e.len);
-	b[2] |= (uint8_t)(1u << depth);
-	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, e.len) ==
-	      SMT_PROOF_NONCANONICAL);
-
-	/* depth as a two-byte LEB128, and a depth above 256, and an unknown terminal */
-	n = 0;
-	b[n++] = SMT_TERM_OWN;
-	b[n++] = (uint8_t)(depth | 0x80);
-	b[n++] = 0;
-	memcpy(b + n, e.buf + 2, e.len - 2);
-	n += e.len - 2;
-	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, n) == SMT_PROOF_MALFORMED);
-	static const uint8_t deep[] = {SMT_TERM_EMPTY, 0x81, 0x02}; /* D = 257 */
-	CHECK(smt_proof_verify(root, kv->key, kv->klen, NULL, 0, deep, sizeof(deep)) ==
-	      SMT_PROOF_MALFORMED);
-	memcpy(b, e.buf, e.len);
-	b[0] = 3;
-	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, e.len) ==
-	      SMT_PROOF_MALFORMED);
-	CHECK(smt_proof_verify(root, kv->key, kv->klen, kv->val, 1, b, 0) == SMT_PROOF_MALFORMED);
-	enc_release(&e);
-
-	/* another key's leaf that is not on this key's path */
-	uint8_t o[SMT_PROOF_MAX];
-	n = 0;
-	o[n++] = SMT_TERM_OTHER;
-	hash_tagged(o + n, "tenebra/v1/smt-key", "elsewhere", 9);
-	uint8_t kp[32];
-	hash_tagged(kp, "tenebra/v1/smt-key", kv->key, kv->klen);
-	o[n] = (uint8_t)(kp[0] ^ 0x80); /* differs in bit 0 */
-	n += 64;
-	o[n++] = 1;
-	o[n++] = 1;
-	memset(o + n, 0x11, 32);
-	n += 32;
-	CHECK(smt_proof_verify(root, kv->key, kv->klen, NULL, 0, o, n) == SMT_PROOF_WRONG_KEY);
-	CHECK(strcmp(smt_proof_strerror(SMT_PROOF_WRONG_KEY), "proof is about another key") == 0);
 	db_destroy(&d);
 	free(m.kv);
 }
