@@ -363,6 +363,7 @@ static double run_load(struct node *n, const struct batches *b, const struct opt
 		pthread_create(&t[i], NULL, client_thread, &c);
 	for (unsigned i = 0; i < o->clients; i++)
 		pthread_join(t[i], NULL);
+	printf("all submitted after:  %.2f s\n", now_s() - t0);
 	do {
 		usleep(1000);
 		node_stats(n, &st);
@@ -395,7 +396,19 @@ int main(int argc, char **argv)
 	node_stats(n, &st0);
 	if (!presign(&b, chain, &o))
 		return 1;
+	struct rusage r0, r1;
+	getrusage(RUSAGE_SELF, &r0);
 	double secs = run_load(n, &b, &o, &errors);
+	getrusage(RUSAGE_SELF, &r1);
+	double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
+			      r0.ru_stime.tv_sec) +
+		     (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
+			      r0.ru_stime.tv_usec) / 1e6;
+	printf("CPU during load:      %.2f s of %.2f s available (%u CPUs)\n", cpu, secs * cpus,
+	       cpus);
+	node_stats(n, &st);
+	printf("producer busy:        %.2f s of %.2f s\n",
+	       (double)(st.block_us_total - st0.block_us_total) / 1e6, secs);
 	node_stats(n, &st);
 	double tps = (double)(st.txs_applied + st.txs_failed) / secs;
 	getrusage(RUSAGE_SELF, &ru);

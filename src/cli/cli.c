@@ -56,11 +56,13 @@ int cli_fail(const char *fmt, ...)
 
 int cli_usage_fail(const struct cli_ctx *ctx, const char *fmt, ...)
 {
-	char suffix[512];
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "%s: ", ctx->cmd->name);
-	snprintf(suffix, sizeof(suffix), " (usage: tenebra %s %s)", ctx->cmd->name,
-	         ctx->cmd->usage);
+	char suffix[512] = " (see tenebra --help)";
+	char prefix[64] = "";
+	const struct cli_cmd *c = ctx->cmd;
+	if (c != NULL) { /* NULL while reading the global options before the command */
+		snprintf(prefix, sizeof(prefix), "%s: ", c->name);
+		snprintf(suffix, sizeof(suffix), " (usage: tenebra %s %s)", c->name, c->usage);
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	cli_vline(prefix, fmt, ap, suffix);
@@ -339,9 +341,7 @@ static int cli_scan_meta(struct cli_ctx *ctx, int argc, char **argv)
  * is none, or -1 after an error; *meta is 'h' / 'v' for --help / --version. */
 static int cli_parse_globals(struct cli_ctx *ctx, int argc, char **argv, int *meta)
 {
-	static const struct cli_cmd top = {"", NULL, 0, "COMMAND [ARGS]", ""};
 	int i = 1;
-	ctx->cmd = &top;
 	for (; i < argc && cli_is_option(argv[i]); i++) {
 		int r;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

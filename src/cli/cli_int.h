@@ -46,7 +46,7 @@ struct cli_cmd {
 };
 
 struct cli_ctx {
-	const struct cli_cmd *cmd; /* the command being run */
+	const struct cli_cmd *cmd; /* the command being run (NULL before it is known) */
 	const char *rpc_url;       /* --rpc, or NULL for RPC_DEFAULT_URL */
 	const char *keystore;      /* --keystore, or NULL for the default (cli_keystore_dir) */
 	bool json;                 /* --json */
@@ -76,7 +76,8 @@ bool cli_parse(struct cli_ctx *ctx, const struct cli_opt *opts, int argc, char *
 /* Prints "tenebra: <message>" (control characters replaced by spaces) on stderr; returns
  * CLI_EXIT_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Same, followed by " (usage: tenebra CMD USAGE)"; returns CLI_EXIT_USAGE. */
+/* "tenebra: CMD: <message> (usage: tenebra CMD USAGE)", or "tenebra: <message> (see tenebra
+ * --help)" while ctx->cmd is NULL (global options before the command); returns CLI_EXIT_USAGE. */
 int cli_usage_fail(const struct cli_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The keystore directory: --keystore, else $TENEBRA_HOME/keys, else $HOME/.tenebra/keys. Returns

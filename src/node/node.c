@@ -109,6 +109,7 @@ void node_stats(struct node *n, struct node_stats *out)
 	out->txs_accepted = atomic_load(&n->m.txs_accepted);
 	out->txs_rejected = atomic_load(&n->m.txs_rejected);
 	out->last_block_us = atomic_load(&n->m.last_block_us);
+	out->block_us_total = atomic_load(&n->m.block_us_total);
 	out->last_block_txs = atomic_load(&n->m.last_block_txs);
 	out->pool_ready = ms.ready_txs;
 	out->pool_future = ms.future_txs;

@@ -72,6 +72,7 @@ struct node_stats {
 	uint64_t txs_accepted; /* admitted to the pool */
 	uint64_t txs_rejected; /* refused at admission */
 	uint64_t last_block_us;
+	uint64_t block_us_total; /* time spent building and committing blocks */
 	uint64_t last_block_txs;
 	size_t pool_ready, pool_future, pool_bytes;
 	uint64_t db_bytes; /* bytes the database file uses */

@@ -33,6 +33,7 @@ struct node_metrics {
 	atomic_uint_fast64_t txs_accepted;  /* admitted to the pool */
 	atomic_uint_fast64_t txs_rejected;  /* refused at admission */
 	atomic_uint_fast64_t last_block_us; /* time to build and commit the last block */
+	atomic_uint_fast64_t block_us_total; /* the producer's busy time, all blocks */
 	atomic_uint_fast64_t last_block_txs;
 };
 

@@ -272,6 +272,7 @@ static bool produce_block(struct node *n)
 	atomic_fetch_add(&n->m.blocks, 1);
 	atomic_store(&n->m.last_block_txs, x.n);
 	atomic_store(&n->m.last_block_us, mono_us() - t0);
+	atomic_fetch_add(&n->m.block_us_total, mono_us() - t0);
 	if (x.n)
 		log_info("node", "block %llu: %zu txs, %llu ms", (unsigned long long)height, x.n,
 			 (unsigned long long)((mono_us() - t0) / 1000));

@@ -509,6 +509,8 @@ static void get_metrics(void *app, struct rpc_get_reply *r)
 	metric(f, "tenebra_mempool_bytes", "gauge", "Bytes of txs in the pool.", (double)st.pool_bytes);
 	metric(f, "tenebra_last_block_seconds", "gauge", "Time to build and commit the last block.",
 	       (double)st.last_block_us / 1e6);
+	metric(f, "tenebra_block_seconds_total", "counter", "Time spent building and committing blocks.",
+	       (double)st.block_us_total / 1e6);
 	metric(f, "tenebra_last_block_txs", "gauge", "Txs in the last block.",
 	       (double)st.last_block_txs);
 	metric(f, "tenebra_db_bytes", "gauge", "Bytes used by the database.", (double)st.db_bytes);

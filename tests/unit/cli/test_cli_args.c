@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <pty.h>
 #include <sodium.h>
 #include <sys/socket.h>
@@ -182,6 +183,8 @@ static void commands_reject_bad_arguments(void)
 {
 	CHECK(run("frobnicate", NULL) == CLI_EXIT_USAGE);
 	CHECK(one_line_error("unknown command 'frobnicate'"));
+	CHECK(run("--rpc", NULL) == CLI_EXIT_USAGE);
+	CHECK(one_line_error("tenebra: option --rpc needs a value (see tenebra --help)"));
 	CHECK(run("--bogus", "info", NULL) == CLI_EXIT_USAGE);
 	CHECK(one_line_error("unknown option '--bogus'"));
 	CHECK(run("block", "12x", NULL) == CLI_EXIT_USAGE);
@@ -404,20 +407,43 @@ static void reads_passwords(void)
 	sodium_memzero(pw, sizeof(pw));
 }
 
+struct typist {
+	int fd;
+	const char *text;
+};
+
+/* Types each line into the terminal after a pause: the reader turns echo off with TCSAFLUSH,
+ * which discards what was typed ahead, as a real password prompt should. */
+static void *typist_run(void *arg)
+{
+	const struct typist *t = arg;
+	for (const char *p = t->text; *p;) {
+		size_t n = strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n');
+		usleep(150 * 1000);
+		if (write(t->fd, p, n) != (ssize_t)n)
+			break;
+		p += n;
+	}
+	return NULL;
+}
+
 /* A terminal on stdin: no echo, asked twice, both entries compared. */
 static enum password_result read_tty(const char *input, bool confirm, char out[PASSWORD_MAX + 1],
                                      bool *echoed)
 {
 	int master, slave;
 	char back[256];
+	pthread_t th;
 	CHECK(openpty(&master, &slave, NULL, NULL, NULL) == 0);
+	struct typist t = {master, input};
 	int save = dup(0);
 	dup2(slave, 0);
-	CHECK(write(master, input, strlen(input)) == (ssize_t)strlen(input));
 	fflush(stderr);
 	int save_err = dup(2), null = open("/dev/null", O_WRONLY); /* the prompts */
 	dup2(null, 2);
+	CHECK(pthread_create(&th, NULL, typist_run, &t) == 0);
 	enum password_result r = password_read(out, "Password: ", confirm);
+	pthread_join(th, NULL);
 	dup2(save_err, 2);
 	dup2(save, 0);
 	close(save);
