@@ -4,17 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz_util.h"
 #include "chain/block.h"
 #include "chain/merkle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void same_or_abort(struct enc *e, const uint8_t *data, size_t size)
-{
-	if (enc_finish(e) != CODEC_OK || e->len != size || memcmp(e->buf, data, size) != 0)
-		abort();
-	enc_release(e);
-}
 
 static void fuzz_small_types(const uint8_t *data, size_t size)
 {
@@ -23,19 +17,19 @@ static void fuzz_small_types(const uint8_t *data, size_t size)
 	if (header_decode(&h, data, size) == BLOCK_OK) {
 		enc_init(&e, HEADER_LEN);
 		header_encode(&e, &h);
-		same_or_abort(&e, data, size);
+		fuzz_same_or_abort(&e, data, size);
 	}
 	struct receipt r;
 	if (receipt_decode(&r, data, size) == BLOCK_OK) {
 		enc_init(&e, RECEIPT_LEN);
 		receipt_encode(&e, &r);
-		same_or_abort(&e, data, size);
+		fuzz_same_or_abort(&e, data, size);
 	}
 	struct merkle_proof p;
 	if (merkle_proof_decode(&p, data, size) == CODEC_OK) {
 		enc_init(&e, size);
 		merkle_proof_encode(&e, &p);
-		same_or_abort(&e, data, size);
+		fuzz_same_or_abort(&e, data, size);
 		uint8_t leaf[MERKLE_HASH_LEN] = {0}, root[MERKLE_HASH_LEN] = {0};
 		if (merkle_verify(&p, leaf, root) && p.index >= p.n)
 			abort();
@@ -51,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct enc e;
 	enc_init(&e, BLOCK_MAX_BYTES);
 	block_encode(&e, &b);
-	same_or_abort(&e, data, size);
+	fuzz_same_or_abort(&e, data, size);
 	enum block_result r = block_check_roots(&b);
 	if (r != BLOCK_OK && r != BLOCK_BAD_TXS_ROOT && r != BLOCK_BAD_LAST_COMMIT &&
 	    r != BLOCK_BAD_LAST_COMMIT_HASH)

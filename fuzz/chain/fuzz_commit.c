@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz_util.h"
 #include "chain/block.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -12,13 +13,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t fuzz_chain_id[32] = {
     0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
     0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa};
-
-static void same_or_abort(struct enc *e, const uint8_t *data, size_t size)
-{
-	if (enc_finish(e) != CODEC_OK || e->len != size || memcmp(e->buf, data, size) != 0)
-		abort();
-	enc_release(e);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vs_ok) {
 		enc_init(&e, VALSET_MAX_BYTES);
 		valset_encode(&e, &vs);
-		same_or_abort(&e, data + 2, vlen);
+		fuzz_same_or_abort(&e, data + 2, vlen);
 	}
 	const uint8_t *cb = data + 2 + vlen;
 	size_t clen = size - 2 - vlen;
@@ -42,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	enc_init(&e, COMMIT_MAX_BYTES);
 	commit_encode(&e, &c);
-	same_or_abort(&e, cb, clen);
+	fuzz_same_or_abort(&e, cb, clen);
 	uint8_t h[BLOCK_HASH_LEN];
 	commit_hash(h, &c);
 	if (vs_ok) {
