@@ -123,14 +123,16 @@ static bool write_genesis(const char *path, size_t accounts)
 	ss58_encode(aa, sizeof(aa), SS58_PREFIX_PHALA, alice);
 	ss58_encode(pa, sizeof(pa), SS58_PREFIX_PHALA, pool);
 	ss58_encode(ta, sizeof(ta), SS58_PREFIX_PHALA, treasury);
-	fprintf(f, "{\"chain_name\":\"tenebra-bench\",\"genesis_time_ms\":1767225600000,"
-		   "\"block_time_ms\":1000,\"ss58_prefix\":30,\"token\":{\"symbol\":\"PHA\","
-		   "\"decimals\":12},\"total_supply\":\"1000000000\",\"existential_deposit\":\"0.01\","
-		   "\"fees\":{\"base\":\"0.0001\",\"per_byte\":\"0.000001\",\"per_weight\":"
-		   "\"0.000000001\"},\"treasury\":\"%s\",\"mining_reward_pool\":\"%s\",\"sudo\":\"%s\","
-		   "\"validators\":[{\"name\":\"alice\",\"public_key\":\"%s\",\"power\":1}],"
-		   "\"allocations\":[",
-		ta, pa, aa, aa);
+	fprintf(
+	    f,
+	    "{\"chain_name\":\"tenebra-bench\",\"genesis_time_ms\":1767225600000,"
+	    "\"block_time_ms\":1000,\"ss58_prefix\":30,\"token\":{\"symbol\":\"PHA\","
+	    "\"decimals\":12},\"total_supply\":\"1000000000\",\"existential_deposit\":\"0.01\","
+	    "\"fees\":{\"base\":\"0.0001\",\"per_byte\":\"0.000001\",\"per_weight\":"
+	    "\"0.000000001\"},\"treasury\":\"%s\",\"mining_reward_pool\":\"%s\",\"sudo\":\"%s\","
+	    "\"validators\":[{\"name\":\"alice\",\"public_key\":\"%s\",\"power\":1}],"
+	    "\"allocations\":[",
+	    ta, pa, aa, aa);
 	append_alloc(f, pool, "700000000", true);
 	append_alloc(f, treasury, "1000", false);
 	snprintf(rest, sizeof(rest), "%zu", (size_t)299999000 - accounts * 1000);
@@ -152,8 +154,8 @@ static bool write_validator_key(const char *path)
 	/* Light Argon2 parameters: this key only ever signs a throw-away benchmark chain. */
 	const struct keystore_params light = KEYSTORE_PARAMS_MIN;
 	bool ok = devkeys_seed("alice", seed) &&
-		  keystore_seal(&doc, "bench", seed, "bench", 5, &light) == KEYSTORE_OK &&
-		  keystore_write_file(path, doc) == KEYSTORE_OK;
+	          keystore_seal(&doc, "bench", seed, "bench", 5, &light) == KEYSTORE_OK &&
+	          keystore_write_file(path, doc) == KEYSTORE_OK;
 	sodium_memzero(seed, sizeof(seed));
 	free(doc);
 	return ok;
@@ -171,7 +173,7 @@ struct batches {
 /* Signs transfer number k of account i: to the next account, nonce k. Appends its JSON-RPC
  * request to f. */
 static void sign_one(FILE *f, const uint8_t chain[32], size_t accounts, size_t i, size_t k,
-		     bool first)
+                     bool first)
 {
 	uint8_t seed[32], pk[32], sk[64], dpk[32], payload[BALANCES_TRANSFER_PAYLOAD_LEN];
 	struct tx tx;
@@ -198,8 +200,9 @@ static void sign_one(FILE *f, const uint8_t chain[32], size_t accounts, size_t i
 	sodium_memzero(sk, sizeof(sk));
 	enc_init_fixed(&e, buf, sizeof(buf));
 	tx_encode(&e, &tx);
-	fprintf(f, "%s{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tx_submit\",\"params\":[\"%s\"]}",
-		first ? "" : ",", i, hex_encode(hex, buf, e.len));
+	fprintf(f,
+	        "%s{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tx_submit\",\"params\":[\"%s\"]}",
+	        first ? "" : ",", i, hex_encode(hex, buf, e.len));
 }
 
 /* Nonce-major order: each batch holds many senders, so every tx is ready on arrival. */
@@ -218,7 +221,7 @@ static bool presign(struct batches *b, const uint8_t chain[32], const struct opt
 		fputc('[', f);
 		for (size_t t = j * o->batch; t < b->txs && t < (j + 1) * o->batch; t++)
 			sign_one(f, chain, o->accounts, t % o->accounts, t / o->accounts,
-				 t == j * o->batch);
+			         t == j * o->batch);
 		fputc(']', f);
 		fclose(f);
 	}
@@ -287,22 +290,38 @@ static void *client_thread(void *p)
 static bool parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"accounts", 1, 0, 'a'}, {"txs-per-account", 1, 0, 'k'}, {"block-time", 1, 0, 't'},
-		{"batch", 1, 0, 'b'},    {"window", 1, 0, 'w'},          {"clients", 1, 0, 'c'},
-		{"ceiling-seconds", 1, 0, 's'}, {0, 0, 0, 0}};
+	    {"accounts", 1, 0, 'a'},        {"txs-per-account", 1, 0, 'k'},
+	    {"block-time", 1, 0, 't'},      {"batch", 1, 0, 'b'},
+	    {"window", 1, 0, 'w'},          {"clients", 1, 0, 'c'},
+	    {"ceiling-seconds", 1, 0, 's'}, {0, 0, 0, 0}};
 	int c;
 	*o = (struct opts){20000, 4, 500, 8000, 200, 2, 3.0};
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		unsigned long long v = optarg ? strtoull(optarg, NULL, 10) : 0;
 		switch (c) {
-		case 'a': o->accounts = v; break;
-		case 'k': o->per_account = v; break;
-		case 't': o->block_time = (unsigned)v; break;
-		case 'b': o->batch = v; break;
-		case 'w': o->window = v; break;
-		case 'c': o->clients = (unsigned)v; break;
-		case 's': o->ceiling_s = (double)v; break;
-		default: return false;
+		case 'a':
+			o->accounts = v;
+			break;
+		case 'k':
+			o->per_account = v;
+			break;
+		case 't':
+			o->block_time = (unsigned)v;
+			break;
+		case 'b':
+			o->batch = v;
+			break;
+		case 'w':
+			o->window = v;
+			break;
+		case 'c':
+			o->clients = (unsigned)v;
+			break;
+		case 's':
+			o->ceiling_s = (double)v;
+			break;
+		default:
+			return false;
 		}
 	}
 	return o->accounts >= 2 && o->accounts <= 250000 && o->per_account >= 1 &&
@@ -352,7 +371,7 @@ static struct node *start_node(const char *dir, const struct opts *o, uint8_t ch
 }
 
 static double run_load(struct node *n, const struct batches *b, const struct opts *o,
-		       size_t *errors)
+                       size_t *errors)
 {
 	struct client_shared c = {.b = b, .node = n, .window = o->window};
 	pthread_t t[64];
@@ -384,7 +403,7 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/tn-bench-XXXXXX";
 	if (sodium_init() < 0 || !parse_opts(&o, argc, argv) || !mkdtemp(dir)) {
 		fprintf(stderr, "usage: transfers [--accounts N] [--txs-per-account 1..16] "
-				"[--block-time MS] [--batch 1..1000] [--window W] [--clients C]\n");
+		                "[--block-time MS] [--batch 1..1000] [--window W] [--clients C]\n");
 		return 2;
 	}
 	log_set_level(LOG_WARN);
@@ -401,9 +420,10 @@ int main(int argc, char **argv)
 	double secs = run_load(n, &b, &o, &errors);
 	getrusage(RUSAGE_SELF, &r1);
 	double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
-			      r0.ru_stime.tv_sec) +
-		     (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
-			      r0.ru_stime.tv_usec) / 1e6;
+	                      r0.ru_stime.tv_sec) +
+	             (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
+	                      r0.ru_stime.tv_usec) /
+	                 1e6;
 	printf("CPU during load:      %.2f s of %.2f s available (%u CPUs)\n", cpu, secs * cpus,
 	       cpus);
 	node_stats(n, &st);
@@ -412,7 +432,8 @@ int main(int argc, char **argv)
 	node_stats(n, &st);
 	double tps = (double)(st.txs_applied + st.txs_failed) / secs;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("transfers:            %zu submitted, %llu executed (%llu failed calls), %zu rejected\n",
+	printf("transfers:            %zu submitted, %llu executed (%llu failed calls), %zu "
+	       "rejected\n",
 	       b.txs, (unsigned long long)(st.txs_applied + st.txs_failed),
 	       (unsigned long long)st.txs_failed, (size_t)st.txs_rejected);
 	printf("executed transfers/s: %.0f   (%.2f s, %llu blocks of %u ms)\n", tps, secs,

@@ -1,6 +1,7 @@
 /*
  * PHA amounts: u128 counts of the smallest unit; 1 PHA = 10^12 units (AMOUNT_DECIMALS).
- * Text form is decimal PHA with at most 12 fractional digits: "1", "0.5", "1000000000.000000000001".
+ * Text form is decimal PHA with at most 12 fractional digits: "1", "0.5",
+ * "1000000000.000000000001".
  */
 #ifndef TN_BASE_AMOUNT_H
 #define TN_BASE_AMOUNT_H
@@ -11,7 +12,7 @@
 #include "base/codec.h"
 
 #define AMOUNT_DECIMALS 12
-#define AMOUNT_ONE_PHA ((u128)1000000000000ULL)
+#define AMOUNT_ONE_PHA  ((u128)1000000000000ULL)
 /* Longest text of a u128 in either form, with NUL: 39 digits + '.' + NUL, rounded up. */
 #define AMOUNT_STR_MAX 48
 

@@ -261,7 +261,8 @@ uint64_t dec_uleb(struct dec *d, uint64_t max)
 		}
 		v |= part << shift;
 		if (!(*b & 0x80)) {
-			/* A final zero byte after the first is a redundant (non-shortest) spelling. */
+			/* A final zero byte after the first is a redundant (non-shortest) spelling.
+			 */
 			if (*b == 0 && shift != 0) {
 				d->err = CODEC_NONCANONICAL;
 				return 0;

@@ -24,11 +24,11 @@ typedef unsigned __int128 u128;
 
 enum codec_result {
 	CODEC_OK = 0,
-	CODEC_TRUNCATED,     /* input ended inside a value */
-	CODEC_NONCANONICAL,  /* a LEB128 with redundant bytes, a bool not 0/1, an unknown tag */
-	CODEC_TOO_LARGE,     /* a length or count above the caller's cap, or encoder cap reached */
-	CODEC_TRAILING,      /* bytes left after the last value */
-	CODEC_NOMEM,         /* allocation failed */
+	CODEC_TRUNCATED,    /* input ended inside a value */
+	CODEC_NONCANONICAL, /* a LEB128 with redundant bytes, a bool not 0/1, an unknown tag */
+	CODEC_TOO_LARGE,    /* a length or count above the caller's cap, or encoder cap reached */
+	CODEC_TRAILING,     /* bytes left after the last value */
+	CODEC_NOMEM,        /* allocation failed */
 };
 
 /* A static English message for r; never NULL. */

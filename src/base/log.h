@@ -13,7 +13,7 @@ void log_set_level(enum log_level lvl);
 int log_parse_level(enum log_level *out, const char *s);
 /* Prints one line if lvl is enabled; module is a short component name ("node", "rpc"). */
 void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_debug(m, ...) log_msg(LOG_DEBUG, m, __VA_ARGS__)
 #define log_info(m, ...)  log_msg(LOG_INFO, m, __VA_ARGS__)

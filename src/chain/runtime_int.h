@@ -25,8 +25,8 @@ struct runtime_call {
 	enum tx_result (*validate)(const struct tx *tx);
 	/* Optional admission check against the sender's state, run after the fee checks passed
 	 * (c->balance, c->fee and c->tip are set): returns TX_OK or the call error the call would
-	 * fail with at execution, so a tx that cannot succeed is refused instead of admitted to pay a
-	 * fee for nothing. NULL when the call has no such check. */
+	 * fail with at execution, so a tx that cannot succeed is refused instead of admitted to pay
+	 * a fee for nothing. NULL when the call has no such check. */
 	enum tx_result (*admit)(const struct runtime_params *p, const struct tx *tx,
 	                        struct tx_check *c);
 	/* Executes the call: TX_OK, a call error, or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. Runs

@@ -19,15 +19,15 @@
 
 #include "base/codec.h"
 
-#define TX_VERSION         1
-#define TX_SIG_LEN         64
-#define TX_ID_LEN          32
-#define TX_ACCOUNT_LEN     32
-#define TX_FIXED_BODY_LEN  (1 + 32 + 32 + 8 + 8 + 16 + 16 + 1 + 1) /* before the payload */
-#define TX_MAX_BYTES       (64 * 1024) /* whole signed tx */
-#define TX_MAX_PAYLOAD     (TX_MAX_BYTES - TX_FIXED_BODY_LEN - 3 - TX_SIG_LEN)
-#define TX_SIGNING_TAG     "tenebra/v1/tx"
-#define TX_ID_TAG          "tenebra/v1/txid"
+#define TX_VERSION        1
+#define TX_SIG_LEN        64
+#define TX_ID_LEN         32
+#define TX_ACCOUNT_LEN    32
+#define TX_FIXED_BODY_LEN (1 + 32 + 32 + 8 + 8 + 16 + 16 + 1 + 1) /* before the payload */
+#define TX_MAX_BYTES      (64 * 1024)                             /* whole signed tx */
+#define TX_MAX_PAYLOAD    (TX_MAX_BYTES - TX_FIXED_BODY_LEN - 3 - TX_SIG_LEN)
+#define TX_SIGNING_TAG    "tenebra/v1/tx"
+#define TX_ID_TAG         "tenebra/v1/txid"
 
 /* A decoded transaction. payload points into the bytes it was decoded from (borrowed), or into
  * caller memory when built for signing. */

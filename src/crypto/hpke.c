@@ -20,43 +20,43 @@ enum { ROLE_NONE = 0, ROLE_SENDER = 1, ROLE_RECEIVER = 2 };
 static const uint8_t hpke_v1[] = {'H', 'P', 'K', 'E', '-', 'v', '1'};
 
 struct suite_id {
-        uint8_t b[10];
-        size_t n;
+	uint8_t b[10];
+	size_t n;
 };
 
 struct part {
-        const uint8_t *p;
-        size_t n;
+	const uint8_t *p;
+	size_t n;
 };
 
 /* "KEM" ‖ I2OSP(kem_id, 2), the suite of the DHKEM's own derivations (RFC 9180 §4.1). */
 static void suite_kem(struct suite_id *s)
 {
-        static const uint8_t id[] = {'K', 'E', 'M', 0x00, 0x20};
-        memcpy(s->b, id, sizeof(id));
-        s->n = sizeof(id);
+	static const uint8_t id[] = {'K', 'E', 'M', 0x00, 0x20};
+	memcpy(s->b, id, sizeof(id));
+	s->n = sizeof(id);
 }
 
 /* "HPKE" ‖ kem_id ‖ kdf_id ‖ aead_id (RFC 9180 §5.1). */
 static void suite_hpke(struct suite_id *s, uint16_t aead_id)
 {
-        static const uint8_t id[] = {'H', 'P', 'K', 'E', 0x00, 0x20, 0x00, 0x01};
-        memcpy(s->b, id, sizeof(id));
-        s->b[8] = (uint8_t)(aead_id >> 8);
-        s->b[9] = (uint8_t)aead_id;
-        s->n = 10;
+	static const uint8_t id[] = {'H', 'P', 'K', 'E', 0x00, 0x20, 0x00, 0x01};
+	memcpy(s->b, id, sizeof(id));
+	s->b[8] = (uint8_t)(aead_id >> 8);
+	s->b[9] = (uint8_t)aead_id;
+	s->n = 10;
 }
 
 static void hmac_parts(uint8_t out[HPKE_SECRET_LEN], const uint8_t *key, size_t key_len,
                        const struct part *parts, size_t n)
 {
-        crypto_auth_hmacsha256_state st;
-        crypto_auth_hmacsha256_init(&st, key, key_len);
-        for (size_t i = 0; i < n; i++)
-                if (parts[i].n)
-                        crypto_auth_hmacsha256_update(&st, parts[i].p, parts[i].n);
-        crypto_auth_hmacsha256_final(&st, out);
-        sodium_memzero(&st, sizeof(st));
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, key, key_len);
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].n)
+			crypto_auth_hmacsha256_update(&st, parts[i].p, parts[i].n);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
 }
 
 /* LabeledExtract(salt, label, ikm) = HKDF-Extract(salt, "HPKE-v1" ‖ suite_id ‖ label ‖ ikm). A
@@ -65,14 +65,14 @@ static void labeled_extract(uint8_t prk[HPKE_SECRET_LEN], const struct suite_id 
                             const uint8_t *salt, const char *label, const uint8_t *ikm,
                             size_t ikm_len)
 {
-        static const uint8_t zeros[HPKE_SECRET_LEN];
-        const struct part parts[] = {
-            {hpke_v1, sizeof(hpke_v1)},
-            {sid->b, sid->n},
-            {(const uint8_t *)label, strlen(label)},
-            {ikm, ikm_len},
-        };
-        hmac_parts(prk, salt ? salt : zeros, HPKE_SECRET_LEN, parts, 4);
+	static const uint8_t zeros[HPKE_SECRET_LEN];
+	const struct part parts[] = {
+	    {hpke_v1, sizeof(hpke_v1)},
+	    {sid->b, sid->n},
+	    {(const uint8_t *)label, strlen(label)},
+	    {ikm, ikm_len},
+	};
+	hmac_parts(prk, salt ? salt : zeros, HPKE_SECRET_LEN, parts, 4);
 }
 
 /* LabeledExpand(prk, label, info, L) = HKDF-Expand(prk, I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖
@@ -81,28 +81,28 @@ static void labeled_expand(uint8_t *out, size_t len, const uint8_t prk[HPKE_SECR
                            const struct suite_id *sid, const char *label, const uint8_t *info,
                            size_t info_len)
 {
-        assert(len <= HPKE_EXPORT_MAX);
-        const uint8_t len2[2] = {(uint8_t)(len >> 8), (uint8_t)len};
-        uint8_t t[HPKE_SECRET_LEN];
-        size_t t_len = 0;
-        for (size_t done = 0, block = 1; done < len; block++) {
-                const uint8_t ctr = (uint8_t)block;
-                const struct part parts[] = {
-                    {t, t_len},
-                    {len2, 2},
-                    {hpke_v1, sizeof(hpke_v1)},
-                    {sid->b, sid->n},
-                    {(const uint8_t *)label, strlen(label)},
-                    {info, info_len},
-                    {&ctr, 1},
-                };
-                hmac_parts(t, prk, HPKE_SECRET_LEN, parts, 7);
-                t_len = HPKE_SECRET_LEN;
-                size_t take = len - done < t_len ? len - done : t_len;
-                memcpy(out + done, t, take);
-                done += take;
-        }
-        sodium_memzero(t, sizeof(t));
+	assert(len <= HPKE_EXPORT_MAX);
+	const uint8_t len2[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+	uint8_t t[HPKE_SECRET_LEN];
+	size_t t_len = 0;
+	for (size_t done = 0, block = 1; done < len; block++) {
+		const uint8_t ctr = (uint8_t)block;
+		const struct part parts[] = {
+		    {t, t_len},
+		    {len2, 2},
+		    {hpke_v1, sizeof(hpke_v1)},
+		    {sid->b, sid->n},
+		    {(const uint8_t *)label, strlen(label)},
+		    {info, info_len},
+		    {&ctr, 1},
+		};
+		hmac_parts(t, prk, HPKE_SECRET_LEN, parts, 7);
+		t_len = HPKE_SECRET_LEN;
+		size_t take = len - done < t_len ? len - done : t_len;
+		memcpy(out + done, t, take);
+		done += take;
+	}
+	sodium_memzero(t, sizeof(t));
 }
 
 /* --- DHKEM(X25519, HKDF-SHA256) (RFC 9180 §4.1, §7.1) ----------------------------------------- */
@@ -134,22 +134,22 @@ static const uint8_t small_order[][HPKE_PK_LEN] = {
 /* Public keys are public: a plain comparison is fine. */
 static bool has_small_order(const uint8_t pk[HPKE_PK_LEN])
 {
-        for (size_t i = 0; i < sizeof(small_order) / sizeof(small_order[0]); i++)
-                if (memcmp(pk, small_order[i], HPKE_PK_LEN - 1) == 0 &&
-                    (pk[HPKE_PK_LEN - 1] & 0x7f) == small_order[i][HPKE_PK_LEN - 1])
-                        return true;
-        return false;
+	for (size_t i = 0; i < sizeof(small_order) / sizeof(small_order[0]); i++)
+		if (memcmp(pk, small_order[i], HPKE_PK_LEN - 1) == 0 &&
+		    (pk[HPKE_PK_LEN - 1] & 0x7f) == small_order[i][HPKE_PK_LEN - 1])
+			return true;
+	return false;
 }
 
 static enum hpke_result dh(uint8_t out[HPKE_SECRET_LEN], const uint8_t sk[HPKE_SK_LEN],
                            const uint8_t pk[HPKE_PK_LEN])
 {
-        /* libsodium also fails on an all-zero result: the RFC's check, kept as a second line. */
-        if (has_small_order(pk) || crypto_scalarmult_curve25519(out, sk, pk) != 0) {
-                sodium_memzero(out, HPKE_SECRET_LEN);
-                return HPKE_ERR_INVALID_KEY;
-        }
-        return HPKE_OK;
+	/* libsodium also fails on an all-zero result: the RFC's check, kept as a second line. */
+	if (has_small_order(pk) || crypto_scalarmult_curve25519(out, sk, pk) != 0) {
+		sodium_memzero(out, HPKE_SECRET_LEN);
+		return HPKE_ERR_INVALID_KEY;
+	}
+	return HPKE_OK;
 }
 
 /* ExtractAndExpand(dh, enc ‖ pkR) */
@@ -157,68 +157,68 @@ static void extract_and_expand(uint8_t shared_secret[HPKE_SECRET_LEN],
                                const uint8_t dh_out[HPKE_SECRET_LEN],
                                const uint8_t enc[HPKE_ENC_LEN], const uint8_t pkR[HPKE_PK_LEN])
 {
-        struct suite_id sid;
-        suite_kem(&sid);
-        uint8_t kem_context[HPKE_ENC_LEN + HPKE_PK_LEN];
-        memcpy(kem_context, enc, HPKE_ENC_LEN);
-        memcpy(kem_context + HPKE_ENC_LEN, pkR, HPKE_PK_LEN);
-        uint8_t prk[HPKE_SECRET_LEN];
-        labeled_extract(prk, &sid, NULL, "eae_prk", dh_out, HPKE_SECRET_LEN);
-        labeled_expand(shared_secret, HPKE_SECRET_LEN, prk, &sid, "shared_secret", kem_context,
-                       sizeof(kem_context));
-        sodium_memzero(prk, sizeof(prk));
+	struct suite_id sid;
+	suite_kem(&sid);
+	uint8_t kem_context[HPKE_ENC_LEN + HPKE_PK_LEN];
+	memcpy(kem_context, enc, HPKE_ENC_LEN);
+	memcpy(kem_context + HPKE_ENC_LEN, pkR, HPKE_PK_LEN);
+	uint8_t prk[HPKE_SECRET_LEN];
+	labeled_extract(prk, &sid, NULL, "eae_prk", dh_out, HPKE_SECRET_LEN);
+	labeled_expand(shared_secret, HPKE_SECRET_LEN, prk, &sid, "shared_secret", kem_context,
+	               sizeof(kem_context));
+	sodium_memzero(prk, sizeof(prk));
 }
 
 void hpke_keypair_from_seed(uint8_t pk[HPKE_PK_LEN], uint8_t sk[HPKE_SK_LEN],
                             const uint8_t ikm[HPKE_IKM_LEN])
 {
-        struct suite_id sid;
-        suite_kem(&sid);
-        uint8_t prk[HPKE_SECRET_LEN];
-        labeled_extract(prk, &sid, NULL, "dkp_prk", ikm, HPKE_IKM_LEN);
-        labeled_expand(sk, HPKE_SK_LEN, prk, &sid, "sk", NULL, 0);
-        sodium_memzero(prk, sizeof(prk));
-        /* A clamped scalar is a non-zero multiple of 8 below the group order: never the identity.
-         */
-        int rc = crypto_scalarmult_curve25519_base(pk, sk);
-        assert(rc == 0);
-        (void)rc;
+	struct suite_id sid;
+	suite_kem(&sid);
+	uint8_t prk[HPKE_SECRET_LEN];
+	labeled_extract(prk, &sid, NULL, "dkp_prk", ikm, HPKE_IKM_LEN);
+	labeled_expand(sk, HPKE_SK_LEN, prk, &sid, "sk", NULL, 0);
+	sodium_memzero(prk, sizeof(prk));
+	/* A clamped scalar is a non-zero multiple of 8 below the group order: never the identity.
+	 */
+	int rc = crypto_scalarmult_curve25519_base(pk, sk);
+	assert(rc == 0);
+	(void)rc;
 }
 
 void hpke_keygen(uint8_t pk[HPKE_PK_LEN], uint8_t sk[HPKE_SK_LEN])
 {
-        uint8_t ikm[HPKE_IKM_LEN];
-        randombytes_buf(ikm, sizeof(ikm));
-        hpke_keypair_from_seed(pk, sk, ikm);
-        sodium_memzero(ikm, sizeof(ikm));
+	uint8_t ikm[HPKE_IKM_LEN];
+	randombytes_buf(ikm, sizeof(ikm));
+	hpke_keypair_from_seed(pk, sk, ikm);
+	sodium_memzero(ikm, sizeof(ikm));
 }
 
 enum hpke_result hpke_kem_encap_derand(uint8_t shared_secret[HPKE_SECRET_LEN],
                                        uint8_t enc[HPKE_ENC_LEN], const uint8_t pkR[HPKE_PK_LEN],
                                        const uint8_t ikmE[HPKE_IKM_LEN])
 {
-        uint8_t skE[HPKE_SK_LEN], dh_out[HPKE_SECRET_LEN];
-        hpke_keypair_from_seed(enc, skE, ikmE);
-        enum hpke_result r = dh(dh_out, skE, pkR);
-        if (r == HPKE_OK)
-                extract_and_expand(shared_secret, dh_out, enc, pkR);
-        sodium_memzero(skE, sizeof(skE));
-        sodium_memzero(dh_out, sizeof(dh_out));
-        return r;
+	uint8_t skE[HPKE_SK_LEN], dh_out[HPKE_SECRET_LEN];
+	hpke_keypair_from_seed(enc, skE, ikmE);
+	enum hpke_result r = dh(dh_out, skE, pkR);
+	if (r == HPKE_OK)
+		extract_and_expand(shared_secret, dh_out, enc, pkR);
+	sodium_memzero(skE, sizeof(skE));
+	sodium_memzero(dh_out, sizeof(dh_out));
+	return r;
 }
 
 enum hpke_result hpke_kem_decap(uint8_t shared_secret[HPKE_SECRET_LEN],
                                 const uint8_t enc[HPKE_ENC_LEN], const uint8_t skR[HPKE_SK_LEN])
 {
-        uint8_t pkR[HPKE_PK_LEN], dh_out[HPKE_SECRET_LEN];
-        int rc = crypto_scalarmult_curve25519_base(pkR, skR);
-        assert(rc == 0); /* see hpke_keypair_from_seed */
-        (void)rc;
-        enum hpke_result r = dh(dh_out, skR, enc);
-        if (r == HPKE_OK)
-                extract_and_expand(shared_secret, dh_out, enc, pkR);
-        sodium_memzero(dh_out, sizeof(dh_out));
-        return r;
+	uint8_t pkR[HPKE_PK_LEN], dh_out[HPKE_SECRET_LEN];
+	int rc = crypto_scalarmult_curve25519_base(pkR, skR);
+	assert(rc == 0); /* see hpke_keypair_from_seed */
+	(void)rc;
+	enum hpke_result r = dh(dh_out, skR, enc);
+	if (r == HPKE_OK)
+		extract_and_expand(shared_secret, dh_out, enc, pkR);
+	sodium_memzero(dh_out, sizeof(dh_out));
+	return r;
 }
 
 /* --- Key schedule and export (RFC 9180 §5.1, §5.3) -------------------------------------------- */
@@ -228,28 +228,28 @@ void hpke_key_schedule(uint8_t *key, size_t key_len, uint8_t base_nonce[HPKE_NON
                        const uint8_t shared_secret[HPKE_SECRET_LEN], const uint8_t *info,
                        size_t info_len)
 {
-        assert(info_len <= HPKE_INFO_MAX && key_len <= HPKE_KEY_LEN);
-        struct suite_id sid;
-        suite_hpke(&sid, aead_id);
-        /* key_schedule_context = mode ‖ psk_id_hash ‖ info_hash, mode_base = 0, psk_id = "" */
-        uint8_t ksc[1 + 2 * HPKE_SECRET_LEN] = {0x00};
-        labeled_extract(ksc + 1, &sid, NULL, "psk_id_hash", NULL, 0);
-        labeled_extract(ksc + 1 + HPKE_SECRET_LEN, &sid, NULL, "info_hash", info, info_len);
-        uint8_t secret[HPKE_SECRET_LEN];
-        labeled_extract(secret, &sid, shared_secret, "secret", NULL, 0); /* psk = "" */
-        labeled_expand(key, key_len, secret, &sid, "key", ksc, sizeof(ksc));
-        labeled_expand(base_nonce, HPKE_NONCE_LEN, secret, &sid, "base_nonce", ksc, sizeof(ksc));
-        labeled_expand(exporter_secret, HPKE_SECRET_LEN, secret, &sid, "exp", ksc, sizeof(ksc));
-        sodium_memzero(secret, sizeof(secret));
+	assert(info_len <= HPKE_INFO_MAX && key_len <= HPKE_KEY_LEN);
+	struct suite_id sid;
+	suite_hpke(&sid, aead_id);
+	/* key_schedule_context = mode ‖ psk_id_hash ‖ info_hash, mode_base = 0, psk_id = "" */
+	uint8_t ksc[1 + 2 * HPKE_SECRET_LEN] = {0x00};
+	labeled_extract(ksc + 1, &sid, NULL, "psk_id_hash", NULL, 0);
+	labeled_extract(ksc + 1 + HPKE_SECRET_LEN, &sid, NULL, "info_hash", info, info_len);
+	uint8_t secret[HPKE_SECRET_LEN];
+	labeled_extract(secret, &sid, shared_secret, "secret", NULL, 0); /* psk = "" */
+	labeled_expand(key, key_len, secret, &sid, "key", ksc, sizeof(ksc));
+	labeled_expand(base_nonce, HPKE_NONCE_LEN, secret, &sid, "base_nonce", ksc, sizeof(ksc));
+	labeled_expand(exporter_secret, HPKE_SECRET_LEN, secret, &sid, "exp", ksc, sizeof(ksc));
+	sodium_memzero(secret, sizeof(secret));
 }
 
 void hpke_export_secret(uint8_t *out, size_t len, const uint8_t exporter_secret[HPKE_SECRET_LEN],
                         uint16_t aead_id, const uint8_t *exp_ctx, size_t exp_ctx_len)
 {
-        assert(len <= HPKE_EXPORT_MAX && exp_ctx_len <= HPKE_EXPORT_CTX_MAX);
-        struct suite_id sid;
-        suite_hpke(&sid, aead_id);
-        labeled_expand(out, len, exporter_secret, &sid, "sec", exp_ctx, exp_ctx_len);
+	assert(len <= HPKE_EXPORT_MAX && exp_ctx_len <= HPKE_EXPORT_CTX_MAX);
+	struct suite_id sid;
+	suite_hpke(&sid, aead_id);
+	labeled_expand(out, len, exporter_secret, &sid, "sec", exp_ctx, exp_ctx_len);
 }
 
 /* --- AEADs ------------------------------------------------------------------------------------ */
@@ -264,21 +264,21 @@ typedef int aead_decrypt_fn(unsigned char *m, unsigned long long *mlen, unsigned
                             const unsigned char *npub, const unsigned char *k);
 
 struct aead_ops {
-        enum hpke_aead id;
-        bool (*available)(void);
-        aead_encrypt_fn *encrypt;
-        aead_decrypt_fn *decrypt;
+	enum hpke_aead id;
+	bool (*available)(void);
+	aead_encrypt_fn *encrypt;
+	aead_decrypt_fn *decrypt;
 };
 
 /* AES-GCM support is detected by sodium_init (idempotent and thread-safe). */
 static bool aes256gcm_available(void)
 {
-        return sodium_init() >= 0 && crypto_aead_aes256gcm_is_available();
+	return sodium_init() >= 0 && crypto_aead_aes256gcm_is_available();
 }
 
 static bool always(void)
 {
-        return true;
+	return true;
 }
 
 static const struct aead_ops aeads[] = {
@@ -290,33 +290,33 @@ static const struct aead_ops aeads[] = {
 
 static const struct aead_ops *aead_find(uint16_t id)
 {
-        for (size_t i = 0; i < sizeof(aeads) / sizeof(aeads[0]); i++)
-                if (aeads[i].id == id)
-                        return &aeads[i];
-        return NULL;
+	for (size_t i = 0; i < sizeof(aeads) / sizeof(aeads[0]); i++)
+		if (aeads[i].id == id)
+			return &aeads[i];
+	return NULL;
 }
 
 /* --- Contexts --------------------------------------------------------------------------------- */
 
 static enum hpke_result check_setup(enum hpke_aead aead, size_t info_len)
 {
-        const struct aead_ops *a = aead_find(aead);
-        if (!a)
-                return HPKE_ERR_UNSUPPORTED_AEAD;
-        if (!a->available())
-                return HPKE_ERR_AEAD_UNAVAILABLE;
-        return info_len > HPKE_INFO_MAX ? HPKE_ERR_TOO_LONG : HPKE_OK;
+	const struct aead_ops *a = aead_find(aead);
+	if (!a)
+		return HPKE_ERR_UNSUPPORTED_AEAD;
+	if (!a->available())
+		return HPKE_ERR_AEAD_UNAVAILABLE;
+	return info_len > HPKE_INFO_MAX ? HPKE_ERR_TOO_LONG : HPKE_OK;
 }
 
 static void ctx_init(struct hpke_ctx *ctx, uint8_t role, enum hpke_aead aead,
                      const uint8_t shared_secret[HPKE_SECRET_LEN], const uint8_t *info,
                      size_t info_len)
 {
-        hpke_key_schedule(ctx->key, HPKE_KEY_LEN, ctx->base_nonce, ctx->exporter_secret, aead,
-                          shared_secret, info, info_len);
-        ctx->seq = 0;
-        ctx->aead = aead;
-        ctx->role = role;
+	hpke_key_schedule(ctx->key, HPKE_KEY_LEN, ctx->base_nonce, ctx->exporter_secret, aead,
+	                  shared_secret, info, info_len);
+	ctx->seq = 0;
+	ctx->aead = aead;
+	ctx->role = role;
 }
 
 enum hpke_result hpke_setup_base_s_derand(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LEN],
@@ -324,45 +324,45 @@ enum hpke_result hpke_setup_base_s_derand(struct hpke_ctx *ctx, uint8_t enc[HPKE
                                           size_t info_len, enum hpke_aead aead,
                                           const uint8_t ikmE[HPKE_IKM_LEN])
 {
-        assert(ctx && enc && pkR && ikmE && (info || !info_len));
-        sodium_memzero(ctx, sizeof(*ctx));
-        enum hpke_result r = check_setup(aead, info_len);
-        if (r != HPKE_OK)
-                return r;
-        uint8_t shared[HPKE_SECRET_LEN];
-        r = hpke_kem_encap_derand(shared, enc, pkR, ikmE);
-        if (r == HPKE_OK)
-                ctx_init(ctx, ROLE_SENDER, aead, shared, info, info_len);
-        sodium_memzero(shared, sizeof(shared));
-        return r;
+	assert(ctx && enc && pkR && ikmE && (info || !info_len));
+	sodium_memzero(ctx, sizeof(*ctx));
+	enum hpke_result r = check_setup(aead, info_len);
+	if (r != HPKE_OK)
+		return r;
+	uint8_t shared[HPKE_SECRET_LEN];
+	r = hpke_kem_encap_derand(shared, enc, pkR, ikmE);
+	if (r == HPKE_OK)
+		ctx_init(ctx, ROLE_SENDER, aead, shared, info, info_len);
+	sodium_memzero(shared, sizeof(shared));
+	return r;
 }
 
 enum hpke_result hpke_setup_base_s(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LEN],
                                    const uint8_t pkR[HPKE_PK_LEN], const uint8_t *info,
                                    size_t info_len, enum hpke_aead aead)
 {
-        uint8_t ikmE[HPKE_IKM_LEN];
-        randombytes_buf(ikmE, sizeof(ikmE));
-        enum hpke_result r = hpke_setup_base_s_derand(ctx, enc, pkR, info, info_len, aead, ikmE);
-        sodium_memzero(ikmE, sizeof(ikmE));
-        return r;
+	uint8_t ikmE[HPKE_IKM_LEN];
+	randombytes_buf(ikmE, sizeof(ikmE));
+	enum hpke_result r = hpke_setup_base_s_derand(ctx, enc, pkR, info, info_len, aead, ikmE);
+	sodium_memzero(ikmE, sizeof(ikmE));
+	return r;
 }
 
 enum hpke_result hpke_setup_base_r(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
                                    const uint8_t skR[HPKE_SK_LEN], const uint8_t *info,
                                    size_t info_len, enum hpke_aead aead)
 {
-        assert(ctx && enc && skR && (info || !info_len));
-        sodium_memzero(ctx, sizeof(*ctx));
-        enum hpke_result r = check_setup(aead, info_len);
-        if (r != HPKE_OK)
-                return r;
-        uint8_t shared[HPKE_SECRET_LEN];
-        r = hpke_kem_decap(shared, enc, skR);
-        if (r == HPKE_OK)
-                ctx_init(ctx, ROLE_RECEIVER, aead, shared, info, info_len);
-        sodium_memzero(shared, sizeof(shared));
-        return r;
+	assert(ctx && enc && skR && (info || !info_len));
+	sodium_memzero(ctx, sizeof(*ctx));
+	enum hpke_result r = check_setup(aead, info_len);
+	if (r != HPKE_OK)
+		return r;
+	uint8_t shared[HPKE_SECRET_LEN];
+	r = hpke_kem_decap(shared, enc, skR);
+	if (r == HPKE_OK)
+		ctx_init(ctx, ROLE_RECEIVER, aead, shared, info, info_len);
+	sodium_memzero(shared, sizeof(shared));
+	return r;
 }
 
 /* The AEAD of a set-up context in the given role. Misuse (a released, failed or wrong-role
@@ -370,85 +370,85 @@ enum hpke_result hpke_setup_base_r(struct hpke_ctx *ctx, const uint8_t enc[HPKE_
  * key. */
 static const struct aead_ops *ctx_aead(const struct hpke_ctx *ctx, uint8_t role)
 {
-        const struct aead_ops *a = aead_find(ctx->aead);
-        if (!a || ctx->role == ROLE_NONE || (role != ROLE_NONE && ctx->role != role))
-                abort();
-        return a;
+	const struct aead_ops *a = aead_find(ctx->aead);
+	if (!a || ctx->role == ROLE_NONE || (role != ROLE_NONE && ctx->role != role))
+		abort();
+	return a;
 }
 
 /* ComputeNonce(seq) = base_nonce XOR I2OSP(seq, Nn) */
 static void compute_nonce(uint8_t nonce[HPKE_NONCE_LEN], const struct hpke_ctx *ctx)
 {
-        memcpy(nonce, ctx->base_nonce, HPKE_NONCE_LEN);
-        for (size_t i = 0; i < 8; i++)
-                nonce[HPKE_NONCE_LEN - 1 - i] ^= (uint8_t)(ctx->seq >> (8 * i));
+	memcpy(nonce, ctx->base_nonce, HPKE_NONCE_LEN);
+	for (size_t i = 0; i < 8; i++)
+		nonce[HPKE_NONCE_LEN - 1 - i] ^= (uint8_t)(ctx->seq >> (8 * i));
 }
 
 /* The RFC's limit is 2^96 - 1 messages; a 64-bit counter stops at 2^64 - 1 (both unreachable in
  * practice, but the check keeps nonce reuse impossible by construction). */
 static enum hpke_result check_message(const struct hpke_ctx *ctx, size_t aad_len, size_t pt_len)
 {
-        if (pt_len > HPKE_PT_MAX || aad_len > HPKE_AAD_MAX)
-                return HPKE_ERR_TOO_LONG;
-        return ctx->seq == UINT64_MAX ? HPKE_ERR_MESSAGE_LIMIT : HPKE_OK;
+	if (pt_len > HPKE_PT_MAX || aad_len > HPKE_AAD_MAX)
+		return HPKE_ERR_TOO_LONG;
+	return ctx->seq == UINT64_MAX ? HPKE_ERR_MESSAGE_LIMIT : HPKE_OK;
 }
 
 enum hpke_result hpke_seal(struct hpke_ctx *ctx, const uint8_t *aad, size_t aad_len,
                            const uint8_t *pt, size_t pt_len, uint8_t *ct)
 {
-        assert(ctx && ct && (aad || !aad_len) && (pt || !pt_len));
-        const struct aead_ops *a = ctx_aead(ctx, ROLE_SENDER);
-        enum hpke_result r = check_message(ctx, aad_len, pt_len);
-        if (r != HPKE_OK)
-                return r;
-        uint8_t nonce[HPKE_NONCE_LEN];
-        compute_nonce(nonce, ctx);
-        unsigned long long ct_len;
-        int rc = a->encrypt(ct, &ct_len, pt, pt_len, aad, aad_len, NULL, nonce, ctx->key);
-        sodium_memzero(nonce, sizeof(nonce));
-        assert(rc == 0 && ct_len == pt_len + HPKE_TAG_LEN);
-        (void)rc;
-        ctx->seq++;
-        return HPKE_OK;
+	assert(ctx && ct && (aad || !aad_len) && (pt || !pt_len));
+	const struct aead_ops *a = ctx_aead(ctx, ROLE_SENDER);
+	enum hpke_result r = check_message(ctx, aad_len, pt_len);
+	if (r != HPKE_OK)
+		return r;
+	uint8_t nonce[HPKE_NONCE_LEN];
+	compute_nonce(nonce, ctx);
+	unsigned long long ct_len;
+	int rc = a->encrypt(ct, &ct_len, pt, pt_len, aad, aad_len, NULL, nonce, ctx->key);
+	sodium_memzero(nonce, sizeof(nonce));
+	assert(rc == 0 && ct_len == pt_len + HPKE_TAG_LEN);
+	(void)rc;
+	ctx->seq++;
+	return HPKE_OK;
 }
 
 enum hpke_result hpke_open(struct hpke_ctx *ctx, const uint8_t *aad, size_t aad_len,
                            const uint8_t *ct, size_t ct_len, uint8_t *pt)
 {
-        assert(ctx && ct && pt && (aad || !aad_len));
-        const struct aead_ops *a = ctx_aead(ctx, ROLE_RECEIVER);
-        if (ct_len < HPKE_TAG_LEN)
-                return HPKE_ERR_TRUNCATED;
-        enum hpke_result r = check_message(ctx, aad_len, ct_len - HPKE_TAG_LEN);
-        if (r != HPKE_OK)
-                return r;
-        uint8_t nonce[HPKE_NONCE_LEN];
-        compute_nonce(nonce, ctx);
-        unsigned long long pt_len;
-        int rc = a->decrypt(pt, &pt_len, NULL, ct, ct_len, aad, aad_len, nonce, ctx->key);
-        sodium_memzero(nonce, sizeof(nonce));
-        if (rc != 0) {
-                sodium_memzero(pt, ct_len - HPKE_TAG_LEN);
-                return HPKE_ERR_OPEN;
-        }
-        ctx->seq++;
-        return HPKE_OK;
+	assert(ctx && ct && pt && (aad || !aad_len));
+	const struct aead_ops *a = ctx_aead(ctx, ROLE_RECEIVER);
+	if (ct_len < HPKE_TAG_LEN)
+		return HPKE_ERR_TRUNCATED;
+	enum hpke_result r = check_message(ctx, aad_len, ct_len - HPKE_TAG_LEN);
+	if (r != HPKE_OK)
+		return r;
+	uint8_t nonce[HPKE_NONCE_LEN];
+	compute_nonce(nonce, ctx);
+	unsigned long long pt_len;
+	int rc = a->decrypt(pt, &pt_len, NULL, ct, ct_len, aad, aad_len, nonce, ctx->key);
+	sodium_memzero(nonce, sizeof(nonce));
+	if (rc != 0) {
+		sodium_memzero(pt, ct_len - HPKE_TAG_LEN);
+		return HPKE_ERR_OPEN;
+	}
+	ctx->seq++;
+	return HPKE_OK;
 }
 
 enum hpke_result hpke_export(const struct hpke_ctx *ctx, const uint8_t *exp_ctx, size_t exp_ctx_len,
                              uint8_t *out, size_t len)
 {
-        assert(ctx && (exp_ctx || !exp_ctx_len) && (out || !len));
-        ctx_aead(ctx, ROLE_NONE);
-        if (len > HPKE_EXPORT_MAX || exp_ctx_len > HPKE_EXPORT_CTX_MAX)
-                return HPKE_ERR_TOO_LONG;
-        hpke_export_secret(out, len, ctx->exporter_secret, ctx->aead, exp_ctx, exp_ctx_len);
-        return HPKE_OK;
+	assert(ctx && (exp_ctx || !exp_ctx_len) && (out || !len));
+	ctx_aead(ctx, ROLE_NONE);
+	if (len > HPKE_EXPORT_MAX || exp_ctx_len > HPKE_EXPORT_CTX_MAX)
+		return HPKE_ERR_TOO_LONG;
+	hpke_export_secret(out, len, ctx->exporter_secret, ctx->aead, exp_ctx, exp_ctx_len);
+	return HPKE_OK;
 }
 
 void hpke_ctx_release(struct hpke_ctx *ctx)
 {
-        sodium_memzero(ctx, sizeof(*ctx)); /* role becomes ROLE_NONE */
+	sodium_memzero(ctx, sizeof(*ctx)); /* role becomes ROLE_NONE */
 }
 
 /* --- One-shot envelopes ----------------------------------------------------------------------- */
@@ -456,9 +456,9 @@ void hpke_ctx_release(struct hpke_ctx *ctx)
 /* Hands a finished context to the caller or wipes it. */
 static void keep_or_release(struct hpke_ctx *ctx, struct hpke_ctx *keep, enum hpke_result r)
 {
-        if (r == HPKE_OK && keep)
-                *keep = *ctx;
-        hpke_ctx_release(ctx);
+	if (r == HPKE_OK && keep)
+		*keep = *ctx;
+	hpke_ctx_release(ctx);
 }
 
 enum hpke_result hpke_seal_base_derand(enum hpke_aead aead, const uint8_t pkR[HPKE_PK_LEN],
@@ -467,14 +467,14 @@ enum hpke_result hpke_seal_base_derand(enum hpke_aead aead, const uint8_t pkR[HP
                                        const uint8_t ikmE[HPKE_IKM_LEN], uint8_t *out,
                                        struct hpke_ctx *keep)
 {
-        assert(out);
-        struct hpke_ctx ctx;
-        enum hpke_result r = hpke_setup_base_s_derand(&ctx, out, pkR, info, info_len, aead, ikmE);
-        if (r != HPKE_OK)
-                return r;
-        r = hpke_seal(&ctx, aad, aad_len, pt, pt_len, out + HPKE_ENC_LEN);
-        keep_or_release(&ctx, keep, r);
-        return r;
+	assert(out);
+	struct hpke_ctx ctx;
+	enum hpke_result r = hpke_setup_base_s_derand(&ctx, out, pkR, info, info_len, aead, ikmE);
+	if (r != HPKE_OK)
+		return r;
+	r = hpke_seal(&ctx, aad, aad_len, pt, pt_len, out + HPKE_ENC_LEN);
+	keep_or_release(&ctx, keep, r);
+	return r;
 }
 
 enum hpke_result hpke_seal_base(enum hpke_aead aead, const uint8_t pkR[HPKE_PK_LEN],
@@ -482,12 +482,12 @@ enum hpke_result hpke_seal_base(enum hpke_aead aead, const uint8_t pkR[HPKE_PK_L
                                 size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *out,
                                 struct hpke_ctx *keep)
 {
-        uint8_t ikmE[HPKE_IKM_LEN];
-        randombytes_buf(ikmE, sizeof(ikmE));
-        enum hpke_result r = hpke_seal_base_derand(aead, pkR, info, info_len, aad, aad_len, pt,
-                                                   pt_len, ikmE, out, keep);
-        sodium_memzero(ikmE, sizeof(ikmE));
-        return r;
+	uint8_t ikmE[HPKE_IKM_LEN];
+	randombytes_buf(ikmE, sizeof(ikmE));
+	enum hpke_result r = hpke_seal_base_derand(aead, pkR, info, info_len, aad, aad_len, pt,
+	                                           pt_len, ikmE, out, keep);
+	sodium_memzero(ikmE, sizeof(ikmE));
+	return r;
 }
 
 enum hpke_result hpke_open_base(enum hpke_aead aead, const uint8_t skR[HPKE_SK_LEN],
@@ -495,33 +495,33 @@ enum hpke_result hpke_open_base(enum hpke_aead aead, const uint8_t skR[HPKE_SK_L
                                 size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *pt,
                                 size_t *pt_len, struct hpke_ctx *keep)
 {
-        assert(in && pt && pt_len);
-        if (in_len < HPKE_ENVELOPE_OVERHEAD)
-                return HPKE_ERR_TRUNCATED;
-        struct hpke_ctx ctx;
-        enum hpke_result r = hpke_setup_base_r(&ctx, in, skR, info, info_len, aead);
-        if (r != HPKE_OK)
-                return r;
-        r = hpke_open(&ctx, aad, aad_len, in + HPKE_ENC_LEN, in_len - HPKE_ENC_LEN, pt);
-        if (r == HPKE_OK)
-                *pt_len = in_len - HPKE_ENVELOPE_OVERHEAD;
-        keep_or_release(&ctx, keep, r);
-        return r;
+	assert(in && pt && pt_len);
+	if (in_len < HPKE_ENVELOPE_OVERHEAD)
+		return HPKE_ERR_TRUNCATED;
+	struct hpke_ctx ctx;
+	enum hpke_result r = hpke_setup_base_r(&ctx, in, skR, info, info_len, aead);
+	if (r != HPKE_OK)
+		return r;
+	r = hpke_open(&ctx, aad, aad_len, in + HPKE_ENC_LEN, in_len - HPKE_ENC_LEN, pt);
+	if (r == HPKE_OK)
+		*pt_len = in_len - HPKE_ENVELOPE_OVERHEAD;
+	keep_or_release(&ctx, keep, r);
+	return r;
 }
 
 const char *hpke_strerror(enum hpke_result r)
 {
-        static const char *const msgs[] = {
-            [HPKE_OK] = "ok",
-            [HPKE_ERR_UNSUPPORTED_AEAD] = "unsupported HPKE AEAD id",
-            [HPKE_ERR_AEAD_UNAVAILABLE] = "AES-256-GCM needs AES-NI/PCLMUL, absent on this CPU",
-            [HPKE_ERR_INVALID_KEY] = "invalid X25519 public key (small order / zero DH output)",
-            [HPKE_ERR_OPEN] = "HPKE decryption failed (authentication)",
-            [HPKE_ERR_TRUNCATED] = "HPKE ciphertext or envelope too short",
-            [HPKE_ERR_TOO_LONG] = "HPKE input over its length cap",
-            [HPKE_ERR_MESSAGE_LIMIT] = "HPKE context message limit reached",
-        };
-        if ((size_t)r < sizeof(msgs) / sizeof(msgs[0]) && msgs[r])
-                return msgs[r];
-        return "unknown HPKE error";
+	static const char *const msgs[] = {
+	    [HPKE_OK] = "ok",
+	    [HPKE_ERR_UNSUPPORTED_AEAD] = "unsupported HPKE AEAD id",
+	    [HPKE_ERR_AEAD_UNAVAILABLE] = "AES-256-GCM needs AES-NI/PCLMUL, absent on this CPU",
+	    [HPKE_ERR_INVALID_KEY] = "invalid X25519 public key (small order / zero DH output)",
+	    [HPKE_ERR_OPEN] = "HPKE decryption failed (authentication)",
+	    [HPKE_ERR_TRUNCATED] = "HPKE ciphertext or envelope too short",
+	    [HPKE_ERR_TOO_LONG] = "HPKE input over its length cap",
+	    [HPKE_ERR_MESSAGE_LIMIT] = "HPKE context message limit reached",
+	};
+	if ((size_t)r < sizeof(msgs) / sizeof(msgs[0]) && msgs[r])
+		return msgs[r];
+	return "unknown HPKE error";
 }

@@ -33,8 +33,8 @@
 #define HPKE_KDF_HKDF_SHA256   0x0001
 
 enum hpke_aead {
-        HPKE_AEAD_AES256GCM = 0x0002,
-        HPKE_AEAD_CHACHA20POLY1305 = 0x0003,
+	HPKE_AEAD_AES256GCM = 0x0002,
+	HPKE_AEAD_CHACHA20POLY1305 = 0x0003,
 };
 
 #define HPKE_PK_LEN     32 /* Npk: serialized X25519 public key */
@@ -57,14 +57,14 @@ enum hpke_aead {
 #define HPKE_AAD_MAX        ((size_t)1 << 20)
 
 enum hpke_result {
-        HPKE_OK = 0,
-        HPKE_ERR_UNSUPPORTED_AEAD, /* an aead id other than the two of the profile */
-        HPKE_ERR_AEAD_UNAVAILABLE, /* AES-256-GCM requested but the CPU lacks AES-NI/PCLMUL */
-        HPKE_ERR_INVALID_KEY,      /* a public key of small order, or an all-zero DH output */
-        HPKE_ERR_OPEN,             /* authentication failed: wrong key, info, aad, enc or ct */
-        HPKE_ERR_TRUNCATED,     /* ciphertext shorter than the tag, envelope shorter than enc+tag */
-        HPKE_ERR_TOO_LONG,      /* info, aad, exporter context, plaintext or export over its cap */
-        HPKE_ERR_MESSAGE_LIMIT, /* the context's sequence number is exhausted (RFC 9180 §5.2) */
+	HPKE_OK = 0,
+	HPKE_ERR_UNSUPPORTED_AEAD, /* an aead id other than the two of the profile */
+	HPKE_ERR_AEAD_UNAVAILABLE, /* AES-256-GCM requested but the CPU lacks AES-NI/PCLMUL */
+	HPKE_ERR_INVALID_KEY,      /* a public key of small order, or an all-zero DH output */
+	HPKE_ERR_OPEN,             /* authentication failed: wrong key, info, aad, enc or ct */
+	HPKE_ERR_TRUNCATED,     /* ciphertext shorter than the tag, envelope shorter than enc+tag */
+	HPKE_ERR_TOO_LONG,      /* info, aad, exporter context, plaintext or export over its cap */
+	HPKE_ERR_MESSAGE_LIMIT, /* the context's sequence number is exhausted (RFC 9180 §5.2) */
 };
 
 /* A static English message for r; never NULL. */
@@ -76,12 +76,12 @@ const char *hpke_strerror(enum hpke_result r);
  * layout is here only so callers can allocate one.
  */
 struct hpke_ctx {
-        uint8_t key[HPKE_KEY_LEN];
-        uint8_t base_nonce[HPKE_NONCE_LEN];
-        uint8_t exporter_secret[HPKE_SECRET_LEN];
-        uint64_t seq;
-        uint16_t aead;
-        uint8_t role; /* 0: not set up / released; see hpke.c */
+	uint8_t key[HPKE_KEY_LEN];
+	uint8_t base_nonce[HPKE_NONCE_LEN];
+	uint8_t exporter_secret[HPKE_SECRET_LEN];
+	uint64_t seq;
+	uint16_t aead;
+	uint8_t role; /* 0: not set up / released; see hpke.c */
 };
 
 /* --- Keys ------------------------------------------------------------------------------------- */

@@ -3,7 +3,7 @@
 #include <sodium.h>
 
 bool sig_verify(const uint8_t sig[SIG_LEN], const uint8_t *msg, size_t n,
-		const uint8_t pk[SIG_PK_LEN])
+                const uint8_t pk[SIG_PK_LEN])
 {
 	return crypto_sign_ed25519_verify_detached(sig, msg, n, pk) == 0;
 }
@@ -14,7 +14,7 @@ void sig_sign(uint8_t sig[SIG_LEN], const uint8_t *msg, size_t n, const uint8_t 
 }
 
 void sig_keypair_from_seed(uint8_t pk[SIG_PK_LEN], uint8_t sk[SIG_SK_LEN],
-			   const uint8_t seed[SIG_SEED_LEN])
+                           const uint8_t seed[SIG_SEED_LEN])
 {
 	crypto_sign_ed25519_seed_keypair(pk, sk, seed);
 }

@@ -18,11 +18,11 @@
 /* True iff sig is a valid signature of msg[0..n) under pk by the rule above. Constant time in the
  * secret-free sense only (all inputs are public). */
 bool sig_verify(const uint8_t sig[SIG_LEN], const uint8_t *msg, size_t n,
-		const uint8_t pk[SIG_PK_LEN]) __attribute__((warn_unused_result));
+                const uint8_t pk[SIG_PK_LEN]) __attribute__((warn_unused_result));
 /* Signs msg[0..n) with sk; deterministic (RFC 8032). */
 void sig_sign(uint8_t sig[SIG_LEN], const uint8_t *msg, size_t n, const uint8_t sk[SIG_SK_LEN]);
 /* Derives the keypair of a 32-byte seed. */
 void sig_keypair_from_seed(uint8_t pk[SIG_PK_LEN], uint8_t sk[SIG_SK_LEN],
-			   const uint8_t seed[SIG_SEED_LEN]);
+                           const uint8_t seed[SIG_SEED_LEN]);
 
 #endif

@@ -51,7 +51,7 @@ void node_config_default(struct node_config *cfg)
 }
 
 static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
 {
@@ -62,8 +62,7 @@ static enum node_result fail(char *err, size_t errlen, enum node_result r, const
 	return r;
 }
 
-static int reader_get(void *ctx, const uint8_t *key, size_t klen, const uint8_t **val,
-		      size_t *vlen)
+static int reader_get(void *ctx, const uint8_t *key, size_t klen, const uint8_t **val, size_t *vlen)
 {
 	struct node_reader_ctx *c = ctx;
 	MDB_val v;
@@ -153,8 +152,9 @@ static enum node_result load_genesis(struct node *n, struct genesis *g, char *er
 	} else {
 		json = read_file(n->cfg.genesis_path, 1 << 20, &len);
 		if (!json)
-			return fail(err, errlen, NODE_BAD_GENESIS, "cannot read genesis file %s: %s",
-				    n->cfg.genesis_path, strerror(errno));
+			return fail(err, errlen, NODE_BAD_GENESIS,
+			            "cannot read genesis file %s: %s", n->cfg.genesis_path,
+			            strerror(errno));
 	}
 	if (!json)
 		return fail(err, errlen, NODE_NOMEM, "out of memory building the dev genesis");
@@ -162,12 +162,12 @@ static enum node_result load_genesis(struct node *n, struct genesis *g, char *er
 	free(json);
 	if (gr != GENESIS_OK)
 		return fail(err, errlen, NODE_BAD_GENESIS, "invalid genesis %s: %s",
-			    n->cfg.dev ? "(dev)" : n->cfg.genesis_path, gerr);
+		            n->cfg.dev ? "(dev)" : n->cfg.genesis_path, gerr);
 	return NODE_OK;
 }
 
 enum smt_result node_apply_writes(struct node *n, MDB_txn *txn, uint64_t version,
-				  const struct state_write *w, size_t nw, uint8_t root[32])
+                                  const struct state_write *w, size_t nw, uint8_t root[32])
 {
 	struct smt_write *sw = calloc(nw ? nw : 1, sizeof(*sw));
 	if (!sw)
@@ -180,8 +180,8 @@ enum smt_result node_apply_writes(struct node *n, MDB_txn *txn, uint64_t version
 }
 
 /* Writes the genesis state as version 0 of the tree and records the chain's identity. */
-static enum node_result init_chain(struct node *n, const struct genesis *g, MDB_txn *txn,
-				   char *err, size_t errlen)
+static enum node_result init_chain(struct node *n, const struct genesis *g, MDB_txn *txn, char *err,
+                                   size_t errlen)
 {
 	struct node_reader_ctx rc = {n->smt, txn};
 	struct state_reader rd;
@@ -192,22 +192,24 @@ static enum node_result init_chain(struct node *n, const struct genesis *g, MDB_
 	enum node_result ret = NODE_STORE;
 	node_reader(&rd, &rc);
 	state_overlay_init(&ov, &rd, NULL);
-	if (genesis_build_state(g, &ov) != STATE_OK || state_overlay_export(&ov, &w, &nw) != STATE_OK) {
+	if (genesis_build_state(g, &ov) != STATE_OK ||
+	    state_overlay_export(&ov, &w, &nw) != STATE_OK) {
 		ret = fail(err, errlen, NODE_NOMEM, "cannot build the genesis state");
 		goto out;
 	}
 	enum smt_result sr = node_apply_writes(n, txn, 0, w, nw, root);
 	if (sr != SMT_OK) {
 		ret = fail(err, errlen, NODE_STORE, "cannot write the genesis state: %s",
-			   smt_strerror(sr));
+		           smt_strerror(sr));
 		goto out;
 	}
 	struct enc e;
 	enc_init(&e, VALSET_MAX_BYTES);
 	valset_encode(&e, &n->valset);
-	bool ok = enc_finish(&e) == CODEC_OK &&
-		  bstore_meta_put(n->store, txn, "genesis_hash", n->params.chain_id, 32) == BSTORE_OK &&
-		  bstore_meta_put(n->store, txn, "valset", e.buf, e.len) == BSTORE_OK;
+	bool ok =
+	    enc_finish(&e) == CODEC_OK &&
+	    bstore_meta_put(n->store, txn, "genesis_hash", n->params.chain_id, 32) == BSTORE_OK &&
+	    bstore_meta_put(n->store, txn, "valset", e.buf, e.len) == BSTORE_OK;
 	enc_release(&e);
 	ret = ok ? NODE_OK : fail(err, errlen, NODE_STORE, "cannot record the chain identity");
 	log_info("node", "initialised chain %s: %zu genesis state entries", n->chain_name, nw);
@@ -218,7 +220,7 @@ out:
 
 /* Checks that the stored chain is this genesis's, or initialises it on first start. */
 static enum node_result open_chain(struct node *n, const struct genesis *g, char *err,
-				   size_t errlen)
+                                   size_t errlen)
 {
 	MDB_txn *txn;
 	MDB_val v;
@@ -228,21 +230,22 @@ static enum node_result open_chain(struct node *n, const struct genesis *g, char
 	enum smt_result sr = smt_open(&n->smt, txn, NULL);
 	if (sr != SMT_OK) {
 		ret = fail(err, errlen, NODE_STORE, "cannot open the state tree: %s",
-			   smt_strerror(sr));
+		           smt_strerror(sr));
 		goto abort;
 	}
 	enum bstore_result br = bstore_meta_get(n->store, txn, "genesis_hash", &v);
 	if (br == BSTORE_NOT_FOUND) {
 		ret = init_chain(n, g, txn, err, errlen);
-	} else if (br == BSTORE_OK && v.mv_size == 32 && memcmp(v.mv_data, n->params.chain_id, 32) == 0) {
+	} else if (br == BSTORE_OK && v.mv_size == 32 &&
+	           memcmp(v.mv_data, n->params.chain_id, 32) == 0) {
 		ret = NODE_OK;
 	} else {
 		char have[65] = "?";
 		if (br == BSTORE_OK && v.mv_size == 32)
 			sodium_bin2hex(have, sizeof(have), v.mv_data, 32);
 		ret = fail(err, errlen, NODE_WRONG_CHAIN,
-			   "data directory %s holds chain %s, not this genesis; use another --data",
-			   n->data_dir, have);
+		           "data directory %s holds chain %s, not this genesis; use another --data",
+		           n->data_dir, have);
 	}
 	if (ret != NODE_OK)
 		goto abort;
@@ -270,7 +273,7 @@ static enum node_result load_head(struct node *n, char *err, size_t errlen)
 	}
 	if (version != n->head.height) {
 		ret = fail(err, errlen, NODE_STORE, "state version %llu does not match head %llu",
-			   (unsigned long long)version, (unsigned long long)n->head.height);
+		           (unsigned long long)version, (unsigned long long)n->head.height);
 		goto out;
 	}
 	if (n->head.height > 0) {
@@ -293,22 +296,23 @@ out:
 
 /* Reads the validator's seed from its keystore file (non-dev chains). */
 static enum node_result read_validator_seed(struct node *n, uint8_t seed[32], char *err,
-					    size_t errlen)
+                                            size_t errlen)
 {
 	char *doc = NULL;
 	size_t len = 0;
 	uint8_t pk[32];
 	const char *pw = n->cfg.validator_password ? n->cfg.validator_password : "";
 	if (!n->cfg.validator_key)
-		return fail(err, errlen, NODE_BAD_CONFIG, "--validator-key FILE is required without "
-							  "--dev");
+		return fail(err, errlen, NODE_BAD_CONFIG,
+		            "--validator-key FILE is required without "
+		            "--dev");
 	enum keystore_result kr = keystore_read_file(n->cfg.validator_key, &doc, &len);
 	if (kr == KEYSTORE_OK)
 		kr = keystore_open(seed, pk, NULL, doc, len, pw, strlen(pw), NULL);
 	free(doc);
 	if (kr != KEYSTORE_OK)
 		return fail(err, errlen, NODE_KEY, "cannot load validator key %s: %s",
-			    n->cfg.validator_key, keystore_strerror(kr));
+		            n->cfg.validator_key, keystore_strerror(kr));
 	return NODE_OK;
 }
 
@@ -328,15 +332,16 @@ static enum node_result load_validator_key(struct node *n, char *err, size_t err
 	sig_keypair_from_seed(n->validator_pk, n->validator_sk, seed);
 	sodium_mprotect_readonly(n->validator_sk);
 	if (!valset_find(&n->valset, n->validator_pk, &n->validator_index))
-		ret = fail(err, errlen, NODE_KEY, "the validator key is not in the genesis validator "
-						  "set");
+		ret = fail(err, errlen, NODE_KEY,
+		           "the validator key is not in the genesis validator "
+		           "set");
 out:
 	sodium_memzero(seed, sizeof(seed));
 	return ret;
 }
 
 static enum node_result setup_identity(struct node *n, const struct genesis *g, char *err,
-				       size_t errlen)
+                                       size_t errlen)
 {
 	genesis_params(&n->params, g);
 	if (g->n_validators > VALSET_MAX)
@@ -371,8 +376,10 @@ static enum node_result open_all(struct node *n, char *err, size_t errlen)
 	bstore_config_default(&bc);
 	bc.map_size = n->cfg.map_size;
 	if (bstore_open(&n->store, n->data_dir, &bc) != BSTORE_OK) {
-		ret = fail(err, errlen, NODE_STORE, "cannot open the database in %s (is another "
-						    "node using it?)", n->data_dir);
+		ret = fail(err, errlen, NODE_STORE,
+		           "cannot open the database in %s (is another "
+		           "node using it?)",
+		           n->data_dir);
 		goto out;
 	}
 	ret = open_chain(n, &g, err, errlen);
@@ -396,7 +403,7 @@ static enum node_result start_pool(struct node *n, char *err, size_t errlen)
 }
 
 enum node_result node_start(struct node **out, const struct node_config *cfg, char *err,
-			    size_t errlen)
+                            size_t errlen)
 {
 	enum node_result ret;
 	struct node *n = calloc(1, sizeof(*n));
@@ -413,8 +420,9 @@ enum node_result node_start(struct node **out, const struct node_config *cfg, ch
 	snprintf(n->data_dir, sizeof(n->data_dir), "%s", cfg->data_dir ? cfg->data_dir : "");
 	if (!cfg->data_dir || !*cfg->data_dir || cfg->max_block_txs == 0 ||
 	    cfg->max_block_bytes < 1024 || cfg->max_block_bytes > BLOCK_MAX_BYTES - 64 * 1024) {
-		ret = fail(err, errlen, NODE_BAD_CONFIG, "invalid node configuration (data dir, "
-							 "block caps)");
+		ret = fail(err, errlen, NODE_BAD_CONFIG,
+		           "invalid node configuration (data dir, "
+		           "block caps)");
 		goto fail;
 	}
 	if (pipe2(n->stop_pipe, O_CLOEXEC) != 0) {

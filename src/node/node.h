@@ -27,18 +27,18 @@ enum node_result {
 const char *node_strerror(enum node_result r);
 
 struct node_config {
-	const char *data_dir;      /* required */
-	const char *rpc_host;      /* default 127.0.0.1 */
-	uint16_t rpc_port;         /* default 9944; 0 = any free port (see node_rpc_port) */
-	bool dev;                  /* dev chain: built-in genesis, alice validates */
-	const char *genesis_path;  /* required unless dev */
-	const char *validator_key; /* keystore file of the validator; unless dev */
+	const char *data_dir;           /* required */
+	const char *rpc_host;           /* default 127.0.0.1 */
+	uint16_t rpc_port;              /* default 9944; 0 = any free port (see node_rpc_port) */
+	bool dev;                       /* dev chain: built-in genesis, alice validates */
+	const char *genesis_path;       /* required unless dev */
+	const char *validator_key;      /* keystore file of the validator; unless dev */
 	const char *validator_password; /* for validator_key; borrowed, wiped by the caller */
-	uint64_t block_time_ms;    /* 0 = the genesis value */
-	unsigned rpc_threads;      /* 0 = number of CPUs */
-	size_t max_block_txs;      /* cap on transactions per block */
-	size_t max_block_bytes;    /* cap on encoded block size */
-	size_t map_size;           /* LMDB map size in bytes */
+	uint64_t block_time_ms;         /* 0 = the genesis value */
+	unsigned rpc_threads;           /* 0 = number of CPUs */
+	size_t max_block_txs;           /* cap on transactions per block */
+	size_t max_block_bytes;         /* cap on encoded block size */
+	size_t map_size;                /* LMDB map size in bytes */
 };
 
 void node_config_default(struct node_config *cfg);
@@ -49,7 +49,7 @@ struct node;
  * checks that the stored chain is the genesis's), loads the validator key, starts the RPC server
  * and the producer. On failure returns an error and writes a one-line reason into err. */
 enum node_result node_start(struct node **out, const struct node_config *cfg, char *err,
-			    size_t errlen);
+                            size_t errlen);
 /* Blocks until node_request_stop is called (e.g. from a signal handler). */
 void node_wait(struct node *n);
 /* Asks the node to stop; async-signal-safe. */

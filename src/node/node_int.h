@@ -27,12 +27,12 @@ struct node_head {
 
 struct node_metrics {
 	atomic_uint_fast64_t blocks;
-	atomic_uint_fast64_t txs_applied;   /* included, call succeeded */
-	atomic_uint_fast64_t txs_failed;    /* included, call failed (fee charged) */
-	atomic_uint_fast64_t txs_skipped;   /* reaped but not includable at execution */
-	atomic_uint_fast64_t txs_accepted;  /* admitted to the pool */
-	atomic_uint_fast64_t txs_rejected;  /* refused at admission */
-	atomic_uint_fast64_t last_block_us; /* time to build and commit the last block */
+	atomic_uint_fast64_t txs_applied;    /* included, call succeeded */
+	atomic_uint_fast64_t txs_failed;     /* included, call failed (fee charged) */
+	atomic_uint_fast64_t txs_skipped;    /* reaped but not includable at execution */
+	atomic_uint_fast64_t txs_accepted;   /* admitted to the pool */
+	atomic_uint_fast64_t txs_rejected;   /* refused at admission */
+	atomic_uint_fast64_t last_block_us;  /* time to build and commit the last block */
 	atomic_uint_fast64_t block_us_total; /* the producer's busy time, all blocks */
 	atomic_uint_fast64_t last_block_txs;
 };
@@ -85,7 +85,7 @@ void node_reader(struct state_reader *out, struct node_reader_ctx *ctx);
 
 /* Applies an overlay's exported writes to the state tree as `version` inside txn. */
 enum smt_result node_apply_writes(struct node *n, MDB_txn *txn, uint64_t version,
-				  const struct state_write *w, size_t nw, uint8_t root[32]);
+                                  const struct state_write *w, size_t nw, uint8_t root[32]);
 
 /* Snapshot of the head under the lock. */
 void node_head_get(struct node *n, struct node_head *out);
@@ -107,6 +107,6 @@ json_t *node_json_header(const struct header *h, const uint8_t hash[32]);
 json_t *node_json_commit(const struct node *n, const struct commit *c);
 /* A tx's fields, its call and arguments; receipt may be NULL (pending). */
 json_t *node_json_tx(const struct node *n, const struct tx *tx, const uint8_t txid[32],
-		     const struct receipt *rc);
+                     const struct receipt *rc);
 
 #endif

@@ -34,16 +34,16 @@ json_t *node_json_account(const struct node *n, const uint8_t pk[32])
 
 json_t *node_json_header(const struct header *h, const uint8_t hash[32])
 {
-	return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "hash",
-			 node_json_hex(hash, 32), "height", (json_int_t)h->height, "time_ms",
-			 (json_int_t)h->time_ms, "chain_id", node_json_hex(h->chain_id, 32),
-			 "prev_hash", node_json_hex(h->prev_hash, 32), "txs_root",
-			 node_json_hex(h->txs_root, 32), "msgs_root", node_json_hex(h->msgs_root, 32),
-			 "state_root", node_json_hex(h->state_root, 32), "validators_hash",
-			 node_json_hex(h->validators_hash, 32), "next_validators_hash",
-			 node_json_hex(h->next_validators_hash, 32), "last_commit_hash",
-			 node_json_hex(h->last_commit_hash, 32), "proposer",
-			 node_json_hex(h->proposer, 32));
+	return json_pack(
+	    "{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "hash",
+	    node_json_hex(hash, 32), "height", (json_int_t)h->height, "time_ms",
+	    (json_int_t)h->time_ms, "chain_id", node_json_hex(h->chain_id, 32), "prev_hash",
+	    node_json_hex(h->prev_hash, 32), "txs_root", node_json_hex(h->txs_root, 32),
+	    "msgs_root", node_json_hex(h->msgs_root, 32), "state_root",
+	    node_json_hex(h->state_root, 32), "validators_hash",
+	    node_json_hex(h->validators_hash, 32), "next_validators_hash",
+	    node_json_hex(h->next_validators_hash, 32), "last_commit_hash",
+	    node_json_hex(h->last_commit_hash, 32), "proposer", node_json_hex(h->proposer, 32));
 }
 
 json_t *node_json_commit(const struct node *n, const struct commit *c)
@@ -53,13 +53,14 @@ json_t *node_json_commit(const struct node *n, const struct commit *c)
 		if (c->sigs[i].flag != COMMIT_SIGNED)
 			continue;
 		const uint8_t *pk = i < n->valset.n ? n->valset.v[i].pub_key : NULL;
-		json_array_append_new(sigs, json_pack("{s:o*, s:o}", "validator",
-						      pk ? node_json_account(n, pk) : NULL,
-						      "signature", node_json_hex(c->sigs[i].sig, 64)));
+		json_array_append_new(sigs,
+		                      json_pack("{s:o*, s:o}", "validator",
+		                                pk ? node_json_account(n, pk) : NULL, "signature",
+		                                node_json_hex(c->sigs[i].sig, 64)));
 	}
 	return json_pack("{s:I, s:i, s:o, s:o}", "height", (json_int_t)c->height, "round",
-			 (int)c->round, "block_hash", node_json_hex(c->block_hash, 32),
-			 "signatures", sigs);
+	                 (int)c->round, "block_hash", node_json_hex(c->block_hash, 32),
+	                 "signatures", sigs);
 }
 
 /* The call's arguments, decoded per call. Unknown calls show the payload as hex. */
@@ -74,27 +75,27 @@ static json_t *call_args(const struct node *n, const struct tx *tx)
 		u128 amount = dec_u128(&d);
 		char pha[AMOUNT_STR_MAX];
 		return json_pack("{s:o, s:o, s:s}", "to", node_json_account(n, dest), "amount",
-				 node_json_u128(amount), "amount_pha", amount_format_pha(pha, amount));
+		                 node_json_u128(amount), "amount_pha",
+		                 amount_format_pha(pha, amount));
 	}
 	return json_pack("{s:o}", "payload", node_json_hex(tx->payload, tx->payload_len));
 }
 
 json_t *node_json_tx(const struct node *n, const struct tx *tx, const uint8_t txid[32],
-		     const struct receipt *rc)
+                     const struct receipt *rc)
 {
 	const char *call = runtime_call_name(tx->module, tx->function);
-	json_t *j = json_pack("{s:o, s:o, s:I, s:I, s:o, s:o, s:s, s:o}", "txid",
-			      node_json_hex(txid, 32), "sender", node_json_account(n, tx->sender),
-			      "nonce", (json_int_t)tx->nonce, "valid_until",
-			      (json_int_t)tx->valid_until, "max_fee", node_json_u128(tx->max_fee),
-			      "tip", node_json_u128(tx->tip), "call", call ? call : "unknown",
-			      "args", call_args(n, tx));
+	json_t *j = json_pack(
+	    "{s:o, s:o, s:I, s:I, s:o, s:o, s:s, s:o}", "txid", node_json_hex(txid, 32), "sender",
+	    node_json_account(n, tx->sender), "nonce", (json_int_t)tx->nonce, "valid_until",
+	    (json_int_t)tx->valid_until, "max_fee", node_json_u128(tx->max_fee), "tip",
+	    node_json_u128(tx->tip), "call", call ? call : "unknown", "args", call_args(n, tx));
 	if (j && rc) {
 		json_object_set_new(j, "success", json_boolean(rc->result == TX_OK));
 		json_object_set_new(j, "fee", node_json_u128(rc->fee));
 		if (rc->result != TX_OK)
 			json_object_set_new(j, "error",
-					    json_string(tx_strerror((enum tx_result)rc->result)));
+			                    json_string(tx_strerror((enum tx_result)rc->result)));
 	}
 	return j;
 }

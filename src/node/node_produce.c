@@ -63,8 +63,8 @@ static void exec_free(struct exec_result *x)
 	free(x->receipt_lens);
 }
 
-static void record_included(struct node *n, struct exec_result *x, const uint8_t *bytes,
-			    size_t len, const uint8_t txid[32], const struct tx_outcome *o)
+static void record_included(struct node *n, struct exec_result *x, const uint8_t *bytes, size_t len,
+                            const uint8_t txid[32], const struct tx_outcome *o)
 {
 	struct receipt rc;
 	struct enc e;
@@ -86,7 +86,7 @@ static void record_included(struct node *n, struct exec_result *x, const uint8_t
 
 /* Executes the reaped txs into ov. Returns false if the block must be abandoned. */
 static bool execute(struct node *n, struct state_overlay *ov, size_t k, uint64_t height,
-		    struct exec_result *x)
+                    struct exec_result *x)
 {
 	for (size_t i = 0; i < k; i++) {
 		const uint8_t *bytes = n->reap_buf + n->reap_items[i].offset;
@@ -97,20 +97,20 @@ static bool execute(struct node *n, struct state_overlay *ov, size_t k, uint64_t
 			mempool_remove(n->pool, n->reap_items[i].txid);
 			continue;
 		}
-		enum tx_result r = runtime_apply_tx(&n->params, ov, &tx, len, height,
-						    n->validator_pk, &o);
+		enum tx_result r =
+		    runtime_apply_tx(&n->params, ov, &tx, len, height, n->validator_pk, &o);
 		if (r == TX_OK) {
 			record_included(n, x, bytes, len, n->reap_items[i].txid, &o);
 		} else if (r == TX_STATE_FULL) {
 			break;
 		} else if (r == TX_STORAGE || r == TX_NOMEM) {
 			log_error("node", "block %llu abandoned: %s", (unsigned long long)height,
-				  tx_strerror(r));
+			          tx_strerror(r));
 			return false;
 		} else {
 			char why[160];
 			log_debug("node", "skipping tx: %s",
-				  runtime_describe(why, sizeof(why), r, &o.check));
+			          runtime_describe(why, sizeof(why), r, &o.check));
 			atomic_fetch_add(&n->m.txs_skipped, 1);
 			mempool_remove(n->pool, n->reap_items[i].txid);
 		}
@@ -119,7 +119,7 @@ static bool execute(struct node *n, struct state_overlay *ov, size_t k, uint64_t
 }
 
 static void build_header(struct node *n, struct header *h, const struct exec_result *x,
-			 uint64_t height, const uint8_t state_root[32])
+                         uint64_t height, const uint8_t state_root[32])
 {
 	struct node_head head;
 	node_head_get(n, &head);
@@ -143,7 +143,7 @@ static void build_header(struct node *n, struct header *h, const struct exec_res
 
 /* Encodes the block and its commit and writes them with the tx index and receipts. */
 static bool store_block(struct node *n, MDB_txn *txn, const struct header *h,
-			const struct exec_result *x, struct commit *c, uint8_t hash[32])
+                        const struct exec_result *x, struct commit *c, uint8_t hash[32])
 {
 	struct block b;
 	struct enc eb, ec;
@@ -164,10 +164,9 @@ static bool store_block(struct node *n, MDB_txn *txn, const struct header *h,
 	block_encode(&eb, &b);
 	commit_encode(&ec, c);
 	if (enc_finish(&eb) == CODEC_OK && enc_finish(&ec) == CODEC_OK) {
-		struct bstore_block sb = {h->height,       hash,          eb.buf,
-					  eb.len,          ec.buf,        ec.len,
-					  x->n,            x->id_ptrs,    x->receipt_ptrs,
-					  x->receipt_lens};
+		struct bstore_block sb = {h->height,       hash,           eb.buf, eb.len,
+		                          ec.buf,          ec.len,         x->n,   x->id_ptrs,
+		                          x->receipt_ptrs, x->receipt_lens};
 		ok = bstore_put_block(n->store, txn, &sb) == BSTORE_OK;
 	}
 	enc_release(&eb);
@@ -215,7 +214,7 @@ void node_pool_refresh(struct node *n, uint64_t next_height)
 }
 
 static void after_commit(struct node *n, const struct header *h, const uint8_t hash[32],
-			 const struct commit *c)
+                         const struct commit *c)
 {
 	pthread_mutex_lock(&n->head_lock);
 	n->head.height = h->height;
@@ -243,7 +242,7 @@ static bool produce_block(struct node *n)
 	node_head_get(n, &head);
 	uint64_t height = head.height + 1;
 	size_t k = mempool_reap(n->pool, n->reap_buf, n->cfg.max_block_bytes, n->reap_items,
-				n->cfg.max_block_txs);
+	                        n->cfg.max_block_txs);
 	struct exec_result x;
 	struct state_overlay ov;
 	struct node_reader_ctx rc = {n->smt, NULL};
@@ -275,7 +274,7 @@ static bool produce_block(struct node *n)
 	atomic_fetch_add(&n->m.block_us_total, mono_us() - t0);
 	if (x.n)
 		log_info("node", "block %llu: %zu txs, %llu ms", (unsigned long long)height, x.n,
-			 (unsigned long long)((mono_us() - t0) / 1000));
+		         (unsigned long long)((mono_us() - t0) / 1000));
 	goto out;
 abort:
 	bstore_abort(rc.txn);
@@ -309,7 +308,7 @@ void *node_producer_main(void *arg)
 	while (!wait_until(n, next)) {
 		if (!produce_block(n)) {
 			log_error("node", "cannot commit block %llu; stopping",
-				  (unsigned long long)node_height(n) + 1);
+			          (unsigned long long)node_height(n) + 1);
 			node_request_stop(n);
 			break;
 		}

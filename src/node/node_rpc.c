@@ -41,7 +41,7 @@ static int parse_account(struct node *n, const char *s, uint8_t pk[32], struct r
 	if (r == SS58_OK)
 		return 0;
 	return rpc_error_set(err, RPC_CODE_INVALID_PARAMS, "invalid account \"%.64s\": %s", s,
-			     ss58_strerror(r));
+	                     ss58_strerror(r));
 }
 
 static int parse_hash(const char *s, const char *what, uint8_t out[32], struct rpc_error *err)
@@ -61,32 +61,31 @@ static int m_chain_info(void *app, json_t *params, json_t **result, struct rpc_e
 	json_t *vals = json_array();
 	for (size_t i = 0; vals && i < n->valset.n; i++)
 		json_array_append_new(vals, json_pack("{s:o, s:o, s:I}", "address",
-						      node_json_account(n, n->valset.v[i].pub_key),
-						      "public_key",
-						      node_json_hex(n->valset.v[i].pub_key, 32),
-						      "power", (json_int_t)n->valset.v[i].power));
+		                                      node_json_account(n, n->valset.v[i].pub_key),
+		                                      "public_key",
+		                                      node_json_hex(n->valset.v[i].pub_key, 32),
+		                                      "power", (json_int_t)n->valset.v[i].power));
 	json_t *j = json_pack(
-		"{s:s, s:o, s:o, s:I, s:o, s:o, s:I, s:i, s:{s:s, s:i}, s:o, s:{s:o, s:o, s:o}, s:o, "
-		"s:o, s:o, s:i, s:i}",
-		"chain_name", n->chain_name, "chain_id", node_json_hex(n->params.chain_id, 32),
-		"genesis_hash", node_json_hex(n->params.chain_id, 32), "height",
-		(json_int_t)h.height, "head_hash", node_json_hex(h.hash, 32), "state_root",
-		node_json_hex(h.state_root, 32), "block_time_ms", (json_int_t)n->block_time_ms,
-		"ss58_prefix", (int)n->params.ss58_prefix, "token", "symbol", n->token_symbol,
-		"decimals", (int)n->token_decimals, "validators", vals, "fees", "base",
-		node_json_u128(n->params.fee_base), "per_byte",
-		node_json_u128(n->params.fee_per_byte), "per_weight",
-		node_json_u128(n->params.fee_per_weight), "existential_deposit",
-		node_json_u128(n->params.existential_deposit), "treasury",
-		node_json_account(n, n->params.treasury), "mining_reward_pool",
-		node_json_account(n, n->params.mining_reward_pool), "max_mortality",
-		TX_MAX_MORTALITY, "max_tx_bytes", TX_MAX_BYTES);
+	    "{s:s, s:o, s:o, s:I, s:o, s:o, s:I, s:i, s:{s:s, s:i}, s:o, s:{s:o, s:o, s:o}, s:o, "
+	    "s:o, s:o, s:i, s:i}",
+	    "chain_name", n->chain_name, "chain_id", node_json_hex(n->params.chain_id, 32),
+	    "genesis_hash", node_json_hex(n->params.chain_id, 32), "height", (json_int_t)h.height,
+	    "head_hash", node_json_hex(h.hash, 32), "state_root", node_json_hex(h.state_root, 32),
+	    "block_time_ms", (json_int_t)n->block_time_ms, "ss58_prefix",
+	    (int)n->params.ss58_prefix, "token", "symbol", n->token_symbol, "decimals",
+	    (int)n->token_decimals, "validators", vals, "fees", "base",
+	    node_json_u128(n->params.fee_base), "per_byte", node_json_u128(n->params.fee_per_byte),
+	    "per_weight", node_json_u128(n->params.fee_per_weight), "existential_deposit",
+	    node_json_u128(n->params.existential_deposit), "treasury",
+	    node_json_account(n, n->params.treasury), "mining_reward_pool",
+	    node_json_account(n, n->params.mining_reward_pool), "max_mortality", TX_MAX_MORTALITY,
+	    "max_tx_bytes", TX_MAX_BYTES);
 	return reply(result, j, err);
 }
 
 /* Decodes, verifies and admits one tx. On rejection fills err with the reason. */
 static int admit(struct node *n, const uint8_t *b, size_t len, uint8_t txid[32],
-		 enum mempool_status *where, struct rpc_error *err)
+                 enum mempool_status *where, struct rpc_error *err)
 {
 	struct tx tx;
 	struct tx_check chk;
@@ -94,11 +93,11 @@ static int admit(struct node *n, const uint8_t *b, size_t len, uint8_t txid[32],
 	enum codec_result cr = tx_decode(&tx, b, len);
 	if (cr != CODEC_OK)
 		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: malformed: %s",
-				     codec_strerror(cr));
+		                     codec_strerror(cr));
 	tx_id(txid, b, tx.body_len);
 	if (mempool_get(n->pool, txid, &info, NULL, 0))
 		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: %s",
-				     mempool_strerror(MEMPOOL_DUPLICATE));
+		                     mempool_strerror(MEMPOOL_DUPLICATE));
 	if (!tx_verify_sig(&tx, b, len))
 		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: bad signature");
 	struct node_reader_ctx rc = {n->smt, NULL};
@@ -113,10 +112,10 @@ static int admit(struct node *n, const uint8_t *b, size_t len, uint8_t txid[32],
 	if (tr != TX_OK) {
 		char why[200];
 		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: %s",
-				     runtime_describe(why, sizeof(why), tr, &chk));
+		                     runtime_describe(why, sizeof(why), tr, &chk));
 	}
-	enum mempool_result mr = mempool_add(n->pool, b, len, &tx, txid, chk.account_nonce,
-					     chk.fee + chk.tip, where);
+	enum mempool_result mr =
+	    mempool_add(n->pool, b, len, &tx, txid, chk.account_nonce, chk.fee + chk.tip, where);
 	if (mr != MEMPOOL_OK)
 		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: %s", mempool_strerror(mr));
 	return 0;
@@ -136,7 +135,7 @@ static int m_tx_submit(void *app, json_t *params, json_t **result, struct rpc_er
 	if (strlen(hex) > NODE_MAX_TX_HEX) {
 		atomic_fetch_add(&n->m.txs_rejected, 1);
 		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: larger than %d bytes",
-				     TX_MAX_BYTES);
+		                     TX_MAX_BYTES);
 	}
 	if (!hex_decode_alloc(&b, &len, hex, TX_MAX_BYTES)) {
 		atomic_fetch_add(&n->m.txs_rejected, 1);
@@ -148,14 +147,14 @@ static int m_tx_submit(void *app, json_t *params, json_t **result, struct rpc_er
 	if (r != 0)
 		return -1;
 	return reply(result,
-		     json_pack("{s:o, s:s}", "txid", node_json_hex(txid, 32), "status",
-			       where == MEMPOOL_READY ? "ready" : "future"),
-		     err);
+	             json_pack("{s:o, s:s}", "txid", node_json_hex(txid, 32), "status",
+	                       where == MEMPOOL_READY ? "ready" : "future"),
+	             err);
 }
 
 /* Reads the receipt and block hash of an included tx. 1 found, 0 not included, -1 error. */
 static int find_included(struct node *n, MDB_txn *txn, const uint8_t txid[32], uint64_t *height,
-			 uint32_t *index, struct receipt *rc)
+                         uint32_t *index, struct receipt *rc)
 {
 	MDB_val v;
 	enum bstore_result r = bstore_tx_location(n->store, txn, txid, height, index);
@@ -189,8 +188,8 @@ static int m_tx_status(void *app, json_t *params, json_t **result, struct rpc_er
 	struct receipt rc;
 	struct mempool_info info;
 	MDB_txn *txn;
-	if (rpc_params_check(params, names, 1, err) || rpc_param_string(params, 0, "txid", &s, err) ||
-	    parse_hash(s, "txid", txid, err))
+	if (rpc_params_check(params, names, 1, err) ||
+	    rpc_param_string(params, 0, "txid", &s, err) || parse_hash(s, "txid", txid, err))
 		return -1;
 	if (bstore_begin(n->store, false, &txn) != BSTORE_OK)
 		return storage_error(err);
@@ -202,24 +201,25 @@ static int m_tx_status(void *app, json_t *params, json_t **result, struct rpc_er
 		return storage_error(err);
 	if (found == 0) {
 		bool pending = mempool_get(n->pool, txid, &info, NULL, 0);
-		return reply(result,
-			     json_pack("{s:s, s:s}", "txid", s, "status",
-				       pending ? "pending" : "unknown"),
-			     err);
+		return reply(
+		    result,
+		    json_pack("{s:s, s:s}", "txid", s, "status", pending ? "pending" : "unknown"),
+		    err);
 	}
-	json_t *j = json_pack("{s:o, s:s, s:I, s:i, s:o, s:b, s:o, s:o}", "txid",
-			      node_json_hex(txid, 32), "status", "included", "height",
-			      (json_int_t)height, "index", (int)index, "block_hash",
-			      node_json_hex(bh, 32), "success", rc.result == TX_OK, "fee",
-			      node_json_u128(rc.fee), "tip", node_json_u128(rc.tip));
+	json_t *j =
+	    json_pack("{s:o, s:s, s:I, s:i, s:o, s:b, s:o, s:o}", "txid", node_json_hex(txid, 32),
+	              "status", "included", "height", (json_int_t)height, "index", (int)index,
+	              "block_hash", node_json_hex(bh, 32), "success", rc.result == TX_OK, "fee",
+	              node_json_u128(rc.fee), "tip", node_json_u128(rc.tip));
 	if (j && rc.result != TX_OK)
-		json_object_set_new(j, "error", json_string(tx_strerror((enum tx_result)rc.result)));
+		json_object_set_new(j, "error",
+		                    json_string(tx_strerror((enum tx_result)rc.result)));
 	return reply(result, j, err);
 }
 
 /* The JSON of the index-th tx of the stored block at height, with its receipt. */
 static json_t *stored_tx_json(struct node *n, MDB_txn *txn, const struct block *b, uint64_t height,
-			      uint32_t index, bool raw)
+                              uint32_t index, bool raw)
 {
 	struct tx tx;
 	struct receipt rc;
@@ -252,8 +252,8 @@ static int m_tx_get(void *app, json_t *params, json_t **result, struct rpc_error
 	MDB_val blk;
 	struct block b;
 	json_t *j = NULL;
-	if (rpc_params_check(params, names, 1, err) || rpc_param_string(params, 0, "txid", &s, err) ||
-	    parse_hash(s, "txid", txid, err))
+	if (rpc_params_check(params, names, 1, err) ||
+	    rpc_param_string(params, 0, "txid", &s, err) || parse_hash(s, "txid", txid, err))
 		return -1;
 	if (bstore_begin(n->store, false, &txn) != BSTORE_OK)
 		return storage_error(err);
@@ -274,13 +274,14 @@ static int m_tx_get(void *app, json_t *params, json_t **result, struct rpc_error
 
 /* Resolves a block argument (height, "latest", or hash) to a height. */
 static int resolve_block(struct node *n, MDB_txn *txn, json_t *params, uint64_t *height,
-			 struct rpc_error *err)
+                         struct rpc_error *err)
 {
 	json_t *v = json_is_array(params)    ? json_array_get(params, 0)
-		    : json_is_object(params) ? json_object_get(params, "block")
-					     : NULL;
+	            : json_is_object(params) ? json_object_get(params, "block")
+	                                     : NULL;
 	uint8_t hash[32];
-	if (!v || json_is_null(v) || (json_is_string(v) && !strcmp(json_string_value(v), "latest"))) {
+	if (!v || json_is_null(v) ||
+	    (json_is_string(v) && !strcmp(json_string_value(v), "latest"))) {
 		struct node_head h;
 		node_head_get(n, &h);
 		*height = h.height;
@@ -289,18 +290,20 @@ static int resolve_block(struct node *n, MDB_txn *txn, json_t *params, uint64_t 
 	} else if (json_is_string(v) && hex_decode_exact(hash, 32, json_string_value(v))) {
 		if (bstore_height_of(n->store, txn, hash, height) != BSTORE_OK)
 			return rpc_error_set(err, RPC_NOT_FOUND, "no block with hash %s",
-					     json_string_value(v));
+			                     json_string_value(v));
 	} else {
-		return rpc_error_set(err, RPC_CODE_INVALID_PARAMS, "param \"block\" must be a "
-								   "height, \"latest\" or a block hash");
+		return rpc_error_set(err, RPC_CODE_INVALID_PARAMS,
+		                     "param \"block\" must be a "
+		                     "height, \"latest\" or a block hash");
 	}
 	if (*height == 0)
-		return rpc_error_set(err, RPC_NOT_FOUND, "no block at height 0 (the first block is 1)");
+		return rpc_error_set(err, RPC_NOT_FOUND,
+		                     "no block at height 0 (the first block is 1)");
 	return 0;
 }
 
 static json_t *block_json(struct node *n, MDB_txn *txn, uint64_t height, const MDB_val *blk,
-			  const MDB_val *com, bool full)
+                          const MDB_val *com, bool full)
 {
 	struct block b;
 	struct commit c;
@@ -320,8 +323,8 @@ static json_t *block_json(struct node *n, MDB_txn *txn, uint64_t height, const M
 		if (json_array_append_new(txs, stored_tx_json(n, txn, &b, height, i, false)) != 0)
 			goto out;
 	j = json_pack("{s:o, s:o, s:O, s:o, s:I}", "hash", node_json_hex(hash, 32), "header",
-		      node_json_header(&b.header, hash), "txs", txs, "commit",
-		      node_json_commit(n, &c), "size", (json_int_t)blk->mv_size);
+	              node_json_header(&b.header, hash), "txs", txs, "commit",
+	              node_json_commit(n, &c), "size", (json_int_t)blk->mv_size);
 out:
 	json_decref(txs);
 	block_release(&b);
@@ -329,7 +332,7 @@ out:
 }
 
 static int get_block_common(struct node *n, json_t *params, json_t **result, bool full,
-			    struct rpc_error *err)
+                            struct rpc_error *err)
 {
 	static const char *const names[] = {"block"};
 	MDB_txn *txn;
@@ -352,7 +355,7 @@ static int get_block_common(struct node *n, json_t *params, json_t **result, boo
 		return -1;
 	if (br == BSTORE_NOT_FOUND)
 		return rpc_error_set(err, RPC_NOT_FOUND, "no block at height %llu",
-				     (unsigned long long)height);
+		                     (unsigned long long)height);
 	if (!j)
 		return storage_error(err);
 	*result = j;
@@ -371,7 +374,7 @@ static int m_header_get(void *app, json_t *params, json_t **result, struct rpc_e
 
 /* Adds the state proof of key to j. */
 static int add_proof(struct node *n, MDB_txn *txn, json_t *j, const uint8_t *key, size_t klen,
-		     const MDB_val *val)
+                     const MDB_val *val)
 {
 	struct enc e;
 	enc_init(&e, SMT_PROOF_MAX);
@@ -379,8 +382,8 @@ static int add_proof(struct node *n, MDB_txn *txn, json_t *j, const uint8_t *key
 	if (r == SMT_OK) {
 		json_object_set_new(j, "proof", node_json_hex(e.buf, e.len));
 		json_object_set_new(j, "key", node_json_hex(key, klen));
-		json_object_set_new(j, "value", val ? node_json_hex(val->mv_data, val->mv_size)
-						    : json_null());
+		json_object_set_new(j, "value",
+		                    val ? node_json_hex(val->mv_data, val->mv_size) : json_null());
 	}
 	enc_release(&e);
 	return r == SMT_OK ? 0 : -1;
@@ -407,16 +410,18 @@ static int m_account_get(void *app, json_t *params, json_t **result, struct rpc_
 		return storage_error(err);
 	enum smt_result sr = smt_get(n->smt, txn, key, sizeof(key), &v);
 	bool exists = sr == SMT_OK;
-	bool ok = (sr == SMT_OK || sr == SMT_NOT_FOUND) && smt_root(n->smt, txn, &version, root) == SMT_OK &&
-		  (!exists || runtime_account_decode(&a, v.mv_data, v.mv_size));
+	bool ok = (sr == SMT_OK || sr == SMT_NOT_FOUND) &&
+	          smt_root(n->smt, txn, &version, root) == SMT_OK &&
+	          (!exists || runtime_account_decode(&a, v.mv_data, v.mv_size));
 	char pha[AMOUNT_STR_MAX];
-	json_t *j = !ok ? NULL
-		  : json_pack("{s:o, s:o, s:b, s:I, s:I, s:o, s:s, s:I, s:o}", "address",
-			      node_json_account(n, pk), "public_key", node_json_hex(pk, 32), "exists",
-			      exists, "nonce", (json_int_t)a.nonce, "next_nonce",
-			      (json_int_t)mempool_sender_next_nonce(n->pool, pk, a.nonce), "balance",
-			      node_json_u128(a.free), "balance_pha", amount_format_pha(pha, a.free),
-			      "height", (json_int_t)version, "state_root", node_json_hex(root, 32));
+	json_t *j =
+	    !ok ? NULL
+	        : json_pack("{s:o, s:o, s:b, s:I, s:I, s:o, s:s, s:I, s:o}", "address",
+	                    node_json_account(n, pk), "public_key", node_json_hex(pk, 32), "exists",
+	                    exists, "nonce", (json_int_t)a.nonce, "next_nonce",
+	                    (json_int_t)mempool_sender_next_nonce(n->pool, pk, a.nonce), "balance",
+	                    node_json_u128(a.free), "balance_pha", amount_format_pha(pha, a.free),
+	                    "height", (json_int_t)version, "state_root", node_json_hex(root, 32));
 	if (j && prove && add_proof(n, txn, j, key, sizeof(key), exists ? &v : NULL) != 0) {
 		json_decref(j);
 		j = NULL;
@@ -436,22 +441,22 @@ static int m_mempool_status(void *app, json_t *params, json_t **result, struct r
 		return -1;
 	mempool_stats(n->pool, &st);
 	return reply(result,
-		     json_pack("{s:I, s:I, s:I, s:I, s:I}", "ready", (json_int_t)st.ready_txs,
-			       "future", (json_int_t)st.future_txs, "ready_bytes",
-			       (json_int_t)st.ready_bytes, "future_bytes",
-			       (json_int_t)st.future_bytes, "senders", (json_int_t)st.senders),
-		     err);
+	             json_pack("{s:I, s:I, s:I, s:I, s:I}", "ready", (json_int_t)st.ready_txs,
+	                       "future", (json_int_t)st.future_txs, "ready_bytes",
+	                       (json_int_t)st.ready_bytes, "future_bytes",
+	                       (json_int_t)st.future_bytes, "senders", (json_int_t)st.senders),
+	             err);
 }
 
 static const struct rpc_method node_methods[] = {
-	{"chain_info", m_chain_info, "-> chain identity, head, fees"},
-	{"tx_submit", m_tx_submit, "[tx_hex] -> {txid, status}"},
-	{"tx_status", m_tx_status, "[txid] -> pending | included (+ receipt) | unknown"},
-	{"tx_get", m_tx_get, "[txid] -> the included tx decoded"},
-	{"block_get", m_block_get, "[height | \"latest\" | hash] -> block with txs and commit"},
-	{"header_get", m_header_get, "[height | \"latest\" | hash] -> header"},
-	{"account_get", m_account_get, "[address, prove?] -> balance, nonce (+ state proof)"},
-	{"mempool_status", m_mempool_status, "-> pool counts and bytes"},
+    {"chain_info", m_chain_info, "-> chain identity, head, fees"},
+    {"tx_submit", m_tx_submit, "[tx_hex] -> {txid, status}"},
+    {"tx_status", m_tx_status, "[txid] -> pending | included (+ receipt) | unknown"},
+    {"tx_get", m_tx_get, "[txid] -> the included tx decoded"},
+    {"block_get", m_block_get, "[height | \"latest\" | hash] -> block with txs and commit"},
+    {"header_get", m_header_get, "[height | \"latest\" | hash] -> header"},
+    {"account_get", m_account_get, "[address, prove?] -> balance, nonce (+ state proof)"},
+    {"mempool_status", m_mempool_status, "-> pool counts and bytes"},
 };
 
 static void get_health(void *app, struct rpc_get_reply *r)
@@ -467,8 +472,8 @@ static void get_health(void *app, struct rpc_get_reply *r)
 		r->status = 500;
 		return;
 	}
-	r->len = (size_t)snprintf(r->body, 96, "{\"ok\":%s,\"height\":%llu}\n", ok ? "true" : "false",
-				  (unsigned long long)h.height);
+	r->len = (size_t)snprintf(r->body, 96, "{\"ok\":%s,\"height\":%llu}\n",
+	                          ok ? "true" : "false", (unsigned long long)h.height);
 }
 
 /* Appends one metric with its HELP and TYPE lines. */
@@ -503,14 +508,16 @@ static void get_metrics(void *app, struct rpc_get_reply *r)
 	       (double)st.txs_accepted);
 	metric(f, "tenebra_txs_rejected_total", "counter", "Txs refused at admission.",
 	       (double)st.txs_rejected);
-	metric(f, "tenebra_mempool_ready_txs", "gauge", "Ready txs in the pool.", (double)st.pool_ready);
+	metric(f, "tenebra_mempool_ready_txs", "gauge", "Ready txs in the pool.",
+	       (double)st.pool_ready);
 	metric(f, "tenebra_mempool_future_txs", "gauge", "Future txs in the pool.",
 	       (double)st.pool_future);
-	metric(f, "tenebra_mempool_bytes", "gauge", "Bytes of txs in the pool.", (double)st.pool_bytes);
+	metric(f, "tenebra_mempool_bytes", "gauge", "Bytes of txs in the pool.",
+	       (double)st.pool_bytes);
 	metric(f, "tenebra_last_block_seconds", "gauge", "Time to build and commit the last block.",
 	       (double)st.last_block_us / 1e6);
-	metric(f, "tenebra_block_seconds_total", "counter", "Time spent building and committing blocks.",
-	       (double)st.block_us_total / 1e6);
+	metric(f, "tenebra_block_seconds_total", "counter",
+	       "Time spent building and committing blocks.", (double)st.block_us_total / 1e6);
 	metric(f, "tenebra_last_block_txs", "gauge", "Txs in the last block.",
 	       (double)st.last_block_txs);
 	metric(f, "tenebra_db_bytes", "gauge", "Bytes used by the database.", (double)st.db_bytes);
@@ -535,8 +542,8 @@ enum node_result node_rpc_start(struct node *n, char *err, size_t errlen)
 	rc.port = n->cfg.rpc_port;
 	rc.threads = n->cfg.rpc_threads;
 	if (rpc_server_start(&n->rpc, &rc, node_methods,
-			     sizeof(node_methods) / sizeof(node_methods[0]), n, rerr,
-			     sizeof(rerr)) != RPC_SERVER_OK) {
+	                     sizeof(node_methods) / sizeof(node_methods[0]), n, rerr,
+	                     sizeof(rerr)) != RPC_SERVER_OK) {
 		snprintf(err, errlen, "%s", rerr);
 		return NODE_RPC;
 	}

@@ -12,8 +12,8 @@
 
 enum bstore_db { DB_BLOCKS, DB_COMMITS, DB_HASHES, DB_TXS, DB_RECEIPTS, DB_META, DB_COUNT };
 
-static const char *const db_names[DB_COUNT] = {"blocks", "commits", "hashes",
-					       "txs",    "receipts", "meta"};
+static const char *const db_names[DB_COUNT] = {"blocks", "commits",  "hashes",
+                                               "txs",    "receipts", "meta"};
 
 struct bstore {
 	MDB_env *env;
@@ -79,7 +79,7 @@ static enum bstore_result open_dbs(struct bstore *b)
 }
 
 enum bstore_result bstore_open(struct bstore **out, const char *dir,
-			       const struct bstore_config *cfg)
+                               const struct bstore_config *cfg)
 {
 	enum bstore_result ret = BSTORE_IO;
 	struct bstore *b = calloc(1, sizeof(*b));
@@ -173,14 +173,14 @@ static void be32(uint8_t out[4], uint32_t v)
 }
 
 static int put(struct bstore *b, MDB_txn *txn, enum bstore_db db, const void *k, size_t kl,
-	       const void *v, size_t vl, unsigned flags)
+               const void *v, size_t vl, unsigned flags)
 {
 	MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
 	return mdb_put(txn, b->dbi[db], &key, &val, flags);
 }
 
 static int get(struct bstore *b, MDB_txn *txn, enum bstore_db db, const void *k, size_t kl,
-	       MDB_val *val)
+               MDB_val *val)
 {
 	MDB_val key = {kl, (void *)k};
 	return mdb_get(txn, b->dbi[db], &key, val);
@@ -196,7 +196,7 @@ static int put_tx_index(struct bstore *b, MDB_txn *txn, const struct bstore_bloc
 		rc = put(b, txn, DB_TXS, blk->txids[i], 32, loc, sizeof(loc), 0);
 		if (rc == MDB_SUCCESS)
 			rc = put(b, txn, DB_RECEIPTS, loc, sizeof(loc), blk->receipts[i],
-				 blk->receipt_lens[i], MDB_APPEND);
+			         blk->receipt_lens[i], MDB_APPEND);
 	}
 	return rc;
 }
@@ -247,7 +247,7 @@ enum bstore_result bstore_head(struct bstore *b, MDB_txn *txn, uint64_t *height,
 }
 
 enum bstore_result bstore_get_block(struct bstore *b, MDB_txn *txn, uint64_t height, MDB_val *block,
-				    MDB_val *commit)
+                                    MDB_val *commit)
 {
 	uint8_t hk[8];
 	be64(hk, height);
@@ -258,7 +258,7 @@ enum bstore_result bstore_get_block(struct bstore *b, MDB_txn *txn, uint64_t hei
 }
 
 enum bstore_result bstore_height_of(struct bstore *b, MDB_txn *txn, const uint8_t hash[32],
-				    uint64_t *height)
+                                    uint64_t *height)
 {
 	MDB_val v;
 	int rc = get(b, txn, DB_HASHES, hash, 32, &v);
@@ -271,7 +271,7 @@ enum bstore_result bstore_height_of(struct bstore *b, MDB_txn *txn, const uint8_
 }
 
 enum bstore_result bstore_tx_location(struct bstore *b, MDB_txn *txn, const uint8_t txid[32],
-				      uint64_t *height, uint32_t *index)
+                                      uint64_t *height, uint32_t *index)
 {
 	MDB_val v;
 	int rc = get(b, txn, DB_TXS, txid, 32, &v);
@@ -286,7 +286,7 @@ enum bstore_result bstore_tx_location(struct bstore *b, MDB_txn *txn, const uint
 }
 
 enum bstore_result bstore_get_receipt(struct bstore *b, MDB_txn *txn, uint64_t height,
-				      uint32_t index, MDB_val *receipt)
+                                      uint32_t index, MDB_val *receipt)
 {
 	uint8_t loc[12];
 	be64(loc, height);
@@ -295,7 +295,7 @@ enum bstore_result bstore_get_receipt(struct bstore *b, MDB_txn *txn, uint64_t h
 }
 
 enum bstore_result bstore_meta_put(struct bstore *b, MDB_txn *txn, const char *name,
-				   const void *val, size_t len)
+                                   const void *val, size_t len)
 {
 	size_t n = strlen(name);
 	assert(n > 0 && n <= 64);

@@ -49,7 +49,7 @@ struct bstore;
  * *out owns the environment; free with bstore_free. Returns BSTORE_IO with a logged reason on
  * failure (e.g. directory not writable, locked by another process). */
 enum bstore_result bstore_open(struct bstore **out, const char *dir,
-			       const struct bstore_config *cfg);
+                               const struct bstore_config *cfg);
 void bstore_free(struct bstore *b);
 
 /* The environment, for other stores sharing it (the state tree). Borrowed. */
@@ -72,8 +72,8 @@ struct bstore_block {
 	const uint8_t *commit;
 	size_t commit_len;
 	size_t n_txs;
-	const uint8_t *const *txids;      /* n_txs ids of 32 bytes */
-	const uint8_t *const *receipts;   /* n_txs encoded receipts */
+	const uint8_t *const *txids;    /* n_txs ids of 32 bytes */
+	const uint8_t *const *receipts; /* n_txs encoded receipts */
 	const size_t *receipt_lens;
 };
 
@@ -86,17 +86,17 @@ enum bstore_result bstore_head(struct bstore *b, MDB_txn *txn, uint64_t *height,
 
 /* Borrowed views valid until txn ends. commit may be NULL if not wanted. */
 enum bstore_result bstore_get_block(struct bstore *b, MDB_txn *txn, uint64_t height, MDB_val *block,
-				    MDB_val *commit);
+                                    MDB_val *commit);
 enum bstore_result bstore_height_of(struct bstore *b, MDB_txn *txn, const uint8_t hash[32],
-				    uint64_t *height);
+                                    uint64_t *height);
 enum bstore_result bstore_tx_location(struct bstore *b, MDB_txn *txn, const uint8_t txid[32],
-				      uint64_t *height, uint32_t *index);
+                                      uint64_t *height, uint32_t *index);
 enum bstore_result bstore_get_receipt(struct bstore *b, MDB_txn *txn, uint64_t height,
-				      uint32_t index, MDB_val *receipt);
+                                      uint32_t index, MDB_val *receipt);
 
 /* Small named records (name <= 64 bytes). get returns BSTORE_NOT_FOUND when absent. */
 enum bstore_result bstore_meta_put(struct bstore *b, MDB_txn *txn, const char *name,
-				   const void *val, size_t len);
+                                   const void *val, size_t len);
 enum bstore_result bstore_meta_get(struct bstore *b, MDB_txn *txn, const char *name, MDB_val *val);
 
 /* Bytes the environment's data file occupies on disk (for metrics and benchmarks). */

@@ -29,12 +29,19 @@ static int die(const char *msg)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"from", 1, 0, 'f'},   {"chain", 1, 0, 'c'},    {"nonce", 1, 0, 'n'},
-		{"valid-until", 1, 0, 'v'}, {"max-fee", 1, 0, 'm'}, {"tip", 1, 0, 't'},
-		{"module", 1, 0, 'M'}, {"function", 1, 0, 'F'}, {"payload", 1, 0, 'p'},
-		{"to", 1, 0, 'T'},     {"amount", 1, 0, 'a'},   {"pubkey", 1, 0, 'P'},
-		{0, 0, 0, 0}};
+	static const struct option opts[] = {{"from", 1, 0, 'f'},
+	                                     {"chain", 1, 0, 'c'},
+	                                     {"nonce", 1, 0, 'n'},
+	                                     {"valid-until", 1, 0, 'v'},
+	                                     {"max-fee", 1, 0, 'm'},
+	                                     {"tip", 1, 0, 't'},
+	                                     {"module", 1, 0, 'M'},
+	                                     {"function", 1, 0, 'F'},
+	                                     {"payload", 1, 0, 'p'},
+	                                     {"to", 1, 0, 'T'},
+	                                     {"amount", 1, 0, 'a'},
+	                                     {"pubkey", 1, 0, 'P'},
+	                                     {0, 0, 0, 0}};
 	struct tx tx;
 	uint8_t pk[32], sk[64], dest[32], transfer[BALANCES_TRANSFER_PAYLOAD_LEN];
 	uint8_t *payload = NULL;
@@ -47,21 +54,44 @@ int main(int argc, char **argv)
 	tx.function = BALANCES_FN_TRANSFER;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': from = optarg; break;
-		case 'c': if (!hex_decode_exact(tx.chain_id, 32, optarg)) return die("bad --chain"); break;
-		case 'n': tx.nonce = strtoull(optarg, NULL, 10); break;
-		case 'v': tx.valid_until = strtoull(optarg, NULL, 10); break;
-		case 'm': if (!amount_parse_units(&tx.max_fee, optarg)) return die("bad --max-fee"); break;
-		case 't': if (!amount_parse_units(&tx.tip, optarg)) return die("bad --tip"); break;
-		case 'M': tx.module = (uint8_t)atoi(optarg); break;
-		case 'F': tx.function = (uint8_t)atoi(optarg); break;
+		case 'f':
+			from = optarg;
+			break;
+		case 'c':
+			if (!hex_decode_exact(tx.chain_id, 32, optarg))
+				return die("bad --chain");
+			break;
+		case 'n':
+			tx.nonce = strtoull(optarg, NULL, 10);
+			break;
+		case 'v':
+			tx.valid_until = strtoull(optarg, NULL, 10);
+			break;
+		case 'm':
+			if (!amount_parse_units(&tx.max_fee, optarg))
+				return die("bad --max-fee");
+			break;
+		case 't':
+			if (!amount_parse_units(&tx.tip, optarg))
+				return die("bad --tip");
+			break;
+		case 'M':
+			tx.module = (uint8_t)atoi(optarg);
+			break;
+		case 'F':
+			tx.function = (uint8_t)atoi(optarg);
+			break;
 		case 'p':
 			if (!hex_decode_alloc(&payload, &tx.payload_len, optarg, TX_MAX_BYTES))
 				return die("bad --payload");
 			tx.payload = payload;
 			break;
-		case 'T': to = optarg; break;
-		case 'a': amount = optarg; break;
+		case 'T':
+			to = optarg;
+			break;
+		case 'a':
+			amount = optarg;
+			break;
 		case 'P': {
 			char h[65];
 			if (!devkeys_keypair(optarg, pk, sk))
@@ -70,14 +100,16 @@ int main(int argc, char **argv)
 			printf("%s\n", hex_encode(h, pk, 32));
 			return 0;
 		}
-		default: return die("unknown option");
+		default:
+			return die("unknown option");
 		}
 	}
 	if (!from || !devkeys_keypair(from, pk, sk))
 		return die("--from must name a dev account");
 	memcpy(tx.sender, pk, 32);
 	if (to) {
-		if (!hex_decode_exact(dest, 32, to) || !amount || !amount_parse_units(&units, amount))
+		if (!hex_decode_exact(dest, 32, to) || !amount ||
+		    !amount_parse_units(&units, amount))
 			return die("--to HEX32 needs --amount UNITS");
 		balances_transfer_payload(transfer, dest, units);
 		tx.payload = transfer;

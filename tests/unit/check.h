@@ -38,7 +38,7 @@ static inline uint64_t check_seed(void)
 	const char *s = getenv("TENEBRA_TEST_SEED");
 	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
 	fprintf(stderr, "random seed = %llu (set TENEBRA_TEST_SEED to replay)\n",
-		(unsigned long long)seed);
+	        (unsigned long long)seed);
 	return seed;
 }
 
@@ -66,7 +66,8 @@ static inline int check_run(const struct check_case *cases, size_t n, int argc, 
 			continue;
 		int before = check_failures;
 		cases[i].fn();
-		fprintf(stderr, "%s %s\n", check_failures == before ? "ok  " : "FAIL", cases[i].name);
+		fprintf(stderr, "%s %s\n", check_failures == before ? "ok  " : "FAIL",
+		        cases[i].name);
 	}
 	fprintf(stderr, "%d checks, %d failed\n", check_count, check_failures);
 	return check_failures ? 1 : 0;
@@ -76,9 +77,12 @@ static inline int check_run(const struct check_case *cases, size_t n, int argc, 
 	int main(int argc, char **argv)                                                            \
 	{                                                                                          \
 		static const struct check_case cases[] = {__VA_ARGS__};                            \
-		return check_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);            \
+		return check_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);             \
 	}
 
-#define CASE(fn) {#fn, fn}
+#define CASE(fn)                                                                                   \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
 
 #endif

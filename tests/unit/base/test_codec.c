@@ -22,10 +22,10 @@ static void leb_roundtrip(void)
 
 static void leb_rejects_noncanonical(void)
 {
-	static const uint8_t redundant[] = {0x80, 0x00};     /* 0 in two bytes */
+	static const uint8_t redundant[] = {0x80, 0x00};        /* 0 in two bytes */
 	static const uint8_t redundant2[] = {0xff, 0x80, 0x00}; /* 127 padded */
 	static const uint8_t overflow[] = {0xff, 0xff, 0xff, 0xff, 0xff,
-					   0xff, 0xff, 0xff, 0xff, 0x02}; /* > 2^64-1 */
+	                                   0xff, 0xff, 0xff, 0xff, 0x02}; /* > 2^64-1 */
 	static const uint8_t unterminated[] = {0x80, 0x80};
 	struct dec d;
 	dec_init(&d, redundant, sizeof(redundant));
@@ -134,5 +134,5 @@ static void hex(void)
 	CHECK(!hex_decode_exact(b, 3, "0aff1g"));
 }
 
-CHECK_MAIN(CASE(leb_roundtrip), CASE(leb_rejects_noncanonical), CASE(limits_trailing_and_truncation),
-	   CASE(bool_strict), CASE(amounts), CASE(hex))
+CHECK_MAIN(CASE(leb_roundtrip), CASE(leb_rejects_noncanonical),
+           CASE(limits_trailing_and_truncation), CASE(bool_strict), CASE(amounts), CASE(hex))

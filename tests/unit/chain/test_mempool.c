@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include "chain/mempool.h"
 #include "chain/mempool_int.h"
@@ -838,11 +839,14 @@ struct tworker {
 	struct mempool *mp;
 	struct ttx *txs; /* T_SENDERS * T_NONCES, shuffled */
 	int failures;
+	long *producer_rounds; /* adds start once the producer has run, so the two overlap */
 };
 
 static void *t_add(void *arg)
 {
 	struct tworker *w = arg;
+	while (__atomic_load_n(w->producer_rounds, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
 	for (int i = 0; i < T_SENDERS * T_NONCES; i++) {
 		const struct ttx *t = &w->txs[i];
 		enum mempool_status st;
@@ -877,7 +881,7 @@ static void *t_produce(void *arg)
 		mempool_update(p->mp, t_nonce_zero, NULL, NULL, 0);
 		struct mempool_stats st;
 		mempool_stats(p->mp, &st);
-		p->rounds++;
+		__atomic_add_fetch(&p->rounds, 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
@@ -890,7 +894,8 @@ static void threaded_adds(void)
 	uint64_t rng = check_seed();
 	struct tworker w[T_THREADS];
 	for (int k = 0; k < T_THREADS; k++) {
-		w[k] = (struct tworker){mp, calloc(T_SENDERS * T_NONCES, sizeof(struct ttx)), 0};
+		w[k] =
+		    (struct tworker){mp, calloc(T_SENDERS * T_NONCES, sizeof(struct ttx)), 0, NULL};
 		for (int s = 0; s < T_SENDERS; s++) {
 			struct acct a;
 			acct_make(&a, 1000 + k * T_SENDERS + s);
@@ -909,6 +914,8 @@ static void threaded_adds(void)
 	}
 	volatile int stop = 0;
 	struct tproducer p = {mp, &stop, 0};
+	for (int k = 0; k < T_THREADS; k++)
+		w[k].producer_rounds = &p.rounds;
 	pthread_t th[T_THREADS], prod;
 	CHECK(pthread_create(&prod, NULL, t_produce, &p) == 0);
 	for (int k = 0; k < T_THREADS; k++)

@@ -336,14 +336,16 @@ static void insufficient_at_execution(void)
 	struct tx_outcome out;
 	char msg[200];
 	fx_init(&f);
-	/* Admission refuses a transfer the balance cannot cover, with the execution-time message. */
+	/* Admission refuses a transfer the balance cannot cover, with the execution-time message.
+	 */
 	transfer_tx(&f, &tx, f.alice, 0, f.bob, 100 * PHA);
 	CHECK(check(&f, &tx, &c) == TX_CALL_INSUFFICIENT_BALANCE);
 	CHECK_STR(runtime_describe(msg, sizeof(msg), TX_CALL_INSUFFICIENT_BALANCE, &c),
 	          "amount 100 PHA exceeds the free balance 9.999622 PHA (after the fee)");
 	transfer_tx(&f, &tx, f.alice, 0, f.bob, 10 * PHA - XFER_FEE);
 	CHECK(check(&f, &tx, &c) == TX_CALL_KEEP_ALIVE);
-	/* Should the balance drop between admission and execution, execution records the failure. */
+	/* Should the balance drop between admission and execution, execution records the failure.
+	 */
 	transfer_tx(&f, &tx, f.alice, 0, f.bob, 100 * PHA);
 	CHECK(apply(&f, &tx, &out) == TX_OK && out.result == TX_CALL_INSUFFICIENT_BALANCE);
 	CHECK(out.fee == XFER_FEE);

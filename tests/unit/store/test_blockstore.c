@@ -26,8 +26,8 @@ static void put_one(struct bstore *b, uint64_t height, bool commit)
 	const uint8_t *ids[1] = {txid};
 	const uint8_t *rs[1] = {rcpt};
 	size_t rl[1] = {sizeof(rcpt)};
-	struct bstore_block blk = {height, hash, block, sizeof(block), (const uint8_t *)"c", 1,
-				   1, ids, rs, rl};
+	struct bstore_block blk = {height, hash, block, sizeof(block), (const uint8_t *)"c", 1, 1,
+	                           ids,    rs,   rl};
 	MDB_txn *txn;
 	CHECK(bstore_begin(b, true, &txn) == BSTORE_OK);
 	CHECK(bstore_put_block(b, txn, &blk) == BSTORE_OK);
