@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "chain/mempool.h"
 #include "chain/tx.h"
 
@@ -37,21 +38,6 @@ struct bench {
 	struct btx *txs;
 	uint64_t *chain_nonce; /* per sender: the nonce after the txs executed so far */
 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 /* The fake key of sender i carries i in its first four bytes. */
 static uint32_t sender_index(const uint8_t pk[TX_ACCOUNT_LEN])
@@ -88,14 +74,14 @@ static void build_txs(struct bench *b)
 			exit(1);
 		}
 		tx_id(t->id, t->bytes, t->tx.body_len);
-		t->fee = (u128)TX_LEN * (1 + rng_next(&rng) % 1000);
+		t->fee = (u128)TX_LEN * (1 + bench_rand(&rng) % 1000);
 	}
 }
 
 static size_t add_all(struct bench *b, struct mempool *mp, double *secs)
 {
 	size_t ok = 0;
-	double t0 = now();
+	double t0 = bench_now();
 	for (size_t k = 0; k < b->o.txs; k++) {
 		const struct btx *t = &b->txs[k];
 		enum mempool_status where;
@@ -103,7 +89,7 @@ static size_t add_all(struct bench *b, struct mempool *mp, double *secs)
 		                  b->chain_nonce[sender_index(t->tx.sender)], t->fee,
 		                  &where) == MEMPOOL_OK;
 	}
-	*secs = now() - t0;
+	*secs = bench_now() - t0;
 	return ok;
 }
 
@@ -128,9 +114,9 @@ static int produce_blocks(struct bench *b, struct mempool *mp)
 	double reap_s = 0, update_s = 0;
 	size_t blocks = 0, total = 0;
 	for (uint64_t height = 1;; height++) {
-		double t0 = now();
+		double t0 = bench_now();
 		size_t n = mempool_reap(mp, buf, max_bytes, items, b->o.block);
-		double t1 = now();
+		double t1 = bench_now();
 		if (n == 0)
 			break;
 		for (size_t i = 0; i < n; i++) {
@@ -142,9 +128,9 @@ static int produce_blocks(struct bench *b, struct mempool *mp)
 			}
 			b->chain_nonce[sender_index(tx.sender)]++;
 		}
-		double t2 = now();
+		double t2 = bench_now();
 		mempool_update(mp, bench_nonce, NULL, b, height + 1);
-		update_s += now() - t2;
+		update_s += bench_now() - t2;
 		reap_s += t1 - t0;
 		blocks++;
 		total += n;

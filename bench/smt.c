@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "store/smt.h"
 #include "store/smt_proof.h"
 
@@ -32,35 +33,13 @@ struct opts {
 	const char *dir;
 };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* Key i: "acct/" and 32 bytes derived from i, like an account id. */
 static void make_key(uint8_t k[KEY_LEN], size_t i)
 {
 	uint64_t s = 0x9e3779b97f4a7c15ULL ^ (i * 0xbf58476d1ce4e5b9ULL);
 	memcpy(k, "acct/", 5);
 	for (int j = 0; j < 4; j++) {
-		uint64_t v = rnd(&s);
+		uint64_t v = bench_rand(&s);
 		memcpy(k + 5 + 8 * j, &v, 8);
 	}
 }
@@ -68,7 +47,7 @@ static void make_key(uint8_t k[KEY_LEN], size_t i)
 static void make_value(uint8_t v[VAL_LEN], uint64_t seed)
 {
 	for (int j = 0; j < VAL_LEN / 8; j++) {
-		uint64_t x = rnd(&seed);
+		uint64_t x = bench_rand(&seed);
 		memcpy(v + 8 * j, &x, 8);
 	}
 }
@@ -130,23 +109,23 @@ static void block(struct bench *b, size_t n)
 	if (rc)
 		die("txn", rc);
 	uint8_t root[32];
-	double t0 = now();
+	double t0 = bench_now();
 	enum smt_result r = smt_apply(b->t, txn, ++b->version, b->w, n, root);
 	if (r != SMT_OK)
 		die("apply", -(int)r);
-	double t1 = now();
+	double t1 = bench_now();
 	if (b->o.keep) {
 		size_t p;
 		if ((r = smt_prune(b->t, txn, 4 * n, &p)) != SMT_OK)
 			die("prune", -(int)r);
 		b->pruned += p;
 	}
-	double t2 = now();
+	double t2 = bench_now();
 	if ((rc = mdb_txn_commit(txn)))
 		die("commit", rc);
 	b->apply_s += t1 - t0;
 	b->prune_s += t2 - t1;
-	b->commit_s += now() - t2;
+	b->commit_s += bench_now() - t2;
 }
 
 /* Wall-clock and CPU rates: on a shared machine the CPU rate is the steadier figure. */
@@ -168,7 +147,7 @@ static void insert_phase(struct bench *b)
 {
 	struct smt_stats s0;
 	smt_stats(b->t, &s0);
-	double t0 = now(), c0 = cpu_now();
+	double t0 = bench_now(), c0 = bench_cpu();
 	for (size_t i = 0; i < b->o.keys;) {
 		size_t n = b->o.keys - i < b->o.batch ? b->o.keys - i : b->o.batch;
 		for (size_t j = 0; j < n; j++) {
@@ -179,7 +158,7 @@ static void insert_phase(struct bench *b)
 		block(b, n);
 		i += n;
 	}
-	phase_report(b, "insert", b->o.keys, now() - t0, cpu_now() - c0, &s0);
+	phase_report(b, "insert", b->o.keys, bench_now() - t0, bench_cpu() - c0, &s0);
 }
 
 static void update_phase(struct bench *b)
@@ -188,18 +167,18 @@ static void update_phase(struct bench *b)
 	smt_stats(b->t, &s0);
 	uint32_t *seen = calloc(b->o.keys, sizeof(*seen)); /* block number that last chose key i */
 	uint64_t rng = 0x1234567;
-	double t0 = now(), c0 = cpu_now();
+	double t0 = bench_now(), c0 = bench_cpu();
 	size_t done = 0;
 	for (uint32_t blk = 1; done < b->o.updates; blk++) {
 		size_t n = b->o.updates - done < b->o.update_batch ? b->o.updates - done
 		                                                   : b->o.update_batch;
 		n = n > b->o.keys ? b->o.keys : n;
 		for (size_t j = 0; j < n;) {
-			size_t i = rnd(&rng) % b->o.keys;
+			size_t i = bench_rand(&rng) % b->o.keys;
 			if (seen[i] == blk)
 				continue;
 			seen[i] = blk;
-			make_value(b->vals + j * VAL_LEN, rnd(&rng));
+			make_value(b->vals + j * VAL_LEN, bench_rand(&rng));
 			b->w[j] = (struct smt_write){b->keys + i * KEY_LEN, KEY_LEN,
 			                             b->vals + j * VAL_LEN, VAL_LEN};
 			j++;
@@ -209,7 +188,7 @@ static void update_phase(struct bench *b)
 	}
 	free(seen);
 	if (done)
-		phase_report(b, "update", done, now() - t0, cpu_now() - c0, &s0);
+		phase_report(b, "update", done, bench_now() - t0, bench_cpu() - c0, &s0);
 }
 
 /* Proves and verifies a sample of keys, present and absent. */
@@ -236,13 +215,13 @@ static void proof_phase(struct bench *b)
 		MDB_val v = {0, NULL};
 		bool present = smt_get(b->t, txn, k, KEY_LEN, &v) == SMT_OK;
 		e.len = 0;
-		double t0 = now();
+		double t0 = bench_now();
 		if (smt_prove(b->t, txn, k, KEY_LEN, &e) != SMT_OK)
 			die("prove", 1);
-		double t1 = now();
+		double t1 = bench_now();
 		ok += smt_proof_verify(root, k, KEY_LEN, present ? v.mv_data : NULL, v.mv_size,
 		                       e.buf, e.len) == SMT_PROOF_OK;
-		verify_s += now() - t1;
+		verify_s += bench_now() - t1;
 		prove_s += t1 - t0;
 		bytes += e.len;
 	}

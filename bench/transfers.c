@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "base/amount.h"
 #include "base/hex.h"
 #include "base/log.h"
@@ -46,13 +47,6 @@ struct opts {
 	double ceiling_s;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- 1. Ceiling ------------------------------------------------------------------------ */
 
 struct ceiling_arg {
@@ -67,8 +61,8 @@ static void *ceiling_thread(void *p)
 	memset(msg, 0x5a, sizeof(msg));
 	sig_keypair_from_seed(pk, sk, seed);
 	sig_sign(sig, msg, sizeof(msg), sk);
-	double end = now_s() + a->seconds;
-	while (now_s() < end) {
+	double end = bench_now() + a->seconds;
+	while (bench_now() < end) {
 		for (int i = 0; i < 64; i++)
 			if (!sig_verify(sig, msg, sizeof(msg), pk))
 				abort();
@@ -377,18 +371,18 @@ static double run_load(struct node *n, const struct batches *b, const struct opt
 	pthread_t t[64];
 	struct node_stats st;
 	snprintf(c.url, sizeof(c.url), "http://127.0.0.1:%u/", node_rpc_port(n));
-	double t0 = now_s();
+	double t0 = bench_now();
 	for (unsigned i = 0; i < o->clients; i++)
 		pthread_create(&t[i], NULL, client_thread, &c);
 	for (unsigned i = 0; i < o->clients; i++)
 		pthread_join(t[i], NULL);
-	printf("all submitted after:  %.2f s\n", now_s() - t0);
+	printf("all submitted after:  %.2f s\n", bench_now() - t0);
 	do {
 		usleep(1000);
 		node_stats(n, &st);
 	} while (st.txs_applied + st.txs_failed + st.txs_skipped < st.txs_accepted);
 	*errors = atomic_load(&c.errors);
-	return now_s() - t0;
+	return bench_now() - t0;
 }
 
 int main(int argc, char **argv)
@@ -415,15 +409,9 @@ int main(int argc, char **argv)
 	node_stats(n, &st0);
 	if (!presign(&b, chain, &o))
 		return 1;
-	struct rusage r0, r1;
-	getrusage(RUSAGE_SELF, &r0);
+	double c0 = bench_cpu();
 	double secs = run_load(n, &b, &o, &errors);
-	getrusage(RUSAGE_SELF, &r1);
-	double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
-	                      r0.ru_stime.tv_sec) +
-	             (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
-	                      r0.ru_stime.tv_usec) /
-	                 1e6;
+	double cpu = bench_cpu() - c0;
 	printf("CPU during load:      %.2f s of %.2f s available (%u CPUs)\n", cpu, secs * cpus,
 	       cpus);
 	node_stats(n, &st);

@@ -476,11 +476,12 @@ static void get_health(void *app, struct rpc_get_reply *r)
 	                          ok ? "true" : "false", (unsigned long long)h.height);
 }
 
-/* Appends one metric with its HELP and TYPE lines. */
-static void metric(FILE *f, const char *name, const char *type, const char *help, double v)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
-}
+struct metric_row {
+	const char *name;
+	const char *type;
+	const char *help;
+	double value;
+};
 
 static void get_metrics(void *app, struct rpc_get_reply *r)
 {
@@ -495,39 +496,40 @@ static void get_metrics(void *app, struct rpc_get_reply *r)
 	}
 	node_stats(n, &st);
 	rpc_server_stats(n->rpc, &rs);
-	metric(f, "tenebra_height", "gauge", "Height of the committed head.", (double)st.height);
-	metric(f, "tenebra_blocks_total", "counter", "Blocks produced by this node.",
-	       (double)st.blocks);
-	metric(f, "tenebra_txs_applied_total", "counter", "Included txs whose call succeeded.",
-	       (double)st.txs_applied);
-	metric(f, "tenebra_txs_failed_total", "counter", "Included txs whose call failed.",
-	       (double)st.txs_failed);
-	metric(f, "tenebra_txs_skipped_total", "counter", "Reaped txs not includable at execution.",
-	       (double)st.txs_skipped);
-	metric(f, "tenebra_txs_accepted_total", "counter", "Txs admitted to the pool.",
-	       (double)st.txs_accepted);
-	metric(f, "tenebra_txs_rejected_total", "counter", "Txs refused at admission.",
-	       (double)st.txs_rejected);
-	metric(f, "tenebra_mempool_ready_txs", "gauge", "Ready txs in the pool.",
-	       (double)st.pool_ready);
-	metric(f, "tenebra_mempool_future_txs", "gauge", "Future txs in the pool.",
-	       (double)st.pool_future);
-	metric(f, "tenebra_mempool_bytes", "gauge", "Bytes of txs in the pool.",
-	       (double)st.pool_bytes);
-	metric(f, "tenebra_last_block_seconds", "gauge", "Time to build and commit the last block.",
-	       (double)st.last_block_us / 1e6);
-	metric(f, "tenebra_block_seconds_total", "counter",
-	       "Time spent building and committing blocks.", (double)st.block_us_total / 1e6);
-	metric(f, "tenebra_last_block_txs", "gauge", "Txs in the last block.",
-	       (double)st.last_block_txs);
-	metric(f, "tenebra_db_bytes", "gauge", "Bytes used by the database.", (double)st.db_bytes);
-	metric(f, "tenebra_rpc_calls_total", "counter", "JSON-RPC calls handled.",
-	       (double)rs.rpc_calls);
-	metric(f, "tenebra_rpc_errors_total", "counter", "JSON-RPC error responses.",
-	       (double)rs.rpc_errors);
-	metric(f, "tenebra_sse_subscribers", "gauge", "Connected head subscribers.",
-	       (double)rs.sse_subscribers);
-	metric(f, "tenebra_peers", "gauge", "Connected peers (single validator: 0).", 0);
+	const struct metric_row rows[] = {
+	    {"tenebra_height", "gauge", "Height of the committed head.", (double)st.height},
+	    {"tenebra_blocks_total", "counter", "Blocks produced by this node.", (double)st.blocks},
+	    {"tenebra_txs_applied_total", "counter", "Included txs whose call succeeded.",
+	     (double)st.txs_applied},
+	    {"tenebra_txs_failed_total", "counter", "Included txs whose call failed.",
+	     (double)st.txs_failed},
+	    {"tenebra_txs_skipped_total", "counter", "Reaped txs not includable at execution.",
+	     (double)st.txs_skipped},
+	    {"tenebra_txs_accepted_total", "counter", "Txs admitted to the pool.",
+	     (double)st.txs_accepted},
+	    {"tenebra_txs_rejected_total", "counter", "Txs refused at admission.",
+	     (double)st.txs_rejected},
+	    {"tenebra_mempool_ready_txs", "gauge", "Ready txs in the pool.", (double)st.pool_ready},
+	    {"tenebra_mempool_future_txs", "gauge", "Future txs in the pool.",
+	     (double)st.pool_future},
+	    {"tenebra_mempool_bytes", "gauge", "Bytes of txs in the pool.", (double)st.pool_bytes},
+	    {"tenebra_last_block_seconds", "gauge", "Time to build and commit the last block.",
+	     (double)st.last_block_us / 1e6},
+	    {"tenebra_block_seconds_total", "counter", "Time spent building and committing blocks.",
+	     (double)st.block_us_total / 1e6},
+	    {"tenebra_last_block_txs", "gauge", "Txs in the last block.",
+	     (double)st.last_block_txs},
+	    {"tenebra_db_bytes", "gauge", "Bytes used by the database.", (double)st.db_bytes},
+	    {"tenebra_rpc_calls_total", "counter", "JSON-RPC calls handled.", (double)rs.rpc_calls},
+	    {"tenebra_rpc_errors_total", "counter", "JSON-RPC error responses.",
+	     (double)rs.rpc_errors},
+	    {"tenebra_sse_subscribers", "gauge", "Connected head subscribers.",
+	     (double)rs.sse_subscribers},
+	    {"tenebra_peers", "gauge", "Connected peers (single validator: 0).", 0},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", rows[i].name, rows[i].help,
+		        rows[i].name, rows[i].type, rows[i].name, rows[i].value);
 	fclose(f);
 	r->len = len;
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
