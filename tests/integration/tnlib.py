@@ -51,7 +51,8 @@ class RpcError(Exception):
 class Node:
     """A `tenebra node --dev` (or any argv) process with its own data directory and port."""
 
-    def __init__(self, data_dir=None, block_time=200, extra=None, cmd="node"):
+    def __init__(self, data_dir=None, block_time=200, extra=None, cmd="node", env=None,
+                 pass_data=True):
         self.tmp = None
         if data_dir is None:
             self.tmp = tempfile.mkdtemp(prefix="tn-it-")
@@ -60,6 +61,8 @@ class Node:
         self.block_time = block_time
         self.extra = extra or []
         self.cmd = cmd
+        self.env = env
+        self.pass_data = pass_data
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
@@ -69,12 +72,17 @@ class Node:
         base = [BIN, self.cmd]
         if self.cmd == "node":
             base.append("--dev")
-        return base + ["--data", self.data_dir, "--rpc", f"127.0.0.1:{self.port}",
+        if self.pass_data:
+            base += ["--data", self.data_dir]
+        return base + ["--rpc", f"127.0.0.1:{self.port}",
                        "--block-time", str(self.block_time)] + self.extra
 
     def start(self, timeout=20):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT)
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
