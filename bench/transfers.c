@@ -2,18 +2,21 @@
  * bench/transfers: public transfers through the node's normal path, against the machine's
  * Ed25519 verification ceiling measured in the same run (DESIGN.md §14: goal ratio >= 0.75).
  *
- * 1. Ceiling: every CPU verifies signatures for a few seconds; the sum is verifies/s.
+ * 1. Ceiling: every CPU verifies signatures for a few seconds; the sum is verifies/s. It is
+ *    measured before and after the load and averaged, because this class of machine (shared
+ *    vCPUs) drifts by tens of percent over a minute.
  * 2. A real node (the same code as `tenebra node`) starts on a fresh data directory with a genesis
  *    of --accounts funded accounts, RPC on a loopback port.
- * 3. --accounts x --txs-per-account transfers are signed up front and packed into JSON-RPC batch
- *    bodies; client threads POST them over HTTP (tx_submit: decode, signature, state checks,
- *    mempool), keeping at most --window txs admitted but not yet executed; the node's producer
- *    executes and commits them block by block.
+ * 3. --accounts x --txs-per-account transfers are signed up front and packed into request
+ *    bodies of --batch txs: POST /txs binary bodies (default) or JSON-RPC tx_submit batches
+ *    (--path json). Client threads POST them over HTTP (admission: decode, signature, state
+ *    checks, mempool), keeping at most --window txs admitted but not yet executed; the node's
+ * producer executes and commits them block by block.
  * 4. Prints executed transfers/s (first submit -> last one committed), the ceiling, their ratio,
  *    peak RSS, and database bytes per account (state only, measured right after genesis).
  *
  * Usage: transfers [--accounts N] [--txs-per-account K] [--block-time MS] [--batch B]
- *                  [--window W] [--clients C] [--ceiling-seconds S]
+ *                  [--window W] [--clients C] [--ceiling-seconds S] [--path binary|json]
  */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -45,6 +48,7 @@ struct opts {
 	size_t accounts, per_account, batch, window;
 	unsigned block_time, clients;
 	double ceiling_s;
+	bool json; /* submit JSON-RPC tx_submit batches instead of POST /txs */
 };
 
 /* ---- 1. Ceiling ------------------------------------------------------------------------ */
@@ -158,22 +162,20 @@ static bool write_validator_key(const char *path)
 /* ---- 3. Pre-signed batches and clients ---------------------------------------------------- */
 
 struct batches {
-	char **body; /* JSON-RPC batch request bodies */
+	char **body; /* request bodies: JSON-RPC batches or POST /txs bodies */
 	size_t *len;
 	size_t n;
 	size_t txs;
 };
 
-/* Signs transfer number k of account i: to the next account, nonce k. Appends its JSON-RPC
- * request to f. */
-static void sign_one(FILE *f, const uint8_t chain[32], size_t accounts, size_t i, size_t k,
-                     bool first)
+/* Signs transfer number k of account i (to the next account, nonce k) into buf; returns its
+ * length. */
+static size_t sign_one(uint8_t buf[512], const uint8_t chain[32], size_t accounts, size_t i,
+                       size_t k)
 {
 	uint8_t seed[32], pk[32], sk[64], dpk[32], payload[BALANCES_TRANSFER_PAYLOAD_LEN];
 	struct tx tx;
 	struct enc e;
-	uint8_t buf[512];
-	char hex[1025];
 	account_seed(seed, (i + 1) % accounts);
 	sig_keypair_from_seed(dpk, sk, seed);
 	account_seed(seed, i);
@@ -192,16 +194,34 @@ static void sign_one(FILE *f, const uint8_t chain[32], size_t accounts, size_t i
 	tx.payload_len = sizeof(payload);
 	tx_sign(&tx, sk);
 	sodium_memzero(sk, sizeof(sk));
-	enc_init_fixed(&e, buf, sizeof(buf));
+	enc_init_fixed(&e, buf, 512);
 	tx_encode(&e, &tx);
-	fprintf(f,
-	        "%s{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tx_submit\",\"params\":[\"%s\"]}",
-	        first ? "" : ",", i, hex_encode(hex, buf, e.len));
+	return e.len;
 }
 
-/* Nonce-major order: each batch holds many senders, so every tx is ready on arrival. */
+/* Appends one tx to a request body: a JSON-RPC tx_submit request, or uleb length ‖ bytes. */
+static void append_tx(FILE *f, const uint8_t *tx, size_t len, size_t id, bool first, bool json)
+{
+	char hex[1025];
+	if (json) {
+		fprintf(f,
+		        "%s{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tx_submit\",\"params\":"
+		        "[\"%s\"]}",
+		        first ? "" : ",", id, hex_encode(hex, tx, len));
+		return;
+	}
+	uint8_t leb[10];
+	struct enc e;
+	enc_init_fixed(&e, leb, sizeof(leb));
+	enc_uleb(&e, len);
+	fwrite(leb, 1, e.len, f);
+	fwrite(tx, 1, len, f);
+}
+
+/* Nonce-major order: each request holds many senders, so every tx is ready on arrival. */
 static bool presign(struct batches *b, const uint8_t chain[32], const struct opts *o)
 {
+	uint8_t tx[512];
 	b->txs = o->accounts * o->per_account;
 	b->n = (b->txs + o->batch - 1) / o->batch;
 	b->body = calloc(b->n, sizeof(*b->body));
@@ -212,17 +232,22 @@ static bool presign(struct batches *b, const uint8_t chain[32], const struct opt
 		FILE *f = open_memstream(&b->body[j], &b->len[j]);
 		if (!f)
 			return false;
-		fputc('[', f);
-		for (size_t t = j * o->batch; t < b->txs && t < (j + 1) * o->batch; t++)
-			sign_one(f, chain, o->accounts, t % o->accounts, t / o->accounts,
-			         t == j * o->batch);
-		fputc(']', f);
+		if (o->json)
+			fputc('[', f);
+		for (size_t t = j * o->batch; t < b->txs && t < (j + 1) * o->batch; t++) {
+			size_t len =
+			    sign_one(tx, chain, o->accounts, t % o->accounts, t / o->accounts);
+			append_tx(f, tx, len, t, t == j * o->batch, o->json);
+		}
+		if (o->json)
+			fputc(']', f);
 		fclose(f);
 	}
 	return true;
 }
 
 struct client_shared {
+	bool json;
 	const struct batches *b;
 	struct node *node;
 	char url[64];
@@ -259,7 +284,9 @@ static void *client_thread(void *p)
 {
 	struct client_shared *c = p;
 	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *hdr =
+	    curl_slist_append(NULL, c->json ? "Content-Type: application/json"
+	                                    : "Content-Type: application/octet-stream");
 	size_t errors = 0;
 	curl_easy_setopt(h, CURLOPT_URL, c->url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
@@ -283,13 +310,17 @@ static void *client_thread(void *p)
 
 static bool parse_opts(struct opts *o, int argc, char **argv)
 {
-	static const struct option lo[] = {
-	    {"accounts", 1, 0, 'a'},        {"txs-per-account", 1, 0, 'k'},
-	    {"block-time", 1, 0, 't'},      {"batch", 1, 0, 'b'},
-	    {"window", 1, 0, 'w'},          {"clients", 1, 0, 'c'},
-	    {"ceiling-seconds", 1, 0, 's'}, {0, 0, 0, 0}};
+	static const struct option lo[] = {{"accounts", 1, 0, 'a'},
+	                                   {"txs-per-account", 1, 0, 'k'},
+	                                   {"block-time", 1, 0, 't'},
+	                                   {"batch", 1, 0, 'b'},
+	                                   {"window", 1, 0, 'w'},
+	                                   {"clients", 1, 0, 'c'},
+	                                   {"ceiling-seconds", 1, 0, 's'},
+	                                   {"path", 1, 0, 'p'},
+	                                   {0, 0, 0, 0}};
 	int c;
-	*o = (struct opts){20000, 4, 500, 8000, 200, 2, 3.0};
+	*o = (struct opts){20000, 8, 500, 8000, 200, 8, 3.0, false};
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		unsigned long long v = optarg ? strtoull(optarg, NULL, 10) : 0;
 		switch (c) {
@@ -313,6 +344,11 @@ static bool parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 's':
 			o->ceiling_s = (double)v;
+			break;
+		case 'p':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "binary") != 0)
+				return false;
+			o->json = strcmp(optarg, "json") == 0;
 			break;
 		default:
 			return false;
@@ -367,10 +403,11 @@ static struct node *start_node(const char *dir, const struct opts *o, uint8_t ch
 static double run_load(struct node *n, const struct batches *b, const struct opts *o,
                        size_t *errors)
 {
-	struct client_shared c = {.b = b, .node = n, .window = o->window};
+	struct client_shared c = {.json = o->json, .b = b, .node = n, .window = o->window};
 	pthread_t t[64];
 	struct node_stats st;
-	snprintf(c.url, sizeof(c.url), "http://127.0.0.1:%u/", node_rpc_port(n));
+	snprintf(c.url, sizeof(c.url), "http://127.0.0.1:%u/%s", node_rpc_port(n),
+	         o->json ? "" : "txs");
 	double t0 = bench_now();
 	for (unsigned i = 0; i < o->clients; i++)
 		pthread_create(&t[i], NULL, client_thread, &c);
@@ -396,13 +433,14 @@ int main(int argc, char **argv)
 	size_t errors = 0;
 	char dir[] = "/tmp/tn-bench-XXXXXX";
 	if (sodium_init() < 0 || !parse_opts(&o, argc, argv) || !mkdtemp(dir)) {
-		fprintf(stderr, "usage: transfers [--accounts N] [--txs-per-account 1..16] "
+		fprintf(stderr, "usage: transfers [--accounts N] [--txs-per-account 1..16] [--path "
+		                "binary|json] "
 		                "[--block-time MS] [--batch 1..1000] [--window W] [--clients C]\n");
 		return 2;
 	}
 	log_set_level(LOG_WARN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	double ceiling = measure_ceiling(o.ceiling_s, &cpus);
+	double ceiling_before = measure_ceiling(o.ceiling_s, &cpus);
 	struct node *n = start_node(dir, &o, chain);
 	if (!n)
 		return 1;
@@ -426,7 +464,12 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.txs_failed, (size_t)st.txs_rejected);
 	printf("executed transfers/s: %.0f   (%.2f s, %llu blocks of %u ms)\n", tps, secs,
 	       (unsigned long long)(st.blocks - st0.blocks), o.block_time);
-	printf("ed25519 ceiling:      %.0f verifies/s on %u CPUs (same run)\n", ceiling, cpus);
+	double ceiling_after = measure_ceiling(o.ceiling_s, &cpus);
+	double ceiling = (ceiling_before + ceiling_after) / 2;
+	printf("submission path:      %s\n", o.json ? "JSON-RPC tx_submit batches" : "POST /txs");
+	printf("ed25519 ceiling:      %.0f verifies/s on %u CPUs (same run: %.0f before, %.0f "
+	       "after)\n",
+	       ceiling, cpus, ceiling_before, ceiling_after);
 	printf("ratio:                %.3f   (goal >= 0.75)\n", tps / ceiling);
 	printf("peak RSS:             %.1f MiB (node + load generator in one process)\n",
 	       (double)ru.ru_maxrss / 1024.0);

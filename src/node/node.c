@@ -150,7 +150,7 @@ static enum node_result load_genesis(struct node *n, struct genesis *g, char *er
 		json = genesis_dev_json(1000);
 		len = json ? strlen(json) : 0;
 	} else {
-		json = read_file(n->cfg.genesis_path, 1 << 20, &len);
+		json = read_file(n->cfg.genesis_path, GENESIS_MAX_JSON, &len);
 		if (!json)
 			return fail(err, errlen, NODE_BAD_GENESIS,
 			            "cannot read genesis file %s: %s", n->cfg.genesis_path,

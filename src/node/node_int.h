@@ -16,6 +16,7 @@
 #include "store/smt.h"
 
 #define NODE_MAX_TX_HEX (2 * TX_MAX_BYTES + 2)
+#define NODE_MAX_BULK   1000 /* transactions in one POST /txs */
 
 /* The committed head, as the RPC threads see it. */
 struct node_head {

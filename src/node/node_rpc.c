@@ -121,6 +121,22 @@ static int admit(struct node *n, const uint8_t *b, size_t len, uint8_t txid[32],
 	return 0;
 }
 
+/* Admits one signed tx and counts the outcome; the one submission path of tx_submit and
+ * POST /txs. */
+static int submit_one(struct node *n, const uint8_t *b, size_t len, uint8_t txid[32],
+                      enum mempool_status *where, struct rpc_error *err)
+{
+	int r = admit(n, b, len, txid, where, err);
+	atomic_fetch_add(r == 0 ? &n->m.txs_accepted : &n->m.txs_rejected, 1);
+	return r;
+}
+
+static json_t *submitted_json(const uint8_t txid[32], enum mempool_status where)
+{
+	return json_pack("{s:o, s:s}", "txid", node_json_hex(txid, 32), "status",
+	                 where == MEMPOOL_READY ? "ready" : "future");
+}
+
 static int m_tx_submit(void *app, json_t *params, json_t **result, struct rpc_error *err)
 {
 	static const char *const names[] = {"tx"};
@@ -141,15 +157,80 @@ static int m_tx_submit(void *app, json_t *params, json_t **result, struct rpc_er
 		atomic_fetch_add(&n->m.txs_rejected, 1);
 		return rpc_error_set(err, RPC_CODE_INVALID_PARAMS, "param \"tx\" must be hex");
 	}
-	int r = admit(n, b, len, txid, &where, err);
+	int r = submit_one(n, b, len, txid, &where, err);
 	free(b);
-	atomic_fetch_add(r == 0 ? &n->m.txs_accepted : &n->m.txs_rejected, 1);
 	if (r != 0)
 		return -1;
-	return reply(result,
-	             json_pack("{s:o, s:s}", "txid", node_json_hex(txid, 32), "status",
-	                       where == MEMPOOL_READY ? "ready" : "future"),
-	             err);
+	return reply(result, submitted_json(txid, where), err);
+}
+
+/* Splits a POST /txs body (uleb length ‖ tx bytes, repeated) into at most NODE_MAX_BULK txs.
+ * Returns the count, or -1 with a reason in why when the framing is bad. */
+static long split_bulk(const uint8_t *body, size_t len, const uint8_t **txs, size_t *lens,
+                       char *why, size_t whylen)
+{
+	struct dec d;
+	long k = 0;
+	dec_init(&d, body, len);
+	while (dec_remaining(&d) > 0) {
+		if (k == NODE_MAX_BULK) {
+			snprintf(why, whylen, "more than %d transactions in one request",
+			         NODE_MAX_BULK);
+			return -1;
+		}
+		size_t at = d.pos;
+		txs[k] = dec_bytes(&d, &lens[k], TX_MAX_BYTES);
+		if (!txs[k]) {
+			snprintf(why, whylen, "transaction %ld (byte %zu): %s", k, at,
+			         codec_strerror(d.err));
+			return -1;
+		}
+		k++;
+	}
+	return k;
+}
+
+static void json_reply(struct rpc_get_reply *r, unsigned status, json_t *j)
+{
+	r->status = status;
+	r->content_type = "application/json";
+	r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	r->len = r->body ? strlen(r->body) : 0;
+	if (!r->body)
+		r->status = 500;
+	json_decref(j);
+}
+
+/* POST /txs: binary bulk submission, the same admission as tx_submit without the JSON and hex
+ * encoding of each tx (docs/rpc.md). */
+static void post_txs(void *app, const uint8_t *body, size_t len, struct rpc_get_reply *r)
+{
+	struct node *n = app;
+	const uint8_t *txs[NODE_MAX_BULK];
+	size_t lens[NODE_MAX_BULK];
+	char why[160];
+	long k = split_bulk(body, len, txs, lens, why, sizeof(why));
+	if (k < 0) {
+		json_reply(r, 400,
+		           json_pack("{s:{s:i, s:s}}", "error", "code", RPC_CODE_INVALID_PARAMS,
+		                     "message", why));
+		return;
+	}
+	json_t *results = json_array();
+	for (long i = 0; results && i < k; i++) {
+		uint8_t txid[32];
+		enum mempool_status where = MEMPOOL_READY;
+		struct rpc_error err;
+		json_t *one = submit_one(n, txs[i], lens[i], txid, &where, &err) == 0
+		                  ? submitted_json(txid, where)
+		                  : json_pack("{s:{s:i, s:s}}", "error", "code", err.code,
+		                              "message", err.message);
+		if (json_array_append_new(results, one) != 0) {
+			json_decref(results);
+			results = NULL;
+		}
+	}
+	json_reply(r, 200, results ? json_pack("{s:o}", "results", results) : NULL);
 }
 
 /* Reads the receipt and block hash of an included tx. 1 found, 0 not included, -1 error. */
@@ -551,6 +632,7 @@ enum node_result node_rpc_start(struct node *n, char *err, size_t errlen)
 	}
 	rpc_add_get(n->rpc, "/health", get_health);
 	rpc_add_get(n->rpc, "/metrics", get_metrics);
+	rpc_add_post(n->rpc, "/txs", "application/octet-stream", post_txs);
 	n->heads = rpc_add_sse(n->rpc, "/events/heads");
 	return NODE_OK;
 }

@@ -19,11 +19,13 @@
 
 /* A POST / body being received: the access handler is called once with the headers, then once
  * per chunk of body, then once more with no data, when we answer. */
+/* A POST body being received, for "/" (JSON-RPC, route NULL) or a POST route. */
 struct post_ctx {
 	char *buf;
 	size_t len;
 	size_t cap;
 	bool too_large;
+	const struct rpc_route *route;
 };
 
 const char *rpc_server_strerror(enum rpc_server_result r)
@@ -110,25 +112,27 @@ static enum MHD_Result not_allowed(struct rpc_server *s, struct MHD_Connection *
 	return r;
 }
 
-/* "application/json", optionally followed by parameters ("; charset=utf-8"). */
-static bool content_type_json(struct MHD_Connection *c)
+/* The request's Content-Type is `type`, optionally followed by parameters ("; charset=utf-8"). */
+static bool content_type_is(struct MHD_Connection *c, const char *type)
 {
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-	size_t n = strlen(JSON_TYPE);
-	return ct && strncasecmp(ct, JSON_TYPE, n) == 0 &&
+	size_t n = strlen(type);
+	return ct && strncasecmp(ct, type, n) == 0 &&
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Starts receiving a POST body for "/" (route NULL: JSON-RPC) or a POST route. */
 static enum MHD_Result post_begin(struct rpc_server *s, struct MHD_Connection *c,
-                                  const char *method, void **con_cls)
+                                  const char *method, const struct rpc_route *route, void **con_cls)
 {
+	const char *path = route ? route->path : "/";
+	const char *type = route ? route->content_type : JSON_TYPE;
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-		return not_allowed(
-		    s, c, "POST",
-		    "HTTP method %.32s not allowed on /: JSON-RPC requests are POST /", method);
-	if (!content_type_json(c))
+		return not_allowed(s, c, "POST", "HTTP method %.32s not allowed on %s: use POST",
+		                   method, path);
+	if (!content_type_is(c, type))
 		return rpc_http_error(s, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-		                      "Content-Type must be application/json");
+		                      "Content-Type must be %s", type);
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
 	if (declared > s->cfg.max_body)
@@ -138,6 +142,7 @@ static enum MHD_Result post_begin(struct rpc_server *s, struct MHD_Connection *c
 	struct post_ctx *p = calloc(1, sizeof(*p));
 	if (!p)
 		return MHD_NO;
+	p->route = route;
 	*con_cls = p;
 	return MHD_YES;
 }
@@ -180,6 +185,12 @@ static enum MHD_Result post_finish(struct rpc_server *s, struct MHD_Connection *
 		return rpc_http_error(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
 		                      "request body exceeds the limit of %zu bytes",
 		                      s->cfg.max_body);
+	if (p->route) {
+		struct rpc_get_reply reply = {MHD_HTTP_OK, "text/plain; charset=utf-8", NULL, 0};
+		p->route->post(s->table.app, (const uint8_t *)p->buf, p->len, &reply);
+		return rpc_http_reply(s, c, reply.status, reply.content_type, reply.body,
+		                      reply.len);
+	}
 	char *out;
 	size_t len;
 	if (rpc_dispatch_counted(&s->table, p->buf, p->len, &out, &len, &s->counters) !=
@@ -213,10 +224,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct rpc_server *s = cls;
 	(void)version;
-	if (strcmp(url, "/") == 0) {
-		struct post_ctx *p = *con_cls;
-		if (!p)
-			return post_begin(s, c, method, con_cls);
+	struct post_ctx *p = *con_cls;
+	if (p) {
 		if (*upload_size) {
 			post_append(s, p, upload, *upload_size);
 			*upload_size = 0;
@@ -224,10 +233,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return post_finish(s, c, p);
 	}
+	if (strcmp(url, "/") == 0)
+		return post_begin(s, c, method, NULL, con_cls);
 	const struct rpc_route *r = route_find(s, url);
 	if (!r)
 		return rpc_http_error(s, c, MHD_HTTP_NOT_FOUND, "no route %.32s %.128s", method,
 		                      url);
+	if (r->kind == RPC_ROUTE_POST)
+		return post_begin(s, c, method, r, con_cls);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return not_allowed(s, c, "GET, HEAD",
 		                   "HTTP method %.32s not allowed on %s: use GET", method, r->path);
@@ -496,18 +509,15 @@ void rpc_server_free(struct rpc_server *s)
 	free(s);
 }
 
-static void route_add(struct rpc_server *s, const char *path, enum rpc_route_kind kind,
-                      rpc_get_handler get, struct rpc_sse *sse)
+static void route_add(struct rpc_server *s, const char *path, const struct rpc_route *proto)
 {
 	assert(path[0] == '/' && path[1] != '\0' && strlen(path) < RPC_SERVER_MAX_PATH);
 	pthread_mutex_lock(&s->routes_lock);
 	size_t n = atomic_load_explicit(&s->nroutes, memory_order_relaxed);
 	assert(n < RPC_SERVER_MAX_ROUTES && !route_find(s, path));
 	struct rpc_route *r = &s->routes[n];
+	*r = *proto;
 	snprintf(r->path, sizeof(r->path), "%s", path);
-	r->kind = kind;
-	r->get = get;
-	r->sse = sse;
 	atomic_store_explicit(&s->nroutes, n + 1, memory_order_release);
 	pthread_mutex_unlock(&s->routes_lock);
 }
@@ -515,7 +525,16 @@ static void route_add(struct rpc_server *s, const char *path, enum rpc_route_kin
 void rpc_add_get(struct rpc_server *s, const char *path, rpc_get_handler fn)
 {
 	assert(fn);
-	route_add(s, path, RPC_ROUTE_GET, fn, NULL);
+	route_add(s, path, &(struct rpc_route){.kind = RPC_ROUTE_GET, .get = fn});
+}
+
+void rpc_add_post(struct rpc_server *s, const char *path, const char *content_type,
+                  rpc_post_handler fn)
+{
+	assert(fn && content_type);
+	route_add(
+	    s, path,
+	    &(struct rpc_route){.kind = RPC_ROUTE_POST, .post = fn, .content_type = content_type});
 }
 
 struct rpc_sse *rpc_add_sse(struct rpc_server *s, const char *path)
@@ -523,7 +542,7 @@ struct rpc_sse *rpc_add_sse(struct rpc_server *s, const char *path)
 	struct rpc_sse *ch = rpc_sse_new(s);
 	if (!ch)
 		return NULL;
-	route_add(s, path, RPC_ROUTE_SSE, NULL, ch);
+	route_add(s, path, &(struct rpc_route){.kind = RPC_ROUTE_SSE, .sse = ch});
 	return ch;
 }
 

@@ -198,6 +198,16 @@ typedef void (*rpc_get_handler)(void *app, struct rpc_get_reply *reply);
  * called while the server runs; at most RPC_SERVER_MAX_ROUTES routes (misuse aborts). */
 void rpc_add_get(struct rpc_server *s, const char *path, rpc_get_handler fn);
 
+/* A POST route's handler: body[0..len) is the whole request body (borrowed, at most cfg.max_body
+ * bytes, already checked to carry the route's content type); fills reply as a GET handler does.
+ * Called concurrently with the server's app. */
+typedef void (*rpc_post_handler)(void *app, const uint8_t *body, size_t len,
+                                 struct rpc_get_reply *reply);
+/* Serves POST on path (same path rules as rpc_add_get) with fn, for requests whose Content-Type
+ * is content_type (a static string, e.g. "application/octet-stream"); other types get 415 and
+ * other methods 405, with JSON error bodies. At most RPC_SERVER_MAX_ROUTES routes in all. */
+void rpc_add_post(struct rpc_server *s, const char *path, const char *content_type,
+                  rpc_post_handler fn);
 /* Adds a Server-Sent Events route on path (same rules as rpc_add_get) and returns its channel,
  * owned by the server and valid until rpc_server_free (NULL, with no route added, when out of
  * memory). A subscriber first receives the comment

@@ -28,13 +28,15 @@ void rpc_utf8_sanitize(char *s);
  * (msg is sanitised to UTF-8); NULL when out of memory. */
 char *rpc_error_body(int code, const char *msg, size_t *len);
 
-enum rpc_route_kind { RPC_ROUTE_GET, RPC_ROUTE_SSE };
+enum rpc_route_kind { RPC_ROUTE_GET, RPC_ROUTE_SSE, RPC_ROUTE_POST };
 
 struct rpc_route {
 	char path[RPC_SERVER_MAX_PATH];
 	enum rpc_route_kind kind;
 	rpc_get_handler get;
 	struct rpc_sse *sse;
+	rpc_post_handler post;
+	const char *content_type; /* the body type a POST route accepts */
 };
 
 struct rpc_server {

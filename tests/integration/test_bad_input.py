@@ -2,6 +2,8 @@
 import glob
 import json
 import subprocess
+import urllib.error
+import urllib.request
 
 from tnlib import *
 
@@ -53,6 +55,50 @@ def tx_cases(n, info):
     rejected(n, txgen(**{**base, "module": 9, "function": 0, "payload": "00"})[0], "module",
              "unknown module")
     return base
+
+
+def post_txs(n, body):
+    """POST /txs; returns (HTTP status, parsed JSON body)."""
+    req = urllib.request.Request(n.url + "/txs", data=body,
+                                 headers={"Content-Type": "application/octet-stream"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def leb(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def bulk_cases(n, base):
+    """POST /txs: bad framing refuses the whole body; otherwise each tx gets its own verdict."""
+    good = bytes.fromhex(txgen(**{**base, "nonce": base["nonce"] + 1})[0])
+    status, body = post_txs(n, leb(len(good)) + good + leb(500) + b"\x01\x02")
+    check(status == 400 and "transaction 1" in body["error"]["message"],
+          f"truncated bulk body refused whole ({status}: {body})")
+    status, body = post_txs(n, b"\x80\x00" + good)
+    check(status == 400 and "canonical" in body["error"]["message"],
+          f"non-canonical length refused ({body})")
+    bad_sig = good[:-1] + bytes([good[-1] ^ 1])
+    status, body = post_txs(n, leb(len(bad_sig)) + bad_sig + leb(3) + b"abc")
+    res = body.get("results", [])
+    check(status == 200 and len(res) == 2 and "signature" in res[0]["error"]["message"]
+          and "malformed" in res[1]["error"]["message"], f"per-tx verdicts ({body})")
+    req = urllib.request.Request(n.url + "/txs", data=b"[]",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        check(False, "POST /txs with a JSON content type must be refused")
+    except urllib.error.HTTPError as e:
+        check(e.code == 415, "POST /txs requires application/octet-stream")
 
 
 def duplicate_and_stale(n, info, base):
@@ -127,6 +173,7 @@ try:
     base = tx_cases(n, info)
     rpc_cases(n)
     cli_cases(n)
+    bulk_cases(n, base)
     n.wait_height(n.rpc("chain_info")["height"] + 2)
     check(snapshot(n) == before, "no bad input changed any balance, nonce, pool or state root")
     duplicate_and_stale(n, info, base)

@@ -89,6 +89,30 @@ def test_rpc_transfer_with_tip(n, info):
     check(total_supply(n, info) == 1_000_000_000 * PHA, "supply conserved after transfers")
 
 
+def test_bulk_submit(n, info):
+    """POST /txs: two of eve's transfers in one binary body, both admitted and included."""
+    eve, ferdie = pubkey("eve"), pubkey("ferdie")
+    nonce = n.rpc("account_get", eve)["next_nonce"]
+    h = n.rpc("chain_info")["height"]
+    f0 = n.balance(ferdie)
+    body, ids = b"", []
+    for k in range(2):
+        hx, txid = txgen(**{"from": "eve", "chain": info["chain_id"], "nonce": nonce + k,
+                            "valid-until": h + 100, "max-fee": 10 ** 12, "to": ferdie,
+                            "amount": PHA})
+        raw = bytes.fromhex(hx)
+        body += bytes([len(raw) & 0x7F | 0x80, len(raw) >> 7]) + raw  # 2-byte LEB128 length
+        ids.append(txid)
+    req = urllib.request.Request(n.url + "/txs", data=body,
+                                 headers={"Content-Type": "application/octet-stream"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        res = json.loads(r.read())["results"]
+    check([x.get("txid") for x in res] == ids and all(x["status"] == "ready" for x in res),
+          f"both txs admitted in order ({res})")
+    check(all(n.wait_included(t) for t in ids), "both bulk txs included")
+    check(n.balance(ferdie) == f0 + 2 * PHA, "ferdie received both transfers")
+
+
 def test_state_root_and_proofs(n):
     n.wait_height(n.rpc("chain_info")["height"] + 2)
     acct = n.rpc("account_get", pubkey("dave"), True)
@@ -142,6 +166,7 @@ try:
     info = test_identity(n)
     test_cli_transfer(n, info)
     test_rpc_transfer_with_tip(n, info)
+    test_bulk_submit(n, info)
     test_state_root_and_proofs(n)
     test_heads_subscription(n)
     test_metrics(n)

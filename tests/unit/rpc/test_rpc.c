@@ -550,6 +550,17 @@ static void health_get(void *app, struct rpc_get_reply *reply)
 	reply->len = strlen(reply->body);
 }
 
+/* Echoes the body's length and first byte, so the test sees exactly what reached the handler. */
+static void blob_post(void *app, const uint8_t *body, size_t len, struct rpc_get_reply *reply)
+{
+	(void)app;
+	char text[64];
+	int n = snprintf(text, sizeof(text), "%zu %d", len, len ? body[0] : -1);
+	reply->status = 201;
+	reply->body = strdup(text);
+	reply->len = (size_t)n;
+}
+
 static struct rpc_server *start(struct rpc_config *cfg)
 {
 	struct rpc_server *s = NULL;
@@ -624,6 +635,39 @@ static void http_rpc_and_routes(void)
 	struct rpc_stats st;
 	rpc_server_stats(s, &st);
 	CHECK(st.http_requests == 11 && st.rpc_calls == 2 && st.rpc_errors == 1);
+	rpc_server_free(s);
+}
+
+static void http_post_route(void)
+{
+	struct rpc_config cfg = {.max_body = 1024, .threads = 1};
+	struct rpc_server *s = start(&cfg);
+	if (!s)
+		return;
+	rpc_add_post(s, "/blob", "application/octet-stream", blob_post);
+	uint16_t port = rpc_server_port(s);
+	struct http_resp r;
+	http(port, "POST", "/blob", "application/octet-stream", "xyz", &r);
+	CHECK(r.status == 201 && r.body && strcmp(r.body, "3 120") == 0);
+	free(r.body);
+	http(port, "POST", "/blob", "application/json", "{}", &r);
+	CHECK(r.status == 415 &&
+	      body_error_has(&r, "Content-Type must be application/octet-stream"));
+	free(r.body);
+	http(port, "GET", "/blob", NULL, NULL, &r);
+	CHECK(r.status == 405 && strcasestr(r.head, "Allow: POST") &&
+	      body_error_has(&r, "not allowed on /blob"));
+	free(r.body);
+	char big[1100];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	http(port, "POST", "/blob", "application/octet-stream", big, &r);
+	CHECK(r.status == 413);
+	free(r.body);
+	/* JSON-RPC on "/" is unaffected by the route. */
+	post(port, "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,2],\"id\":1}", &r);
+	CHECK(r.status == 200 && r.body && strstr(r.body, "\"3\""));
+	free(r.body);
 	rpc_server_free(s);
 }
 
@@ -1029,6 +1073,7 @@ static void sse_slow_subscriber_dropped(void)
 CHECK_MAIN(CASE(dispatch_framing), CASE(dispatch_error_codes), CASE(dispatch_long_method_name),
            CASE(dispatch_sanitises_messages), CASE(dispatch_params), CASE(dispatch_batch),
            CASE(dispatch_notifications), CASE(dispatch_depth), CASE(dispatch_builtin_methods),
-           CASE(http_rpc_and_routes), CASE(http_oversize), CASE(http_keep_alive),
-           CASE(http_concurrent), CASE(lifecycle_errors), CASE(sse_two_subscribers),
-           CASE(sse_idle_stream_survives_timeout), CASE(sse_slow_subscriber_dropped))
+           CASE(http_rpc_and_routes), CASE(http_post_route), CASE(http_oversize),
+           CASE(http_keep_alive), CASE(http_concurrent), CASE(lifecycle_errors),
+           CASE(sse_two_subscribers), CASE(sse_idle_stream_survives_timeout),
+           CASE(sse_slow_subscriber_dropped))
