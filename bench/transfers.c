@@ -320,7 +320,7 @@ static bool parse_opts(struct opts *o, int argc, char **argv)
 	                                   {"path", 1, 0, 'p'},
 	                                   {0, 0, 0, 0}};
 	int c;
-	*o = (struct opts){20000, 8, 500, 8000, 200, 8, 3.0, false};
+	*o = (struct opts){20000, 8, 500, 20000, 200, 8, 3.0, false};
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		unsigned long long v = optarg ? strtoull(optarg, NULL, 10) : 0;
 		switch (c) {
@@ -395,6 +395,7 @@ static struct node *start_node(const char *dir, const struct opts *o, uint8_t ch
 	cfg.validator_password = "bench";
 	cfg.rpc_port = 0;
 	cfg.block_time_ms = o->block_time;
+	cfg.pool_ready_txs = (uint32_t)(o->window + o->window / 2); /* room above the window */
 	if (node_start(&n, &cfg, err, sizeof(err)) != NODE_OK)
 		fprintf(stderr, "transfers: node: %s\n", err);
 	return n;

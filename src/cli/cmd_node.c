@@ -69,6 +69,7 @@ enum {
 	OPT_KEY,
 	OPT_THREADS,
 	OPT_MAX_TXS,
+	OPT_POOL,
 	OPT_LOG,
 	OPT_RESET,
 	OPT_HELP
@@ -127,6 +128,12 @@ static bool apply_opt(struct node_opts *o, int c, const char *arg, bool dev_cmd)
 	case OPT_MAX_TXS:
 		if (!parse_size(arg, &o->cfg.max_block_txs, 1, 65536))
 			return cli_fail("--max-block-txs takes 1..65536, got '%s'", arg), false;
+		return true;
+	case OPT_POOL:
+		if (!parse_size(arg, &v, 64, 1000000))
+			return cli_fail("--pool-size takes 64..1000000 ready txs, got '%s'", arg),
+			       false;
+		o->cfg.pool_ready_txs = (uint32_t)v;
 		return true;
 	case OPT_LOG:
 		if (!log_parse_level(&lvl, arg))

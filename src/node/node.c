@@ -390,10 +390,21 @@ out:
 	return ret;
 }
 
+static size_t cpu_count(void)
+{
+	long c = sysconf(_SC_NPROCESSORS_ONLN);
+	return c > 0 ? (size_t)c : 1;
+}
+
 static enum node_result start_pool(struct node *n, char *err, size_t errlen)
 {
 	struct mempool_config mc;
 	mempool_config_default(&mc);
+	if (n->cfg.pool_ready_txs) {
+		/* Keep the default bytes per slot (20 MiB / 8192 = 2.5 KiB) as the count grows. */
+		mc.ready_max_bytes = mc.ready_max_bytes / mc.ready_max_txs * n->cfg.pool_ready_txs;
+		mc.ready_max_txs = n->cfg.pool_ready_txs;
+	}
 	n->reap_buf = malloc(n->cfg.max_block_bytes);
 	n->reap_items = calloc(n->cfg.max_block_txs, sizeof(*n->reap_items));
 	if (!n->reap_buf || !n->reap_items || mempool_new(&n->pool, &mc) != MEMPOOL_OK)
@@ -432,6 +443,8 @@ enum node_result node_start(struct node **out, const struct node_config *cfg, ch
 	ret = open_all(n, err, errlen);
 	if (ret == NODE_OK)
 		ret = start_pool(n, err, errlen);
+	if (ret == NODE_OK && !(n->par = node_par_new(cpu_count() - 1)))
+		ret = fail(err, errlen, NODE_NOMEM, "cannot start the admission workers");
 	if (ret == NODE_OK)
 		ret = node_rpc_start(n, err, errlen);
 	if (ret != NODE_OK)
@@ -473,6 +486,7 @@ void node_free(struct node *n)
 		pthread_join(n->producer, NULL);
 	}
 	rpc_server_free(n->rpc);
+	node_par_free(n->par);
 	mempool_free(n->pool);
 	smt_free(n->smt);
 	bstore_free(n->store);

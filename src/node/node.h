@@ -38,6 +38,7 @@ struct node_config {
 	unsigned rpc_threads;           /* 0 = number of CPUs */
 	size_t max_block_txs;           /* cap on transactions per block */
 	size_t max_block_bytes;         /* cap on encoded block size */
+	uint32_t pool_ready_txs;        /* ready-queue cap of the mempool; 0 = its default (8192) */
 	size_t map_size;                /* LMDB map size in bytes */
 };
 

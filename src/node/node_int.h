@@ -11,6 +11,7 @@
 #include "chain/mempool.h"
 #include "chain/runtime.h"
 #include "node/node.h"
+#include "node/node_par.h"
 #include "rpc/rpc.h"
 #include "store/blockstore.h"
 #include "store/smt.h"
@@ -46,6 +47,7 @@ struct node {
 	struct mempool *pool;
 	struct rpc_server *rpc;
 	struct rpc_sse *heads;
+	struct node_par *par; /* parallel admission of bulk submissions */
 
 	/* Chain identity, fixed after start. */
 	struct runtime_params params;
