@@ -48,6 +48,8 @@ void node_config_default(struct node_config *cfg)
 	cfg->max_block_txs = 20000;
 	cfg->max_block_bytes = BLOCK_MAX_BYTES - 64 * 1024;
 	cfg->map_size = (size_t)64 << 30;
+	cfg->state_keep_versions = 64;
+	cfg->prune_per_block = 65536;
 }
 
 static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
@@ -227,7 +229,8 @@ static enum node_result open_chain(struct node *n, const struct genesis *g, char
 	enum node_result ret = NODE_STORE;
 	if (bstore_begin(n->store, true, &txn) != BSTORE_OK)
 		return fail(err, errlen, NODE_STORE, "cannot begin a database transaction");
-	enum smt_result sr = smt_open(&n->smt, txn, NULL);
+	struct smt_config sc = {.keep_versions = n->cfg.state_keep_versions};
+	enum smt_result sr = smt_open(&n->smt, txn, &sc);
 	if (sr != SMT_OK) {
 		ret = fail(err, errlen, NODE_STORE, "cannot open the state tree: %s",
 		           smt_strerror(sr));
@@ -430,7 +433,8 @@ enum node_result node_start(struct node **out, const struct node_config *cfg, ch
 	pthread_mutex_init(&n->head_lock, NULL);
 	snprintf(n->data_dir, sizeof(n->data_dir), "%s", cfg->data_dir ? cfg->data_dir : "");
 	if (!cfg->data_dir || !*cfg->data_dir || cfg->max_block_txs == 0 ||
-	    cfg->max_block_bytes < 1024 || cfg->max_block_bytes > BLOCK_MAX_BYTES - 64 * 1024) {
+	    cfg->state_keep_versions == 0 || cfg->max_block_bytes < 1024 ||
+	    cfg->max_block_bytes > BLOCK_MAX_BYTES - 64 * 1024) {
 		ret = fail(err, errlen, NODE_BAD_CONFIG,
 		           "invalid node configuration (data dir, "
 		           "block caps)");

@@ -39,6 +39,8 @@ struct node_config {
 	size_t max_block_txs;           /* cap on transactions per block */
 	size_t max_block_bytes;         /* cap on encoded block size */
 	uint32_t pool_ready_txs;        /* ready-queue cap of the mempool; 0 = its default (8192) */
+	uint32_t state_keep_versions;   /* state-tree versions kept for proofs (>= 1) */
+	size_t prune_per_block;         /* stale state nodes deleted per block, at most */
 	size_t map_size;                /* LMDB map size in bytes */
 };
 

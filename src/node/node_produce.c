@@ -258,7 +258,8 @@ static bool produce_block(struct node *n)
 	if (!exec_alloc(&x, k) || bstore_begin(n->store, true, &rc.txn) != BSTORE_OK)
 		goto out;
 	if (!execute(n, &ov, k, height, &x) || state_overlay_export(&ov, &w, &nw) != STATE_OK ||
-	    node_apply_writes(n, rc.txn, height, w, nw, root) != SMT_OK)
+	    node_apply_writes(n, rc.txn, height, w, nw, root) != SMT_OK ||
+	    smt_prune(n->smt, rc.txn, n->cfg.prune_per_block, NULL) != SMT_OK)
 		goto abort;
 	build_header(n, &h, &x, height, root);
 	if (!store_block(n, rc.txn, &h, &x, &c, hash))
