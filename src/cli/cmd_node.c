@@ -1,6 +1,8 @@
 #include "cli/cmd_node.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -212,7 +214,11 @@ static int run_node(const struct node_config *cfg, void (*banner)(struct node *)
 	node_wait(n);
 	log_info("node", "stopping at height %llu", (unsigned long long)node_height(n));
 	running_node = NULL;
+	bool failed = node_failed(n);
 	node_free(n);
+	if (failed)
+		return cli_fail(
+		    "the node stopped: it could not commit a block (see the log above)");
 	return CLI_EXIT_OK;
 }
 
@@ -282,16 +288,29 @@ static const char *default_dev_dir(char *buf, size_t cap)
 	return buf;
 }
 
+/* Deletes the dev chain's database, holding the directory's lock (store/blockstore.h) so a
+ * running node's data is never removed from under it. */
 static int remove_dev_data(const char *dir)
 {
 	static const char *const files[] = {"data.mdb", "lock.mdb"};
 	char path[PATH_MAX + 16];
-	for (size_t i = 0; i < 2; i++) {
+	int ret = CLI_EXIT_OK;
+	snprintf(path, sizeof(path), "%s/tenebra.lock", dir);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? CLI_EXIT_OK
+		                       : cli_fail("cannot open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return cli_fail("cannot reset %s: a tenebra process is using it", dir);
+	}
+	for (size_t i = 0; i < 2 && ret == CLI_EXIT_OK; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		if (unlink(path) != 0 && errno != ENOENT)
-			return cli_fail("cannot remove %s: %s", path, strerror(errno));
+			ret = cli_fail("cannot remove %s: %s", path, strerror(errno));
 	}
-	return CLI_EXIT_OK;
+	close(fd);
+	return ret;
 }
 
 int cmd_dev(struct cli_ctx *ctx, int argc, char **argv)

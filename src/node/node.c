@@ -378,11 +378,10 @@ static enum node_result open_all(struct node *n, char *err, size_t errlen)
 		goto out;
 	bstore_config_default(&bc);
 	bc.map_size = n->cfg.map_size;
-	if (bstore_open(&n->store, n->data_dir, &bc) != BSTORE_OK) {
-		ret = fail(err, errlen, NODE_STORE,
-		           "cannot open the database in %s (is another "
-		           "node using it?)",
-		           n->data_dir);
+	enum bstore_result br = bstore_open(&n->store, n->data_dir, &bc);
+	if (br != BSTORE_OK) {
+		ret = fail(err, errlen, NODE_STORE, "cannot open the database in %s: %s",
+		           n->data_dir, bstore_strerror(br));
 		goto out;
 	}
 	ret = open_chain(n, &g, err, errlen);
@@ -472,6 +471,11 @@ void node_request_stop(struct node *n)
 		return;
 	ssize_t w = write(n->stop_pipe[1], "x", 1);
 	(void)w;
+}
+
+bool node_failed(struct node *n)
+{
+	return atomic_load(&n->failed);
 }
 
 void node_wait(struct node *n)

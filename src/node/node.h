@@ -57,6 +57,9 @@ enum node_result node_start(struct node **out, const struct node_config *cfg, ch
 void node_wait(struct node *n);
 /* Asks the node to stop; async-signal-safe. */
 void node_request_stop(struct node *n);
+/* True if the node stopped itself because it could not commit a block (the log says why); the
+ * process should then exit with a failure status. */
+bool node_failed(struct node *n);
 /* Stops the producer and the RPC server, closes the store, wipes the validator key. NULL ok. */
 void node_free(struct node *n);
 

@@ -76,6 +76,7 @@ struct node {
 
 	int stop_pipe[2];
 	atomic_bool stopping;
+	atomic_bool failed; /* the producer hit a fatal storage error */
 	struct node_metrics m;
 };
 

@@ -310,6 +310,7 @@ void *node_producer_main(void *arg)
 		if (!produce_block(n)) {
 			log_error("node", "cannot commit block %llu; stopping",
 			          (unsigned long long)node_height(n) + 1);
+			atomic_store(&n->failed, true);
 			node_request_stop(n);
 			break;
 		}

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 
@@ -16,6 +19,7 @@ static const char *const db_names[DB_COUNT] = {"blocks", "commits",  "hashes",
                                                "txs",    "receipts", "meta"};
 
 struct bstore {
+	int lock_fd; /* flock'ed DIR/tenebra.lock: one process per data directory */
 	MDB_env *env;
 	MDB_dbi dbi[DB_COUNT];
 	char path[4096];
@@ -37,6 +41,8 @@ const char *bstore_strerror(enum bstore_result r)
 		return "database I/O error";
 	case BSTORE_FAILED:
 		return "store is unusable after an earlier write failure";
+	case BSTORE_LOCKED:
+		return "data directory is in use by another process";
 	}
 	return "unknown block store error";
 }
@@ -78,6 +84,24 @@ static enum bstore_result open_dbs(struct bstore *b)
 	return map_mdb(rc);
 }
 
+/* LMDB lets several processes share an environment; two nodes producing into one store would
+ * each believe its own head, so the directory is locked for the process's lifetime. */
+static enum bstore_result lock_dir(struct bstore *b, const char *dir)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/tenebra.lock", dir);
+	b->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (b->lock_fd < 0) {
+		log_error("store", "cannot open %s: %s", path, strerror(errno));
+		return BSTORE_IO;
+	}
+	if (flock(b->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		log_error("store", "%s is in use by another tenebra process", dir);
+		return errno == EWOULDBLOCK ? BSTORE_LOCKED : BSTORE_IO;
+	}
+	return BSTORE_OK;
+}
+
 enum bstore_result bstore_open(struct bstore **out, const char *dir,
                                const struct bstore_config *cfg)
 {
@@ -87,11 +111,15 @@ enum bstore_result bstore_open(struct bstore **out, const char *dir,
 	*out = NULL;
 	if (!b)
 		return BSTORE_IO;
+	b->lock_fd = -1;
 	snprintf(b->path, sizeof(b->path), "%s", dir);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		log_error("store", "cannot create %s: %s", dir, strerror(errno));
 		goto fail;
 	}
+	ret = lock_dir(b, dir);
+	if (ret != BSTORE_OK)
+		goto fail;
 	rc = mdb_env_create(&b->env);
 	if (rc == MDB_SUCCESS)
 		rc = mdb_env_set_maxdbs(b->env, 16);
@@ -122,6 +150,8 @@ void bstore_free(struct bstore *b)
 		return;
 	if (b->env)
 		mdb_env_close(b->env);
+	if (b->lock_fd >= 0)
+		close(b->lock_fd); /* releases the flock */
 	free(b);
 }
 

@@ -31,6 +31,7 @@ enum bstore_result {
 	BSTORE_CORRUPT, /* a stored record has the wrong shape */
 	BSTORE_IO,      /* any other LMDB or file-system failure; see errno-style detail in logs */
 	BSTORE_FAILED,  /* an earlier write failed: the store is unusable until reopened */
+	BSTORE_LOCKED,  /* bstore_open: another process has the directory open */
 };
 
 const char *bstore_strerror(enum bstore_result r);
@@ -45,9 +46,11 @@ void bstore_config_default(struct bstore_config *cfg);
 
 struct bstore;
 
-/* Opens (creating if needed) the store in directory dir (created with mode 0700). On success
- * *out owns the environment; free with bstore_free. Returns BSTORE_IO with a logged reason on
- * failure (e.g. directory not writable, locked by another process). */
+/* Opens (creating if needed) the store in directory dir (created with mode 0700) and locks the
+ * directory (DIR/tenebra.lock, flock) until bstore_free, so one process at a time uses it. On
+ * success *out owns the environment; free with bstore_free. Returns BSTORE_LOCKED when another
+ * process holds the directory, BSTORE_IO with a logged reason on other failures (e.g. directory
+ * not writable). */
 enum bstore_result bstore_open(struct bstore **out, const char *dir,
                                const struct bstore_config *cfg);
 void bstore_free(struct bstore *b);

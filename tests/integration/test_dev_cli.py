@@ -3,6 +3,7 @@ TENEBRA_HOME, a password-protected key created and used through the CLI, a clean
 restart that resumes, and --reset."""
 import json
 import signal
+import subprocess
 
 from tnlib import *
 
@@ -53,6 +54,18 @@ try:
     check(code == 0 and json.loads(out)["success"], f"carol pays bob with her key ({err.strip()})")
     bal = dev.balance(carol)
     check(bal < 4 * PHA and bal > 4 * PHA - PHA // 100, "carol has 4 PHA minus one fee")
+
+    # A second process on the same data directory is refused and leaves the first alone.
+    second = subprocess.run([BIN, "dev", "--rpc", f"127.0.0.1:{free_port()}"], capture_output=True,
+                            text=True, env=dict(os.environ, **env), timeout=30)
+    check(second.returncode == 1 and "in use by another" in second.stderr,
+          f"a second dev on the same directory is refused ({second.stderr.strip()[-120:]})")
+    reset = subprocess.run([BIN, "dev", "--reset", "--rpc", f"127.0.0.1:{free_port()}"],
+                           capture_output=True, text=True, env=dict(os.environ, **env), timeout=30)
+    check(reset.returncode == 1 and "cannot reset" in reset.stderr,
+          "--reset refuses while the chain is running")
+    check(dev.balance(carol) == bal and dev.wait_height(dev.rpc("chain_info")["height"] + 1),
+          "the running node is unaffected and keeps producing")
 
     height = dev.rpc("chain_info")["height"]
     check(dev.stop(signal.SIGTERM) == 0, "SIGTERM stops dev cleanly (exit 0)")

@@ -69,8 +69,13 @@ static void blocks_and_indexes(void)
 	bstore_abort(txn);
 	bstore_free(b);
 
-	/* Reopen: everything committed is still there. */
+	/* Reopen: everything committed is still there. While open, the directory is locked. */
 	b = open_store();
+	struct bstore *second = NULL;
+	struct bstore_config cfg;
+	bstore_config_default(&cfg);
+	cfg.map_size = 64 << 20;
+	CHECK(bstore_open(&second, dir, &cfg) == BSTORE_LOCKED && second == NULL);
 	CHECK(bstore_begin(b, false, &txn) == BSTORE_OK);
 	CHECK(bstore_head(b, txn, &h, NULL) == BSTORE_OK && h == 2);
 	bstore_abort(txn);
