@@ -89,7 +89,7 @@ struct bench {
 	uint64_t version;
 	uint8_t *keys; /* o.keys * KEY_LEN */
 	uint8_t *vals; /* one value buffer per write of the largest batch */
-	struct smt_write *w;
+	struct kv_write *w;
 	double apply_s, commit_s, prune_s;
 	size_t pruned;
 };
@@ -152,7 +152,7 @@ static void insert_phase(struct bench *b)
 		size_t n = b->o.keys - i < b->o.batch ? b->o.keys - i : b->o.batch;
 		for (size_t j = 0; j < n; j++) {
 			make_value(b->vals + j * VAL_LEN, i + j + 1);
-			b->w[j] = (struct smt_write){b->keys + (i + j) * KEY_LEN, KEY_LEN,
+			b->w[j] = (struct kv_write){b->keys + (i + j) * KEY_LEN, KEY_LEN,
 			                             b->vals + j * VAL_LEN, VAL_LEN};
 		}
 		block(b, n);
@@ -179,7 +179,7 @@ static void update_phase(struct bench *b)
 				continue;
 			seen[i] = blk;
 			make_value(b->vals + j * VAL_LEN, bench_rand(&rng));
-			b->w[j] = (struct smt_write){b->keys + i * KEY_LEN, KEY_LEN,
+			b->w[j] = (struct kv_write){b->keys + i * KEY_LEN, KEY_LEN,
 			                             b->vals + j * VAL_LEN, VAL_LEN};
 			j++;
 		}

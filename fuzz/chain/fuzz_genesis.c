@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_state(const struct genesis *g)
 {
 	struct state_overlay o;
-	const struct state_write *w;
+	const struct kv_write *w;
 	size_t n;
 	u128 sum = 0, pool = 0;
 	uint8_t key[RUNTIME_ACCOUNT_KEY_LEN];

@@ -347,7 +347,7 @@ size_t state_overlay_count(const struct state_overlay *o)
 
 static int cmp_write(const void *a, const void *b)
 {
-	const struct state_write *x = a, *y = b;
+	const struct kv_write *x = a, *y = b;
 	size_t n = x->klen < y->klen ? x->klen : y->klen;
 	int c = memcmp(x->key, y->key, n);
 	if (c)
@@ -355,7 +355,7 @@ static int cmp_write(const void *a, const void *b)
 	return (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-enum state_result state_overlay_export(struct state_overlay *o, const struct state_write **out,
+enum state_result state_overlay_export(struct state_overlay *o, const struct kv_write **out,
                                        size_t *n)
 {
 	assert(o->sp_depth == 0);
@@ -369,7 +369,7 @@ enum state_result state_overlay_export(struct state_overlay *o, const struct sta
 	}
 	for (size_t i = 0; i < o->n_entries; i++) {
 		const struct state_entry *e = &o->entries[i];
-		o->sorted[i] = (struct state_write){e->key, e->klen, e->val, e->val ? e->vlen : 0};
+		o->sorted[i] = (struct kv_write){e->key, e->klen, e->val, e->val ? e->vlen : 0};
 	}
 	o->n_sorted = o->n_entries;
 	if (o->n_sorted > 1)

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/kv.h"
+
 #define STATE_KEY_MAX   256        /* keys are 1..STATE_KEY_MAX bytes (the state tree's limit) */
 #define STATE_VALUE_MAX (1u << 20) /* one value is at most 1 MiB */
 #define STATE_SP_MAX    16         /* savepoint nesting depth */
@@ -42,14 +44,6 @@ const char *state_strerror(enum state_result r);
 struct state_reader {
 	void *ctx;
 	int (*get)(void *ctx, const uint8_t *key, size_t klen, const uint8_t **val, size_t *vlen);
-};
-
-/* One exported write: value == NULL deletes key. Pointers are borrowed from the overlay. */
-struct state_write {
-	const uint8_t *key;
-	size_t klen;
-	const uint8_t *value;
-	size_t vlen;
 };
 
 struct state_limits {
@@ -75,8 +69,8 @@ struct state_overlay {
 	size_t sp_depth;
 	uint32_t sp_next_id;
 	size_t bytes;
-	uint8_t hash_key[16]; /* random SipHash key: colliding keys cannot be ground offline */
-	struct state_write *sorted; /* built by state_overlay_export */
+	uint8_t hash_key[16];    /* random SipHash key: colliding keys cannot be ground offline */
+	struct kv_write *sorted; /* built by state_overlay_export */
 	size_t n_sorted;
 };
 
@@ -118,7 +112,7 @@ size_t state_overlay_count(const struct state_overlay *o);
 /* Exports the pending writes sorted by key (bytewise, a shorter prefix first), each key once.
  * *out is owned by o and valid until the next write, rollback or release. No savepoint may be
  * open (caller bug). Returns STATE_OK or STATE_NOMEM. */
-enum state_result state_overlay_export(struct state_overlay *o, const struct state_write **out,
+enum state_result state_overlay_export(struct state_overlay *o, const struct kv_write **out,
                                        size_t *n) __attribute__((warn_unused_result));
 
 #endif

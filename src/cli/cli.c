@@ -170,23 +170,27 @@ bool cli_parse(struct cli_ctx *ctx, const struct cli_opt *opts, int argc, char *
 	return true;
 }
 
-const char *cli_keystore_dir(struct cli_ctx *ctx)
+bool cli_home_path(char *buf, size_t cap, const char *sub)
 {
 	const char *home = getenv("TENEBRA_HOME");
+	const char *sep = sub[0] ? "/" : "";
 	int n;
+	if (home != NULL && home[0] != '\0')
+		n = snprintf(buf, cap, "%s%s%s", home, sep, sub);
+	else if ((home = getenv("HOME")) != NULL && home[0] != '\0')
+		n = snprintf(buf, cap, "%s/.tenebra%s%s", home, sep, sub);
+	else
+		return false;
+	return n >= 0 && (size_t)n < cap;
+}
+
+const char *cli_keystore_dir(struct cli_ctx *ctx)
+{
 	if (ctx->keystore != NULL)
 		return ctx->keystore;
-	if (home != NULL && home[0] != '\0') {
-		n = snprintf(ctx->keystore_buf, sizeof(ctx->keystore_buf), "%s/keys", home);
-	} else if ((home = getenv("HOME")) != NULL && home[0] != '\0') {
-		n = snprintf(ctx->keystore_buf, sizeof(ctx->keystore_buf), "%s/.tenebra/keys",
-		             home);
-	} else {
-		cli_fail("no keystore directory: set --keystore, TENEBRA_HOME or HOME");
-		return NULL;
-	}
-	if (n < 0 || (size_t)n >= sizeof(ctx->keystore_buf)) {
-		cli_fail("keystore path is too long");
+	if (!cli_home_path(ctx->keystore_buf, sizeof(ctx->keystore_buf), "keys")) {
+		cli_fail("no keystore directory: set --keystore, TENEBRA_HOME or HOME (or the path "
+		         "is too long)");
 		return NULL;
 	}
 	return ctx->keystore_buf;

@@ -80,6 +80,9 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * --help)" while ctx->cmd is NULL (global options before the command); returns CLI_EXIT_USAGE. */
 int cli_usage_fail(const struct cli_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* "$TENEBRA_HOME/<sub>", else "$HOME/.tenebra/<sub>" (sub "" names the directory itself), into
+ * buf[0..cap). Returns false, printing nothing, when neither variable is set or it does not fit. */
+bool cli_home_path(char *buf, size_t cap, const char *sub);
 /* The keystore directory: --keystore, else $TENEBRA_HOME/keys, else $HOME/.tenebra/keys. Returns
  * NULL after printing an error when none can be determined (no HOME) or the path is too long. */
 const char *cli_keystore_dir(struct cli_ctx *ctx);

@@ -269,21 +269,13 @@ static void dev_banner(struct node *n)
 	fflush(stdout);
 }
 
-/* The dev data directory: $TENEBRA_HOME/dev, else ~/.tenebra/dev (parents created). */
+/* The dev data directory: $TENEBRA_HOME/dev, else ~/.tenebra/dev (its parent created). */
 static const char *default_dev_dir(char *buf, size_t cap)
 {
-	const char *home = getenv("TENEBRA_HOME");
 	char base[PATH_MAX];
-	if (home && *home) {
-		snprintf(base, sizeof(base), "%s", home);
-	} else if ((home = getenv("HOME")) && *home) {
-		snprintf(base, sizeof(base), "%s/.tenebra", home);
-	} else {
+	if (!cli_home_path(base, sizeof(base), "") || !cli_home_path(buf, cap, "dev"))
 		return NULL;
-	}
 	if (mkdir(base, 0700) != 0 && errno != EEXIST)
-		return NULL;
-	if ((size_t)snprintf(buf, cap, "%s/dev", base) >= cap)
 		return NULL;
 	return buf;
 }

@@ -168,19 +168,6 @@ static enum node_result load_genesis(struct node *n, struct genesis *g, char *er
 	return NODE_OK;
 }
 
-enum smt_result node_apply_writes(struct node *n, MDB_txn *txn, uint64_t version,
-                                  const struct state_write *w, size_t nw, uint8_t root[32])
-{
-	struct smt_write *sw = calloc(nw ? nw : 1, sizeof(*sw));
-	if (!sw)
-		return SMT_NOMEM;
-	for (size_t i = 0; i < nw; i++)
-		sw[i] = (struct smt_write){w[i].key, w[i].klen, w[i].value, w[i].vlen};
-	enum smt_result r = smt_apply(n->smt, txn, version, sw, nw, root);
-	free(sw);
-	return r;
-}
-
 /* Writes the genesis state as version 0 of the tree and records the chain's identity. */
 static enum node_result init_chain(struct node *n, const struct genesis *g, MDB_txn *txn, char *err,
                                    size_t errlen)
@@ -188,7 +175,7 @@ static enum node_result init_chain(struct node *n, const struct genesis *g, MDB_
 	struct node_reader_ctx rc = {n->smt, txn};
 	struct state_reader rd;
 	struct state_overlay ov;
-	const struct state_write *w;
+	const struct kv_write *w;
 	size_t nw = 0;
 	uint8_t root[32];
 	enum node_result ret = NODE_STORE;
@@ -199,7 +186,7 @@ static enum node_result init_chain(struct node *n, const struct genesis *g, MDB_
 		ret = fail(err, errlen, NODE_NOMEM, "cannot build the genesis state");
 		goto out;
 	}
-	enum smt_result sr = node_apply_writes(n, txn, 0, w, nw, root);
+	enum smt_result sr = smt_apply(n->smt, txn, 0, w, nw, root);
 	if (sr != SMT_OK) {
 		ret = fail(err, errlen, NODE_STORE, "cannot write the genesis state: %s",
 		           smt_strerror(sr));

@@ -87,10 +87,6 @@ struct node_reader_ctx {
 };
 void node_reader(struct state_reader *out, struct node_reader_ctx *ctx);
 
-/* Applies an overlay's exported writes to the state tree as `version` inside txn. */
-enum smt_result node_apply_writes(struct node *n, MDB_txn *txn, uint64_t version,
-                                  const struct state_write *w, size_t nw, uint8_t root[32]);
-
 /* Snapshot of the head under the lock. */
 void node_head_get(struct node *n, struct node_head *out);
 

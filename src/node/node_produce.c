@@ -247,7 +247,7 @@ static bool produce_block(struct node *n)
 	struct state_overlay ov;
 	struct node_reader_ctx rc = {n->smt, NULL};
 	struct state_reader rd;
-	const struct state_write *w;
+	const struct kv_write *w;
 	size_t nw;
 	uint8_t root[32], hash[32];
 	struct header h;
@@ -258,7 +258,7 @@ static bool produce_block(struct node *n)
 	if (!exec_alloc(&x, k) || bstore_begin(n->store, true, &rc.txn) != BSTORE_OK)
 		goto out;
 	if (!execute(n, &ov, k, height, &x) || state_overlay_export(&ov, &w, &nw) != STATE_OK ||
-	    node_apply_writes(n, rc.txn, height, w, nw, root) != SMT_OK ||
+	    smt_apply(n->smt, rc.txn, height, w, nw, root) != SMT_OK ||
 	    smt_prune(n->smt, rc.txn, n->cfg.prune_per_block, NULL) != SMT_OK)
 		goto abort;
 	build_header(n, &h, &x, height, root);

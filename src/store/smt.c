@@ -558,8 +558,8 @@ static int bytes_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t ble
 
 static int write_cmp(const void *a, const void *b)
 {
-	const struct smt_write *x = *(const struct smt_write *const *)a;
-	const struct smt_write *y = *(const struct smt_write *const *)b;
+	const struct kv_write *x = *(const struct kv_write *const *)a;
+	const struct kv_write *y = *(const struct kv_write *const *)b;
 	return bytes_cmp(x->key, x->klen, y->key, y->klen);
 }
 
@@ -572,7 +572,7 @@ static int put_cmp(const void *a, const void *b)
 }
 
 /* Validates and hashes the batch into t->items (sorted by key path) and t->order (by key). */
-static enum smt_result prepare(struct smt *t, const struct smt_write *w, size_t n)
+static enum smt_result prepare(struct smt *t, const struct kv_write *w, size_t n)
 {
 	if (n > t->cfg.max_batch)
 		return SMT_TOO_LARGE;
@@ -610,7 +610,7 @@ static enum smt_result prepare(struct smt *t, const struct smt_write *w, size_t 
 static enum smt_result write_flat(struct smt *t, MDB_txn *txn, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct smt_write *w = t->order[i];
+		const struct kv_write *w = t->order[i];
 		MDB_val k = {w->klen, (void *)w->key};
 		int rc;
 		if (w->value) {
@@ -661,7 +661,7 @@ static enum smt_result meta_write(const struct smt *t, MDB_txn *txn, const struc
 }
 
 enum smt_result smt_apply(struct smt *t, MDB_txn *wtxn, uint64_t new_version,
-                          const struct smt_write *writes, size_t n, uint8_t root_out[SMT_HASH_LEN])
+                          const struct kv_write *writes, size_t n, uint8_t root_out[SMT_HASH_LEN])
 {
 	assert(t && wtxn && (writes || n == 0) && root_out);
 	struct meta m;

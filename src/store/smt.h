@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/codec.h"
+#include "base/kv.h"
 
 #define SMT_HASH_LEN  32
 #define SMT_KEY_MAX   256 /* app keys are 1..SMT_KEY_MAX bytes (LMDB keys are at most 511) */
@@ -58,14 +59,6 @@ struct smt_config {
 	    keep_versions; /* smt_prune keeps the newest keep_versions versions; 0 = keep all */
 	size_t max_batch;  /* cap on writes per smt_apply; 0 means 1,000,000 */
 	size_t max_value;  /* cap on one value's length; 0 means 1 MiB */
-};
-
-/* One write of a batch. value == NULL deletes the key (deleting an absent key is a no-op). */
-struct smt_write {
-	const uint8_t *key;
-	size_t klen;
-	const uint8_t *value;
-	size_t vlen;
 };
 
 /* Counters since smt_open, for benchmarks and logs. */
@@ -113,7 +106,7 @@ enum smt_result smt_get(struct smt *t, MDB_txn *txn, const uint8_t *key, size_t 
  * SMT_TXN_FULL, SMT_CORRUPT, SMT_DB, SMT_NOMEM.
  */
 enum smt_result smt_apply(struct smt *t, MDB_txn *wtxn, uint64_t new_version,
-                          const struct smt_write *writes, size_t n, uint8_t root_out[SMT_HASH_LEN]);
+                          const struct kv_write *writes, size_t n, uint8_t root_out[SMT_HASH_LEN]);
 
 /*
  * Latest version and root as seen by txn. A tree that never had a batch applied has version 0

@@ -48,7 +48,7 @@ struct inner {
 struct item {
 	uint8_t kp[32];
 	uint8_t vh[32];
-	const struct smt_write *w;
+	const struct kv_write *w;
 	bool live; /* changes the tree: a write of a new value (deletes only act on leaves) */
 };
 
@@ -75,7 +75,7 @@ struct smt {
 	struct smt_stats st;
 	/* scratch of smt_apply, kept between calls to avoid reallocating per block */
 	struct item *items;
-	const struct smt_write **order;
+	const struct kv_write **order;
 	size_t items_cap, order_cap;
 	struct put *puts;
 	size_t nputs, puts_cap;

@@ -116,7 +116,7 @@ static inline struct state_reader mem_reader(struct memstate *m)
 /* Commits the overlay's export into m (what the node does with the state tree). */
 static inline bool mem_commit(struct memstate *m, struct state_overlay *o)
 {
-	const struct state_write *w;
+	const struct kv_write *w;
 	size_t n;
 	if (state_overlay_export(o, &w, &n) != STATE_OK)
 		return false;

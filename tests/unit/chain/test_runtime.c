@@ -692,7 +692,7 @@ static void overlay_basics(void)
 	CHECK(state_overlay_delete(&o, K("gone"), 4) == STATE_OK);
 	CHECK(reads(&o, "b", "22") && reads(&o, "gone", NULL) && reads(&o, "empty", ""));
 	CHECK(state_overlay_count(&o) == 5);
-	const struct state_write *w;
+	const struct kv_write *w;
 	size_t n;
 	CHECK(state_overlay_export(&o, &w, &n) == STATE_OK && n == 5);
 	static const char *const order[] = {"a", "ab", "b", "empty", "gone"};
@@ -848,7 +848,7 @@ static void overlay_random_vs_model(void)
 			depth--;
 			state_overlay_release_savepoint(&o);
 		}
-		const struct state_write *w;
+		const struct kv_write *w;
 		size_t n, written = 0;
 		CHECK(state_overlay_export(&o, &w, &n) == STATE_OK);
 		for (int k = 0; k < MODEL_KEYS; k++)
@@ -900,7 +900,7 @@ static void overlay_at_scale(void)
 			state_overlay_rollback(&o);
 	}
 	double t1 = now_ms();
-	const struct state_write *w;
+	const struct kv_write *w;
 	size_t n, want = 0;
 	CHECK(state_overlay_export(&o, &w, &n) == STATE_OK);
 	double t2 = now_ms();

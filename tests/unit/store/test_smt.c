@@ -210,7 +210,7 @@ static void db_destroy(struct db *d)
 }
 
 /* Applies a batch in its own committed transaction (aborted on error). */
-static enum smt_result db_apply(struct db *d, uint64_t ver, const struct smt_write *w, size_t n,
+static enum smt_result db_apply(struct db *d, uint64_t ver, const struct kv_write *w, size_t n,
                                 uint8_t root[32])
 {
 	MDB_txn *txn;
@@ -235,11 +235,11 @@ static void db_root(struct db *d, uint64_t *ver, uint8_t root[32])
 static enum smt_result db_apply_model(struct db *d, const struct model *m, uint64_t ver,
                                       uint8_t root[32])
 {
-	struct smt_write *w = malloc((m->n + 1) * sizeof(*w));
+	struct kv_write *w = malloc((m->n + 1) * sizeof(*w));
 	for (size_t i = 0; i < m->n; i++) {
 		const struct kv *kv = &m->kv[i];
 		w[i] =
-		    (struct smt_write){kv->key, kv->klen, kv->present ? kv->val : NULL, kv->vlen};
+		    (struct kv_write){kv->key, kv->klen, kv->present ? kv->val : NULL, kv->vlen};
 	}
 	enum smt_result r = db_apply(d, ver, w, m->n, root);
 	free(w);
@@ -298,7 +298,7 @@ static void known_answers(void)
 	    {1, "d38f6063d52789ae1402a3cdc9df06fe4be681a261aba6a4828d295c51059757"},
 	    {3, "074fac9f47ea7f07e0805746c0042225bc8e9a797c2c51ddb2f08bedbb8b3987"},
 	};
-	static const struct smt_write w[] = {
+	static const struct kv_write w[] = {
 	    {(const uint8_t *)"alice", 5, (const uint8_t *)"100", 3},
 	    {(const uint8_t *)"bob", 3, (const uint8_t *)"250", 3},
 	    {(const uint8_t *)"carol", 5, (const uint8_t *)"", 0},
@@ -351,7 +351,7 @@ static void known_answers(void)
 }
 
 /* One random batch over the model: distinct keys, inserts, updates, same-value writes, deletes. */
-static size_t random_batch(struct model *m, uint64_t *rng, struct smt_write *w, size_t max)
+static size_t random_batch(struct model *m, uint64_t *rng, struct kv_write *w, size_t max)
 {
 	size_t n = 1 + check_rand(rng) % max, count = 0;
 	bool *used = calloc(m->n, 1);
@@ -367,7 +367,7 @@ static size_t random_batch(struct model *m, uint64_t *rng, struct smt_write *w, 
 		else if (!(kv->present && op == 3)) /* op 3 on a present key: same value again */
 			random_value(kv, rng);
 		w[count++] =
-		    (struct smt_write){kv->key, kv->klen, kv->present ? kv->val : NULL, kv->vlen};
+		    (struct kv_write){kv->key, kv->klen, kv->present ? kv->val : NULL, kv->vlen};
 	}
 	free(used);
 	return count;
@@ -380,7 +380,7 @@ static void differential(void)
 	struct model m;
 	model_init(&m, 300 + 16, "k");
 	add_deep_keys(&m, 300, 8);
-	struct smt_write *w = malloc(m.n * sizeof(*w));
+	struct kv_write *w = malloc(m.n * sizeof(*w));
 	struct db d;
 	db_init(&d, 0);
 	uint8_t root[32], want[32];
@@ -393,7 +393,7 @@ static void differential(void)
 				if (m.kv[i].present) {
 					m.kv[i].present = false;
 					w[n++] =
-					    (struct smt_write){m.kv[i].key, m.kv[i].klen, NULL, 0};
+					    (struct kv_write){m.kv[i].key, m.kv[i].klen, NULL, 0};
 				}
 		} else {
 			n = random_batch(&m, &rng, w, b % 3 ? 8 : 120);
@@ -418,11 +418,11 @@ static void differential(void)
 	free(m.kv);
 }
 
-static void shuffle(struct smt_write *w, size_t n, uint64_t *rng)
+static void shuffle(struct kv_write *w, size_t n, uint64_t *rng)
 {
 	for (size_t i = n; i > 1; i--) {
 		size_t j = check_rand(rng) % i;
-		struct smt_write t = w[i - 1];
+		struct kv_write t = w[i - 1];
 		w[i - 1] = w[j];
 		w[j] = t;
 	}
@@ -444,9 +444,9 @@ static void history_independence(void)
 	CHECK_EQ_MEM(a, want, 32);
 	db_destroy(&d);
 
-	struct smt_write *w = malloc(m.n * sizeof(*w));
+	struct kv_write *w = malloc(m.n * sizeof(*w));
 	for (size_t i = 0; i < m.n; i++)
-		w[i] = (struct smt_write){m.kv[i].key, m.kv[i].klen, m.kv[i].val, m.kv[i].vlen};
+		w[i] = (struct kv_write){m.kv[i].key, m.kv[i].klen, m.kv[i].val, m.kv[i].vlen};
 	shuffle(w, m.n, &rng);
 	db_init(&d, 0); /* B: shuffled, random batch sizes */
 	uint64_t ver = 10;
@@ -464,7 +464,7 @@ static void history_independence(void)
 	for (size_t i = 0; i < extra.n; i++)
 		random_value(&extra.kv[i], &rng);
 	db_init(&d, 0);
-	struct smt_write one = {(const uint8_t *)"x", 1, (const uint8_t *)"y", 1};
+	struct kv_write one = {(const uint8_t *)"x", 1, (const uint8_t *)"y", 1};
 	CHECK(db_apply(&d, 1, &one, 1, c) == SMT_OK);
 	CHECK(db_apply_model(&d, &extra, 2, c) == SMT_OK);
 	for (size_t i = 0; i < m.n / 2; i++)
@@ -544,7 +544,7 @@ static void proofs_tiny(void)
 	CHECK(smt_proof_verify(zero, (const uint8_t *)"a", 1, NULL, 0, e.buf, e.len) ==
 	      SMT_PROOF_OK);
 	enc_release(&e);
-	struct smt_write w = {(const uint8_t *)"a", 1, (const uint8_t *)"1", 1};
+	struct kv_write w = {(const uint8_t *)"a", 1, (const uint8_t *)"1", 1};
 	CHECK(db_apply(&d, 1, &w, 1, root) == SMT_OK);
 	prove_one(&d, "a", 1, &e);
 	CHECK(e.len == 2 && e.buf[0] == SMT_TERM_OWN);
@@ -740,7 +740,7 @@ static void persistence_and_abort(void)
 	/* an aborted block leaves root, version and values as they were */
 	MDB_txn *txn;
 	CHECK(mdb_txn_begin(d.env, NULL, 0, &txn) == 0);
-	struct smt_write w = {m.kv[0].key, m.kv[0].klen, NULL, 0};
+	struct kv_write w = {m.kv[0].key, m.kv[0].klen, NULL, 0};
 	uint8_t tmp[32];
 	CHECK(smt_apply(d.t, txn, 42, &w, 1, tmp) == SMT_OK);
 	CHECK(memcmp(tmp, root, 32) != 0);
@@ -770,20 +770,20 @@ static void misuse_errors(void)
 	db_open(&d);
 	uint8_t root[32], r2[32], big[300] = {0};
 	uint64_t ver;
-	struct smt_write ok = {(const uint8_t *)"a", 1, (const uint8_t *)"1", 1};
+	struct kv_write ok = {(const uint8_t *)"a", 1, (const uint8_t *)"1", 1};
 	CHECK(db_apply(&d, 0, &ok, 1, root) == SMT_OK); /* first version may be 0 */
 	CHECK(db_apply(&d, 0, &ok, 1, r2) == SMT_BAD_VERSION);
-	struct smt_write dup[2] = {ok, {(const uint8_t *)"a", 1, NULL, 0}};
+	struct kv_write dup[2] = {ok, {(const uint8_t *)"a", 1, NULL, 0}};
 	CHECK(db_apply(&d, 1, dup, 2, r2) == SMT_DUPLICATE_KEY);
-	struct smt_write empty_key = {(const uint8_t *)"", 0, NULL, 0};
+	struct kv_write empty_key = {(const uint8_t *)"", 0, NULL, 0};
 	CHECK(db_apply(&d, 1, &empty_key, 1, r2) == SMT_BAD_KEY);
-	struct smt_write long_key = {big, SMT_KEY_MAX + 1, NULL, 0};
+	struct kv_write long_key = {big, SMT_KEY_MAX + 1, NULL, 0};
 	CHECK(db_apply(&d, 1, &long_key, 1, r2) == SMT_BAD_KEY);
-	struct smt_write long_val = {(const uint8_t *)"b", 1, big, 9};
+	struct kv_write long_val = {(const uint8_t *)"b", 1, big, 9};
 	CHECK(db_apply(&d, 1, &long_val, 1, r2) == SMT_TOO_LARGE);
-	struct smt_write five[5];
+	struct kv_write five[5];
 	for (int i = 0; i < 5; i++)
-		five[i] = (struct smt_write){big + i, 1, NULL, 0};
+		five[i] = (struct kv_write){big + i, 1, NULL, 0};
 	CHECK(db_apply(&d, 1, five, 5, r2) == SMT_TOO_LARGE);
 	db_root(&d, &ver, r2);
 	CHECK(ver == 0);
@@ -791,7 +791,7 @@ static void misuse_errors(void)
 	/* an empty batch and a delete of an absent key keep the root */
 	CHECK(db_apply(&d, 5, NULL, 0, r2) == SMT_OK);
 	CHECK_EQ_MEM(r2, root, 32);
-	struct smt_write gone = {(const uint8_t *)"zz", 2, NULL, 0};
+	struct kv_write gone = {(const uint8_t *)"zz", 2, NULL, 0};
 	CHECK(db_apply(&d, 6, &gone, 1, r2) == SMT_OK);
 	CHECK_EQ_MEM(r2, root, 32);
 	MDB_txn *txn;
@@ -838,7 +838,7 @@ static void prune_exact(void)
 	struct model m;
 	model_init(&m, 400 + 16, "q");
 	add_deep_keys(&m, 400, 8);
-	struct smt_write *w = malloc(m.n * sizeof(*w));
+	struct kv_write *w = malloc(m.n * sizeof(*w));
 	struct db d;
 	db_init(&d, 1);
 	uint8_t root[32];
