@@ -50,15 +50,6 @@ enum codec_result enc_finish(const struct enc *e)
 	return e->err;
 }
 
-uint8_t *enc_take(struct enc *e, size_t *len)
-{
-	uint8_t *b = e->buf;
-	*len = e->len;
-	e->buf = NULL;
-	e->len = e->cap = 0;
-	return b;
-}
-
 static bool enc_reserve(struct enc *e, size_t n)
 {
 	if (e->err != CODEC_OK)

@@ -51,8 +51,6 @@ void enc_init_fixed(struct enc *e, uint8_t *buf, size_t cap);
 void enc_release(struct enc *e);
 /* CODEC_OK or the first error. The output is e->buf[0..e->len). */
 enum codec_result enc_finish(const struct enc *e);
-/* Hands the buffer to the caller (who frees it with free()); the encoder is left empty. */
-uint8_t *enc_take(struct enc *e, size_t *len);
 
 void enc_u8(struct enc *e, uint8_t v);
 void enc_bool(struct enc *e, bool v);
