@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain/block_int.h"
 #include "chain/merkle.h"
 #include "crypto/hash.h"
 #include "crypto/sig.h"
@@ -319,28 +320,44 @@ void block_encode(struct enc *e, const struct block *b)
 		commit_encode(e, &b->last_commit);
 }
 
-/* Reads the tx list; each entry takes at least its length byte, so a count above the bytes left
- * is rejected before the arrays are allocated. */
-static void block_dec_txs(struct dec *d, struct block *b)
+void block_dec_list(struct dec *d, uint64_t max_count, size_t max_len,
+                    enum codec_result (*check)(const uint8_t *item, size_t len),
+                    const uint8_t ***items, size_t **lens, size_t *n)
 {
-	uint64_t count = dec_uleb(d, BLOCK_MAX_TXS);
+	*items = NULL;
+	*lens = NULL;
+	*n = 0;
+	/* Each entry takes at least its length byte, so a count above the bytes left is refused
+	 * before anything is allocated. */
+	uint64_t count = dec_uleb(d, max_count);
 	if (count > dec_remaining(d))
 		dec_fail(d, CODEC_TRUNCATED);
 	if (d->err != CODEC_OK || count == 0)
 		return;
-	b->txs = malloc(count * sizeof(*b->txs));
-	b->tx_lens = malloc(count * sizeof(*b->tx_lens));
-	if (!b->txs || !b->tx_lens) {
+	*items = malloc(count * sizeof(**items));
+	*lens = malloc(count * sizeof(**lens));
+	if (!*items || !*lens) {
 		dec_fail(d, CODEC_NOMEM);
 		return;
 	}
-	b->n_txs = (size_t)count;
-	for (size_t i = 0; i < b->n_txs && d->err == CODEC_OK; i++) {
-		b->txs[i] = dec_bytes(d, &b->tx_lens[i], TX_MAX_BYTES);
-		struct tx tx;
-		if (b->txs[i])
-			dec_fail(d, tx_decode(&tx, b->txs[i], b->tx_lens[i]));
+	*n = (size_t)count;
+	for (size_t i = 0; i < *n && d->err == CODEC_OK; i++) {
+		(*items)[i] = dec_bytes(d, &(*lens)[i], max_len);
+		if ((*items)[i] && check)
+			dec_fail(d, check((*items)[i], (*lens)[i]));
 	}
+}
+
+static enum codec_result block_check_tx(const uint8_t *b, size_t n)
+{
+	struct tx tx;
+	return tx_decode(&tx, b, n);
+}
+
+static void block_dec_txs(struct dec *d, struct block *b)
+{
+	block_dec_list(d, BLOCK_MAX_TXS, TX_MAX_BYTES, block_check_tx, &b->txs, &b->tx_lens,
+	               &b->n_txs);
 }
 
 enum block_result block_decode(struct block *blk, const uint8_t *b, size_t n)
