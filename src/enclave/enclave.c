@@ -58,6 +58,8 @@ struct enclave *enclave_new(const struct enclave_platform *p, const struct encla
 {
 	assert(p && p->measurement && p->seal_key && p->attest && p->random && p->log);
 	assert(c && (c->n_codes == 0 || c->codes));
+	if (sodium_init() < 0) /* sets up guarded allocation; idempotent */
+		return NULL;
 	struct enclave *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
@@ -127,13 +129,17 @@ enum enclave_result enclave_start(struct enclave *e, const uint8_t *genesis, siz
                                   const uint8_t *sealed, size_t sealed_len)
 {
 	assert(!e->started);
-	(void)sealed_len;
-	if (sealed)
-		return ENCLAVE_UNSEAL; /* checkpoints arrive with sealing (enclave_checkpoint) */
 	enum enclave_result r = enclave_load_genesis(e, genesis, len);
 	if (r != ENCLAVE_OK)
 		return r;
-	enclave_generate_keys(e);
+	if (sealed)
+		r = enclave_restore(e, sealed, sealed_len);
+	else
+		enclave_generate_keys(e);
+	if (r != ENCLAVE_OK) {
+		sodium_memzero(e->sec, sizeof(*e->sec));
+		return r;
+	}
 	e->started = true;
 	if (e->plat.backend == ENCLAVE_BACKEND_SIM)
 		enclave_log(e, LOG_WARN,

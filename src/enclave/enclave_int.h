@@ -49,4 +49,40 @@ enum enclave_result enclave_lc_verify(const struct enclave_lc *lc, const uint8_t
                                       const struct block_feed *f, struct enclave_lc *next,
                                       char *err, size_t errlen);
 
+/* ---- Hooks between the parts of the enclave ----------------------------------------------
+ * enclave_dispatch.c routes each verified outbound message by topic (a table) to:
+ *   registry/event, worker/<our id>/keys    -> enclave_sys.c / enclave_gk.c (keys, gatekeeper)
+ *   contracts/event, contract/<id>/...      -> enclave_contracts.c (contract host)
+ * enclave_egress.c keeps the signed egress queue. */
+struct mq_message;
+struct mq_origin;
+
+/* Dispatches one verified message of block `height`. Never fails the block: a message a part
+ * cannot use is logged and skipped; only ENCLAVE_NOMEM (and then e->failed) escapes. */
+enum enclave_result enclave_dispatch(struct enclave *e, const struct mq_message *m);
+
+/* The key material of contract `id` in `cluster`, if this worker holds that cluster's key
+ * (HPKE key pair for commands/queries, Ed25519 pair signing its egress). False otherwise. The
+ * caller wipes the secrets. */
+bool enclave_contract_keys(struct enclave *e, const uint8_t id[32], uint32_t cluster,
+                           uint8_t hpke_pk[32], uint8_t hpke_sk[32], uint8_t sign_pk[32],
+                           uint8_t sign_sk[64]);
+
+/* Queues a message signed by sign_sk from origin o with o's next egress sequence.
+ * ENCLAVE_TOO_LARGE when the queue (config.max_egress) or the message is over its cap. */
+enum enclave_result enclave_egress_push(struct enclave *e, const struct mq_origin *o,
+                                        const uint8_t sign_sk[64], const char *topic,
+                                        const uint8_t *payload, size_t len);
+
+/* Contract host: a message for contracts (deploy events, commands, contract messages). */
+enum enclave_result enclave_contracts_on_message(struct enclave *e, const struct mq_message *m);
+/* After each block's messages: the contracts' block hooks. */
+void enclave_contracts_on_block(struct enclave *e);
+
+/* Restores a sealed checkpoint into e, whose chain id and measurement are set and which is not
+ * started. ENCLAVE_UNSEAL (logged with the reason) for a blob of another chain, measurement or
+ * key, tampered or malformed; then e's keys and light client may be half-written, so the caller
+ * must not start it. */
+enum enclave_result enclave_restore(struct enclave *e, const uint8_t *sealed, size_t len);
+
 #endif
