@@ -15,11 +15,19 @@
 #include <string.h>
 
 #include "base/amount.h"
+#include "base/hex.h"
 #include "base/ss58.h"
+#include "chain/registry.h"
+#include "chain/validators.h"
 #include "crypto/devkeys.h"
 #include "crypto/hash.h"
 
 #define PATH_MAX_LEN 96
+
+/* A parsed genesis always holds a valid validator set (so genesis_build_state cannot fail on it):
+ * at most VALSET_MAX validators whose total power cannot overflow. */
+_Static_assert(GENESIS_MAX_VALIDATORS == VALSET_MAX, "genesis validators form one valset");
+_Static_assert(GENESIS_MAX_POWER <= VALSET_MAX_TOTAL_POWER / VALSET_MAX, "genesis total power");
 
 static const char *const genesis_messages[] = {
     [GENESIS_OK] = "ok",
@@ -46,7 +54,18 @@ const char *genesis_strerror(enum genesis_result r)
 
 /* ---- field tables ---- */
 
-enum kind { K_STRING, K_UINT, K_AMOUNT, K_ADDRESS, K_OBJECT, K_ARRAY };
+enum kind {
+	K_STRING,
+	K_UINT,
+	K_AMOUNT,
+	K_ADDRESS,
+	K_OBJECT,
+	K_ARRAY,
+	K_FLAGGED, /* an optional K_OBJECT whose presence sets the bool at offset */
+	K_BOOL,
+	K_KEY_LIST, /* array of 32-byte hex strings: count u8 at offset, entries after it; <= max */
+	K_BACKENDS, /* array of attestation backend names: a bit mask u8 at offset */
+};
 
 struct charset {
 	const char *chars;
@@ -117,6 +136,26 @@ static const struct spec allocation_spec = {allocation_fields, ARRAY_LEN(allocat
                                             sizeof(struct genesis_allocation),
                                             GENESIS_MAX_ALLOCATIONS, G(n_allocations)};
 
+#define P(f) G(attestation.f)
+_Static_assert(offsetof(struct attest_policy, measurements) ==
+                   offsetof(struct attest_policy, n_measurements) + 1,
+               "K_KEY_LIST layout");
+_Static_assert(offsetof(struct attest_policy, sim_keys) ==
+                   offsetof(struct attest_policy, n_sim_keys) + 1,
+               "K_KEY_LIST layout");
+static const struct field attestation_fields[] = {
+    {"backends", K_BACKENDS, false, P(backends), 0, 0, 0, NULL, NULL},
+    {"any_measurement", K_BOOL, false, P(any_measurement), 0, 0, 0, NULL, NULL},
+    {"measurements", K_KEY_LIST, false, P(n_measurements), 0, 0, ATTEST_MAX_MEASUREMENTS, NULL,
+     NULL},
+    {"sim_attestation_keys", K_KEY_LIST, false, P(n_sim_keys), 0, 0, ATTEST_MAX_SIM_KEYS, NULL,
+     NULL},
+    {"max_report_age", K_UINT, false, P(max_report_age), 8, 1, 1000000, NULL, NULL},
+    {"max_confidence_level", K_UINT, false, P(max_confidence_level), 1, 1, 255, NULL, NULL},
+};
+static const struct spec attestation_spec = {attestation_fields, ARRAY_LEN(attestation_fields), 0,
+                                             0, 0};
+
 /* ss58_prefix comes first: the address fields after it are checked against it. */
 static const struct field top_fields[] = {
     {"ss58_prefix", K_UINT, false, G(ss58_prefix), 2, 0, SS58_PREFIX_MAX, NULL, NULL},
@@ -132,6 +171,7 @@ static const struct field top_fields[] = {
     {"sudo", K_ADDRESS, false, G(sudo), 0, 0, 0, NULL, NULL},
     {"validators", K_ARRAY, false, G(validators), 0, 0, 0, NULL, &validator_spec},
     {"allocations", K_ARRAY, false, G(allocations), 0, 0, 0, NULL, &allocation_spec},
+    {"attestation", K_FLAGGED, true, G(has_attestation), 0, 0, 0, NULL, &attestation_spec},
 };
 static const struct spec top_spec = {top_fields, ARRAY_LEN(top_fields), 0, 0, 0};
 
@@ -288,9 +328,82 @@ static enum genesis_result parse_array(struct parser *p, const struct field *f, 
 	return GENESIS_OK;
 }
 
+static enum genesis_result parse_flagged(struct parser *p, const struct field *f, json_t *v,
+                                         void *base, const char *path)
+{
+	*(bool *)(void *)((uint8_t *)base + f->offset) = true;
+	return parse_object(p, f->sub, v, base, path);
+}
+
+static enum genesis_result parse_bool(struct parser *p, const struct field *f, json_t *v,
+                                      void *base, const char *path)
+{
+	if (!json_is_boolean(v))
+		return fail(p, GENESIS_BAD_TYPE, "%s: must be true or false", path);
+	*(bool *)(void *)((uint8_t *)base + f->offset) = json_is_true(v);
+	return GENESIS_OK;
+}
+
+static enum genesis_result need_array(struct parser *p, json_t *v, size_t max, const char *path,
+                                      const char *what)
+{
+	if (!json_is_array(v))
+		return fail(p, GENESIS_BAD_TYPE, "%s: must be an array of %s", path, what);
+	if (json_array_size(v) > max)
+		return fail(p, GENESIS_TOO_LARGE, "%s: %zu entries, at most %zu allowed", path,
+		            json_array_size(v), max);
+	return GENESIS_OK;
+}
+
+static enum genesis_result parse_key_list(struct parser *p, const struct field *f, json_t *v,
+                                          void *base, const char *path)
+{
+	enum genesis_result r = need_array(p, v, f->max, path, "64-digit hex strings");
+	if (r != GENESIS_OK)
+		return r;
+	uint8_t *count = (uint8_t *)base + f->offset, *keys = count + 1;
+	size_t n = json_array_size(v);
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(v, i);
+		if (!json_is_string(s) ||
+		    !hex_decode_exact(keys + 32 * i, 32, json_string_value(s)))
+			return fail(p, GENESIS_BAD_VALUE, "%s[%zu]: not a 64-digit hex string",
+			            path, i);
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(keys + 32 * j, keys + 32 * i, 32) == 0)
+				return fail(p, GENESIS_DUPLICATE, "%s[%zu]: duplicate of %s[%zu]",
+				            path, i, path, j);
+	}
+	*count = (uint8_t)n;
+	return GENESIS_OK;
+}
+
+static enum genesis_result parse_backends(struct parser *p, const struct field *f, json_t *v,
+                                          void *base, const char *path)
+{
+	enum genesis_result r = need_array(p, v, ATTEST_BACKEND_MAX, path, "backend names");
+	if (r != GENESIS_OK)
+		return r;
+	uint8_t *mask = (uint8_t *)base + f->offset;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		json_t *s = json_array_get(v, i);
+		uint8_t b = json_is_string(s) ? attest_backend_from_name(json_string_value(s)) : 0;
+		if (!b)
+			return fail(p, GENESIS_BAD_VALUE,
+			            "%s[%zu]: not a backend (use \"sim\" or \"gramine-sgx\")", path,
+			            i);
+		if (*mask & (1u << b))
+			return fail(p, GENESIS_DUPLICATE, "%s[%zu]: backend listed twice", path, i);
+		*mask |= (uint8_t)(1u << b);
+	}
+	return GENESIS_OK;
+}
+
 static const parse_fn parsers[] = {
-    [K_STRING] = parse_string,   [K_UINT] = parse_uint,         [K_AMOUNT] = parse_amount,
-    [K_ADDRESS] = parse_address, [K_OBJECT] = parse_sub_object, [K_ARRAY] = parse_array,
+    [K_STRING] = parse_string,     [K_UINT] = parse_uint,         [K_AMOUNT] = parse_amount,
+    [K_ADDRESS] = parse_address,   [K_OBJECT] = parse_sub_object, [K_ARRAY] = parse_array,
+    [K_FLAGGED] = parse_flagged,   [K_BOOL] = parse_bool,         [K_KEY_LIST] = parse_key_list,
+    [K_BACKENDS] = parse_backends,
 };
 
 static void join(char out[PATH_MAX_LEN], const char *path, const char *name)
@@ -477,6 +590,26 @@ static enum genesis_result check_module_accounts(struct parser *p)
 	return GENESIS_OK;
 }
 
+/* A policy that could never accept a worker it names is a mistake in the document. */
+static enum genesis_result check_attestation(struct parser *p)
+{
+	const struct attest_policy *a = &p->g->attestation;
+	if (!p->g->has_attestation)
+		return GENESIS_OK;
+	if ((a->backends & (1u << ATTEST_BACKEND_SIM)) && a->n_sim_keys == 0)
+		return fail(
+		    p, GENESIS_RULE,
+		    "attestation.sim_attestation_keys: the sim backend needs at least one key");
+	if (a->any_measurement && a->n_measurements)
+		return fail(p, GENESIS_RULE,
+		            "attestation.measurements: must be empty when any_measurement is true");
+	if (a->backends && !a->any_measurement && !a->n_measurements)
+		return fail(p, GENESIS_RULE,
+		            "attestation.measurements: list the allowed measurements (or set "
+		            "any_measurement on a dev chain)");
+	return GENESIS_OK;
+}
+
 static enum genesis_result check_rules(struct parser *p)
 {
 	const struct genesis *g = p->g;
@@ -497,6 +630,8 @@ static enum genesis_result check_rules(struct parser *p)
 	                      offsetof(struct genesis_allocation, account), "allocations")))
 		return r;
 	if ((r = check_amounts(p)))
+		return r;
+	if ((r = check_attestation(p)))
 		return r;
 	return check_module_accounts(p);
 }
@@ -586,6 +721,10 @@ static void encode_pieces(const struct genesis *g, struct enc *e,
 		encode_allocation(e, &g->allocations[i]);
 		sink(ctx, e);
 	}
+	if (g->has_attestation) { /* absent: nothing, so older documents keep their chain id */
+		attest_policy_encode(e, &g->attestation);
+		sink(ctx, e);
+	}
 }
 
 static void keep(void *ctx, struct enc *e)
@@ -608,7 +747,7 @@ static void hash_piece(void *ctx, struct enc *e)
 
 void genesis_hash(uint8_t out[32], const struct genesis *g)
 {
-	uint8_t buf[512]; /* largest piece: the head, at most 272 bytes */
+	uint8_t buf[ATTEST_POLICY_MAX + 512]; /* largest piece: the policy, else the head (272) */
 	struct enc e;
 	struct hash_state h;
 	enc_init_fixed(&e, buf, sizeof(buf));
@@ -634,11 +773,27 @@ void genesis_params(struct runtime_params *p, const struct genesis *g)
 	memcpy(p->sudo, g->sudo, 32);
 }
 
+static void genesis_valset(struct valset *vs, const struct genesis *g)
+{
+	assert(g->n_validators <= VALSET_MAX);
+	vs->n = g->n_validators;
+	for (size_t i = 0; i < g->n_validators; i++) {
+		memcpy(vs->v[i].pub_key, g->validators[i].public_key, 32);
+		vs->v[i].power = g->validators[i].power;
+	}
+}
+
 enum state_result genesis_build_state(const struct genesis *g, struct state_overlay *o)
 {
 	struct runtime_params params;
+	struct valset vs;
 	genesis_params(&params, g);
+	genesis_valset(&vs, g);
 	enum state_result r = runtime_params_store(o, &params);
+	if (r == STATE_OK)
+		r = validators_init_state(o, &vs);
+	if (r == STATE_OK && g->has_attestation)
+		r = registry_policy_store(o, &g->attestation);
 	for (size_t i = 0; i < g->n_allocations && r == STATE_OK; i++) {
 		uint8_t key[RUNTIME_ACCOUNT_KEY_LEN], val[RUNTIME_ACCOUNT_VALUE_LEN];
 		struct account a = {0, g->allocations[i].amount};
@@ -694,6 +849,19 @@ static json_t *dev_allocations(const char *pool, const char *treasury)
 	return arr;
 }
 
+/* Dev chains accept sim workers of any build (the sim measurement is the binary's hash). */
+static json_t *dev_attestation(void)
+{
+	uint8_t pk[32], sk[64];
+	char hex[65];
+	attest_dev_sim_keypair(pk, sk);
+	sodium_memzero(sk, sizeof(sk));
+	hex_encode(hex, pk, 32);
+	return json_pack("{s:[s], s:b, s:[], s:[s], s:i, s:i}", "backends", "sim",
+	                 "any_measurement", 1, "measurements", "sim_attestation_keys", hex,
+	                 "max_report_age", 600, "max_confidence_level", ATTEST_LEVEL_SIM);
+}
+
 char *genesis_dev_json(uint64_t block_time_ms)
 {
 	char alice[SS58_ADDR_MAX], treasury[SS58_ADDR_MAX], pool[SS58_ADDR_MAX];
@@ -715,6 +883,10 @@ char *genesis_dev_json(uint64_t block_time_ms)
 	    "mining_reward_pool", pool, "sudo", alice, "validators", "name", "alice", "public_key",
 	    alice, "power", 1, "allocations", allocs);
 	json_decref(allocs);
+	if (root && json_object_set_new(root, "attestation", dev_attestation()) != 0) {
+		json_decref(root);
+		root = NULL;
+	}
 	char *out = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
 	json_decref(root);
 	return out;

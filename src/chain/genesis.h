@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/codec.h"
+#include "chain/attest.h"
 #include "chain/runtime.h"
 #include "chain/state.h"
 
@@ -25,7 +26,7 @@
 #define GENESIS_NAME_MAX         64  /* chain and validator names, bytes */
 #define GENESIS_LABEL_MAX        128 /* allocation labels, bytes */
 #define GENESIS_SYMBOL_MAX       8
-#define GENESIS_MAX_VALIDATORS   256
+#define GENESIS_MAX_VALIDATORS   128 /* VALSET_MAX: the genesis set must be a valid set */
 #define GENESIS_MAX_ALLOCATIONS  100000
 #define GENESIS_MAX_JSON         (16u << 20)
 #define GENESIS_MAX_POWER        ((uint64_t)1 << 32)
@@ -80,6 +81,8 @@ struct genesis {
 	size_t n_validators;
 	struct genesis_allocation *allocations; /* owned */
 	size_t n_allocations;
+	bool has_attestation;             /* "attestation" given; else no worker can register */
+	struct attest_policy attestation; /* the registry's policy (chain/attest.h) */
 };
 
 /* Parses and validates json[0..len) into *g. On GENESIS_OK the caller owns *g and releases it
@@ -97,17 +100,21 @@ void genesis_encode(struct enc *e, const struct genesis *g);
 void genesis_hash(uint8_t out[32], const struct genesis *g);
 /* The runtime parameters g defines (chain_id = genesis_hash(g)). */
 void genesis_params(struct runtime_params *p, const struct genesis *g);
-/* Writes every allocation as an account (nonce 0) and sys/params into o. Returns the first
- * overlay failure (STATE_FULL / STATE_NOMEM), else STATE_OK. */
+/* Writes every allocation as an account (nonce 0), sys/params, the attestation policy (when
+ * given, "reg/policy") and the validator records
+ * (validators_init_state: the set in canonical order, signing from height 1) into o. g must be
+ * as genesis_parse returned it. Returns the first overlay failure (STATE_FULL / STATE_NOMEM),
+ * else STATE_OK. */
 enum state_result genesis_build_state(const struct genesis *g, struct state_overlay *o)
     __attribute__((warn_unused_result));
 
 /* The dev chain's genesis JSON: chain "tenebra-dev", GENESIS_DEV_TIME_MS, the given block time;
  * alice (crypto/devkeys.h) is the only validator and sudo; the mining reward pool holds
  * 700,000,000 PHA; alice, bob, charlie, dave, eve and ferdie 10,000,000 PHA each; the treasury the
- * rest (240,000,000). Treasury and mining pool are keyless module accounts
- * (runtime_module_account "treasury", "mining-reward-pool"). Returns a malloc'ed NUL-terminated
- * string the caller frees, or NULL when out of memory. */
+ * rest (240,000,000). Attestation: sim workers with any measurement, reports signed by the dev sim
+ * key (attest_dev_sim_keypair), at most 600 blocks old. Treasury and mining pool are keyless module
+ * accounts (runtime_module_account "treasury", "mining-reward-pool"). Returns a malloc'ed
+ * NUL-terminated string the caller frees, or NULL when out of memory. */
 char *genesis_dev_json(uint64_t block_time_ms);
 
 #endif

@@ -13,6 +13,10 @@
 static const struct runtime_module *const modules[] = {
     [RUNTIME_MODULE_SYSTEM] = &system_module,
     [RUNTIME_MODULE_BALANCES] = &balances_module,
+    [RUNTIME_MODULE_VALIDATORS] = &validators_module,
+    [RUNTIME_MODULE_REGISTRY] = &registry_module,
+    [RUNTIME_MODULE_MQ] = &mq_module,
+    [RUNTIME_MODULE_CONTRACTS] = &contracts_module,
 };
 #define N_MODULES (sizeof(modules) / sizeof(modules[0]))
 
@@ -37,10 +41,46 @@ static const char *const tx_messages[] = {
     [TX_STORAGE] = "storage error or malformed state",
     [TX_STATE_FULL] = "the block's state write set is full",
     [TX_NOMEM] = "out of memory",
+    [TX_EVIDENCE_BAD_SIG] = "evidence carries a vote signature that does not verify",
     [TX_CALL_INSUFFICIENT_BALANCE] = "amount exceeds the free balance",
     [TX_CALL_KEEP_ALIVE] = "transfer would leave the sender below the existential deposit",
     [TX_CALL_BELOW_ED] = "amount is below the existential deposit needed to create the account",
     [TX_CALL_OVERFLOW] = "the destination balance would overflow",
+    [TX_CALL_NOT_SUDO] = "only the sudo account may make this call",
+    [TX_CALL_NOT_VALIDATOR] = "the key is not in the validator set",
+    [TX_CALL_VALSET_EMPTY] = "the change would leave the validator set empty",
+    [TX_CALL_VALSET_FULL] = "the validator set is full (128 validators)",
+    [TX_CALL_VALSET_OVERFLOW] = "the validator set's total power would be too large",
+    [TX_CALL_REG_NOT_OPERATOR] = "a worker is registered by its operator account only",
+    [TX_CALL_REG_OPERATOR_CHANGED] = "the worker is registered with another operator",
+    [TX_CALL_REG_BACKEND_NOT_ALLOWED] = "the attestation policy does not allow this backend",
+    [TX_CALL_REG_MEASUREMENT_NOT_ALLOWED] = "the measurement is not allowed by the policy",
+    [TX_CALL_REG_REPORT_DATA_MISMATCH] =
+        "report data is not the hash of the registration info (keys, operator, chain)",
+    [TX_CALL_REG_STALE_REPORT] = "the report is not within max_report_age blocks of now",
+    [TX_CALL_REG_UNKNOWN_SIM_KEY] = "sim report signed by a key the policy does not list",
+    [TX_CALL_REG_BAD_REPORT_SIG] = "sim report signature does not verify",
+    [TX_CALL_REG_BAD_QUOTE] = "SGX quote malformed, not matching the report, or debug",
+    [TX_CALL_REG_LOW_CONFIDENCE] = "confidence level is weaker than the policy accepts",
+    [TX_CALL_REG_UNKNOWN_WORKER] = "no registered worker has this identity",
+    [TX_CALL_REG_ALREADY_GATEKEEPER] = "the worker is already a gatekeeper",
+    [TX_CALL_REG_NOT_GATEKEEPER] = "not a gatekeeper",
+    [TX_CALL_REG_LAST_GATEKEEPER] = "cannot remove the last gatekeeper holding the master key",
+    [TX_CALL_REG_CLUSTER_EXISTS] = "the cluster already exists",
+    [TX_CALL_REG_UNKNOWN_CLUSTER] = "no such cluster",
+    [TX_CALL_REG_NO_MASTER_KEY] = "the current epoch's master key is not published yet",
+    [TX_CALL_REG_KEY_CONFLICT] = "a different key is already published for this epoch",
+    [TX_CALL_REG_FULL] = "the gatekeeper list or the master key history is full",
+    [TX_CALL_MQ_BAD_ORIGIN] = "unknown message sender, or one that may not send this",
+    [TX_CALL_MQ_BAD_SIGNATURE] = "a message signature does not verify",
+    [TX_CALL_MQ_WRONG_SEQUENCE] = "message sequence is not the sender's next one",
+    [TX_CALL_MQ_UNKNOWN_TOPIC] = "no chain module consumes this '^' topic",
+    [TX_CALL_MQ_BAD_MESSAGE] = "the payload of a message to a chain module is malformed",
+    [TX_CALL_CONTRACT_EXISTS] = "a contract with this id is already deployed",
+    [TX_CALL_CONTRACT_UNKNOWN] = "no contract with this id",
+    [TX_CALL_EVIDENCE_TOO_OLD] = "evidence too old: the set of that height is no longer known",
+    [TX_CALL_EVIDENCE_FUTURE] = "evidence is for a height above the block's",
+    [TX_CALL_EVIDENCE_DUPLICATE] = "this equivocation is already recorded",
 };
 
 const char *tx_strerror(enum tx_result r)
@@ -68,6 +108,25 @@ enum tx_result runtime_from_state(enum state_result r)
 		break;
 	}
 	return TX_STORAGE;
+}
+
+enum tx_result runtime_get(struct state_overlay *o, const void *key, size_t klen, const uint8_t **v,
+                           size_t *n, bool *found)
+{
+	int rc = state_overlay_get(o, key, klen, v, n);
+	*found = rc == 1;
+	return rc < 0 ? TX_STORAGE : TX_OK;
+}
+
+enum tx_result runtime_put(struct state_overlay *o, const void *key, size_t klen, const void *v,
+                           size_t n)
+{
+	return runtime_from_state(state_overlay_put(o, key, klen, v, n));
+}
+
+enum tx_result runtime_require_sudo(const struct runtime_params *p, const struct tx *tx)
+{
+	return memcmp(tx->sender, p->sudo, 32) == 0 ? TX_OK : TX_CALL_NOT_SUDO;
 }
 
 /* ---- accounts ---- */
@@ -411,6 +470,14 @@ enum tx_result runtime_apply_tx(const struct runtime_params *p, struct state_ove
 	out->fee = out->check.fee;
 	out->tip = out->check.tip;
 	return TX_OK;
+}
+
+/* ---- blocks ---- */
+
+enum tx_result runtime_end_block(struct state_overlay *o, uint64_t height, struct valset *next,
+                                 bool *changed)
+{
+	return validators_end_block(o, height, next, changed);
 }
 
 /* ---- messages ---- */

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "base/codec.h"
+#include "chain/block.h"
 #include "chain/state.h"
 #include "chain/tx.h"
 
@@ -39,6 +40,10 @@
 enum {
 	RUNTIME_MODULE_SYSTEM = 0,
 	RUNTIME_MODULE_BALANCES = 1,
+	RUNTIME_MODULE_VALIDATORS = 2, /* calls and payloads: chain/validators.h */
+	RUNTIME_MODULE_REGISTRY = 3,   /* chain/registry.h */
+	RUNTIME_MODULE_MQ = 4,         /* chain/mq.h */
+	RUNTIME_MODULE_CONTRACTS = 5,  /* chain/contracts.h */
 };
 enum { SYSTEM_FN_REMARK = 0 };     /* payload: 0..SYSTEM_REMARK_MAX raw bytes */
 enum { BALANCES_FN_TRANSFER = 0 }; /* payload: dest [32] ‖ amount u128 */
@@ -70,11 +75,50 @@ enum tx_result {
 	TX_STORAGE = 17,          /* the state reader failed or holds a malformed account */
 	TX_STATE_FULL = 18,       /* the block's write set is full: close the block */
 	TX_NOMEM = 19,
+	TX_EVIDENCE_BAD_SIG = 30, /* validators.report_evidence: a vote signature does not verify */
 	TX_CALL_ERRORS = 64,
 	TX_CALL_INSUFFICIENT_BALANCE = 64, /* amount > free balance after the fee */
 	TX_CALL_KEEP_ALIVE = 65,           /* the transfer would leave the sender below ED */
 	TX_CALL_BELOW_ED = 66,             /* would create an account with less than ED */
 	TX_CALL_OVERFLOW = 67,             /* the destination balance would overflow */
+	/* validators (80..87) */
+	TX_CALL_NOT_SUDO = 80,           /* the call is reserved to the sudo account */
+	TX_CALL_NOT_VALIDATOR = 81,      /* the key is not in the (relevant) validator set */
+	TX_CALL_VALSET_EMPTY = 82,       /* the change would leave no validator */
+	TX_CALL_VALSET_FULL = 83,        /* the change would exceed VALSET_MAX validators */
+	TX_CALL_VALSET_OVERFLOW = 84,    /* total power would exceed VALSET_MAX_TOTAL_POWER */
+	TX_CALL_EVIDENCE_TOO_OLD = 85,   /* the state no longer knows the set of that height */
+	TX_CALL_EVIDENCE_FUTURE = 86,    /* the votes are for a height above the block's */
+	TX_CALL_EVIDENCE_DUPLICATE = 87, /* this offence is already recorded */
+	/* registry (96..111) */
+	TX_CALL_REG_NOT_OPERATOR = 96,            /* register_worker sent by another account */
+	TX_CALL_REG_OPERATOR_CHANGED = 97,        /* re-registration names another operator */
+	TX_CALL_REG_BACKEND_NOT_ALLOWED = 98,     /* attestation: backend not in the policy */
+	TX_CALL_REG_MEASUREMENT_NOT_ALLOWED = 99, /* attestation: measurement not allowed */
+	TX_CALL_REG_REPORT_DATA_MISMATCH = 100,   /* report data is not the registration hash */
+	TX_CALL_REG_STALE_REPORT = 101,           /* report older than max_report_age, or future */
+	TX_CALL_REG_UNKNOWN_SIM_KEY = 102,        /* sim report by a key the policy does not list */
+	TX_CALL_REG_BAD_REPORT_SIG = 103,         /* sim report signature does not verify */
+	TX_CALL_REG_BAD_QUOTE = 104,              /* SGX quote malformed, mismatched or debug */
+	TX_CALL_REG_LOW_CONFIDENCE = 105,         /* level weaker than the policy accepts */
+	TX_CALL_REG_UNKNOWN_WORKER = 106,         /* no registered worker with that identity */
+	TX_CALL_REG_ALREADY_GATEKEEPER = 107,
+	TX_CALL_REG_NOT_GATEKEEPER = 108,  /* not a gatekeeper (call or message origin) */
+	TX_CALL_REG_LAST_GATEKEEPER = 109, /* would remove the only holder of the master key */
+	TX_CALL_REG_CLUSTER_EXISTS = 110,
+	TX_CALL_REG_UNKNOWN_CLUSTER = 111,
+	TX_CALL_REG_NO_MASTER_KEY = 112, /* the current epoch's master key is not published */
+	TX_CALL_REG_KEY_CONFLICT = 113,  /* a published key for another epoch or another key */
+	TX_CALL_REG_FULL = 114,          /* gatekeeper list or master key history full */
+	/* mq (116..119) */
+	TX_CALL_MQ_BAD_ORIGIN = 116,     /* unknown sender, or one that may not send this */
+	TX_CALL_MQ_BAD_SIGNATURE = 117,  /* a message signature does not verify */
+	TX_CALL_MQ_WRONG_SEQUENCE = 118, /* not exactly the sender's next sequence */
+	TX_CALL_MQ_UNKNOWN_TOPIC = 119,  /* a '^' topic no chain module consumes */
+	TX_CALL_MQ_BAD_MESSAGE = 120,    /* a consumed ('^') message's payload is malformed */
+	/* contracts (124..125) */
+	TX_CALL_CONTRACT_EXISTS = 124,  /* the same deployer, cluster, code and salt again */
+	TX_CALL_CONTRACT_UNKNOWN = 125, /* no contract with that id */
 };
 
 /* A static English message for r; never NULL. */
@@ -190,6 +234,19 @@ enum tx_result runtime_apply_tx(const struct runtime_params *p, struct state_ove
                                 const struct tx *tx, size_t tx_len, uint64_t height,
                                 const uint8_t author[32], struct tx_outcome *out)
     __attribute__((warn_unused_result));
+
+/* Ends block `height` after its last tx and before the overlay is exported: every node (producer,
+ * validator, syncing node) calls it exactly once per block, so the block's end-of-block writes
+ * are part of its state root. Today it folds the block's validator-set changes into the epoch
+ * records (chain/validators.h): when the set in val/next differs from the one that signed this
+ * block, a new epoch starts at height + 1. Outputs the set that signs block height + 1 in *next
+ * (canonical order; its valset_hash is this block's next_validators_hash) and whether it
+ * differs from this block's set in *changed. Returns TX_OK;
+ * TX_STORAGE when the validator records are missing or malformed (a state without them, from
+ * before they existed, cannot be continued); TX_STATE_FULL / TX_NOMEM when the overlay cannot
+ * take the writes (o is then as before: abandon the block, or rebuild it with fewer txs). */
+enum tx_result runtime_end_block(struct state_overlay *o, uint64_t height, struct valset *next,
+                                 bool *changed) __attribute__((warn_unused_result));
 
 /* Writes a one-line explanation of r using the details in c (may be NULL) into buf[0..len), e.g.
  * "nonce 3 is stale: account nonce is 5". Returns buf. */

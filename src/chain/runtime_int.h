@@ -43,6 +43,10 @@ struct runtime_module {
 
 extern const struct runtime_module system_module;
 extern const struct runtime_module balances_module;
+extern const struct runtime_module validators_module;
+extern const struct runtime_module registry_module;
+extern const struct runtime_module mq_module;
+extern const struct runtime_module contracts_module;
 
 /* Reads pk's account through o. *exists says whether it exists (*a zeroed if not). Returns TX_OK
  * or TX_STORAGE. */
@@ -52,7 +56,19 @@ enum tx_result runtime_account_load(struct state_overlay *o, const uint8_t pk[32
 /* Writes pk's account into o. Returns TX_OK, TX_STATE_FULL or TX_NOMEM. */
 enum tx_result runtime_account_store(struct state_overlay *o, const uint8_t pk[32],
                                      const struct account *a) __attribute__((warn_unused_result));
+/* The validators module's part of runtime_end_block (same contract). */
+enum tx_result validators_end_block(struct state_overlay *o, uint64_t height, struct valset *next,
+                                    bool *changed) __attribute__((warn_unused_result));
 /* Maps an overlay write result to a tx result. */
 enum tx_result runtime_from_state(enum state_result r);
+/* Reads key through o: TX_OK with *found and, when found, *v / *n borrowed until the next write
+ * to o; or TX_STORAGE. */
+enum tx_result runtime_get(struct state_overlay *o, const void *key, size_t klen, const uint8_t **v,
+                           size_t *n, bool *found) __attribute__((warn_unused_result));
+/* Writes key = v[0..n) into o: TX_OK, TX_STATE_FULL or TX_NOMEM. */
+enum tx_result runtime_put(struct state_overlay *o, const void *key, size_t klen, const void *v,
+                           size_t n) __attribute__((warn_unused_result));
+/* TX_OK when tx was sent by the sudo account, else TX_CALL_NOT_SUDO. */
+enum tx_result runtime_require_sudo(const struct runtime_params *p, const struct tx *tx);
 
 #endif

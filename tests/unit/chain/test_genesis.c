@@ -19,7 +19,7 @@
 #define VEC_DIR "tests/vectors/genesis/"
 /* The dev chain id (block time 1000 ms). Changing it breaks every dev keystore and script that
  * signs for the dev chain: only change it together with docs/protocol/runtime.md. */
-#define DEV_CHAIN_ID "663d37ab4ad48f015647de7db7f7ddaee7fb9412817e6c5193270e8074d0b609"
+#define DEV_CHAIN_ID "e185d669f6e6dddc28f00e7b9f406e466cdc41dbb074fdad7422497e91fb48a2"
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -116,11 +116,11 @@ static void encoding_matches_hash(void)
 	genesis_encode(&e, &g);
 	CHECK(enc_finish(&e) == CODEC_OK);
 	/* head 1+12+8+8+2+4+1+5*16+3*32 = 212, validators 1+(6+32+8), allocations
-	 * 1+8*(32+16)+labels */
+	 * 1+8*(32+16)+labels, attestation policy 1+1+1+1+1+32+8+1 = 46 */
 	size_t labels = 0;
 	for (size_t i = 0; i < g.n_allocations; i++)
 		labels += 1 + strlen(g.allocations[i].label);
-	CHECK(e.len == 212 + 47 + 1 + 8 * 48 + labels);
+	CHECK(e.len == 212 + 47 + 1 + 8 * 48 + labels + 46);
 	uint8_t direct[32], streamed[32];
 	hash_tagged(direct, GENESIS_HASH_TAG, e.buf, e.len);
 	genesis_hash(streamed, &g);
@@ -140,7 +140,8 @@ static void build_state_then_transfer(void)
 	CHECK(genesis_parse(&g, json, strlen(json), NULL, 0) == GENESIS_OK);
 	state_overlay_init(&o, &r, NULL);
 	CHECK(genesis_build_state(&g, &o) == STATE_OK);
-	CHECK(state_overlay_count(&o) == 9); /* 8 accounts + sys/params */
+	/* 8 accounts, sys/params, val/next, val/epoch, reg/policy */
+	CHECK(state_overlay_count(&o) == 12);
 	CHECK(mem_commit(&m, &o));
 	state_overlay_release(&o);
 

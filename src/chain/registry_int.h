@@ -1,0 +1,59 @@
+/*
+ * Internals shared by the registry, mq and contracts modules (mod_registry.c, mod_mq.c,
+ * mod_contracts.c): index lists, the message consumers of "^registry/..." topics and the lookups
+ * one module makes in another's records.
+ */
+#ifndef TN_CHAIN_REGISTRY_INT_H
+#define TN_CHAIN_REGISTRY_INT_H
+
+#include "chain/contracts.h"
+#include "chain/mq.h"
+#include "chain/registry.h"
+#include "chain/runtime_int.h"
+
+/* An append-only list of 32-byte ids: count u32 at prefix ‖ "n", id i at prefix ‖ "i" ‖ i u32
+ * big-endian (so the state tree keeps them in order). */
+#define REGISTRY_INDEX_KEY_MAX 32
+enum tx_result registry_index_append(struct state_overlay *o, const char *prefix,
+                                     const uint8_t id[32]) __attribute__((warn_unused_result));
+/* 1 / 0 (count 0) / -1, as the public readers. */
+int registry_index_count(const struct state_reader *r, const char *prefix, uint32_t *n)
+    __attribute__((warn_unused_result));
+int registry_index_at(const struct state_reader *r, const char *prefix, uint32_t i, uint8_t id[32])
+    __attribute__((warn_unused_result));
+
+/* The key that must have signed a message from origin (mq.h): TX_OK with pk set,
+ * TX_CALL_MQ_BAD_ORIGIN (module origin, unknown or unregistered sender, no published key),
+ * TX_CALL_REG_NOT_GATEKEEPER (gatekeeper origin that is not a current gatekeeper) or
+ * TX_STORAGE. */
+enum tx_result registry_origin_key(struct state_overlay *o, const struct mq_origin *origin,
+                                   uint8_t pk[32]) __attribute__((warn_unused_result));
+
+/* Consumers of the "^registry/..." topics (the table is in mod_mq.c): the message passed the
+ * signature and sequence checks. Each returns TX_OK, a call error (TX_CALL_MQ_BAD_ORIGIN when the
+ * origin is not a gatekeeper, TX_CALL_MQ_BAD_MESSAGE for a malformed payload, or the registry's
+ * own refusals) or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. */
+enum tx_result registry_on_master_key(struct runtime_ctx *c, const struct mq_message *m)
+    __attribute__((warn_unused_result));
+enum tx_result registry_on_cluster_key(struct runtime_ctx *c, const struct mq_message *m)
+    __attribute__((warn_unused_result));
+enum tx_result registry_on_contract_key(struct runtime_ctx *c, const struct mq_message *m)
+    __attribute__((warn_unused_result));
+
+/* Reads key through r and decodes it with decode (which fills out): 1 found, 0 absent, -1
+ * storage error or a value decode refuses. */
+typedef enum codec_result (*registry_decode_fn)(void *out, const uint8_t *b, size_t n);
+int registry_read(const struct state_reader *r, const void *key, size_t klen,
+                  registry_decode_fn decode, void *out) __attribute__((warn_unused_result));
+/* Encodes v with encode (at most max bytes) and writes it at key: TX_OK, TX_STATE_FULL or
+ * TX_NOMEM. */
+typedef void (*registry_encode_fn)(struct enc *e, const void *v);
+enum tx_result registry_write(struct state_overlay *o, const void *key, size_t klen,
+                              registry_encode_fn encode, const void *v, size_t max)
+    __attribute__((warn_unused_result));
+
+/* Whether cluster exists: TX_OK (*exists set) or TX_STORAGE. */
+enum tx_result registry_cluster_exists(struct state_overlay *o, uint32_t cluster, bool *exists)
+    __attribute__((warn_unused_result));
+
+#endif
