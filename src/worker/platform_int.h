@@ -1,0 +1,27 @@
+/* Backend internals shared by platform.c, platform_sim.c and platform_gramine.c. */
+#ifndef TN_WORKER_PLATFORM_INT_H
+#define TN_WORKER_PLATFORM_INT_H
+
+#include "worker/platform.h"
+
+struct platform_secrets { /* guarded memory */
+	uint8_t machine_secret[32];
+	uint8_t attest_sk[64];
+};
+
+struct platform {
+	uint8_t measurement[32];
+	uint8_t attest_pk[32];
+	struct platform_secrets *sec;
+};
+
+/* A zeroed platform with its guarded secrets, or NULL. */
+struct platform *platform_alloc(void);
+/* Loads dir/machine.secret into pl->sec, creating it (32 random bytes, mode 0600, written to a
+ * temporary file, fsynced and renamed) if it does not exist. */
+enum platform_result platform_machine_secret(struct platform *pl, const char *dir, char *err,
+                                             size_t errlen);
+/* Reads exactly n bytes of path into buf. */
+enum platform_result platform_read_exact(const char *path, uint8_t *buf, size_t n);
+
+#endif
