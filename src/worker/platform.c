@@ -112,3 +112,23 @@ enum platform_result platform_machine_secret(struct platform *pl, const char *di
 	}
 	return PLATFORM_OK;
 }
+
+void platform_report_init(struct attest_report *r, const struct platform *pl, uint8_t backend,
+                          const uint8_t report_data[32], uint64_t height)
+{
+	r->backend = backend;
+	r->height = height;
+	memcpy(r->measurement, pl->measurement, 32);
+	memcpy(r->report_data, report_data, 32);
+}
+
+int platform_report_encode(const struct attest_report *r, uint8_t *out, size_t cap, size_t *len)
+{
+	struct enc e;
+	enc_init_fixed(&e, out, cap);
+	attest_report_encode(&e, r);
+	if (enc_finish(&e) != CODEC_OK)
+		return -1;
+	*len = e.len;
+	return 0;
+}

@@ -84,17 +84,9 @@ static int gramine_attest(void *ctx, const uint8_t report_data[32], uint64_t hei
 	long qlen = gramine_quote(rd, quote, sizeof(quote));
 	if (qlen <= 0)
 		return -1;
-	struct attest_report r = {.backend = ATTEST_BACKEND_GRAMINE_SGX, .height = height,
-	                          .quote = quote, .quote_len = (size_t)qlen};
-	memcpy(r.measurement, pl->measurement, 32);
-	memcpy(r.report_data, report_data, 32);
-	struct enc e;
-	enc_init_fixed(&e, out, cap);
-	attest_report_encode(&e, &r);
-	if (enc_finish(&e) != CODEC_OK)
-		return -1;
-	*len = e.len;
-	return 0;
+	struct attest_report r = {.quote = quote, .quote_len = (size_t)qlen};
+	platform_report_init(&r, pl, ATTEST_BACKEND_GRAMINE_SGX, report_data, height);
+	return platform_report_encode(&r, out, cap, len);
 }
 
 static void gramine_random(void *ctx, uint8_t *buf, size_t n)

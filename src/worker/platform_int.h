@@ -2,6 +2,7 @@
 #ifndef TN_WORKER_PLATFORM_INT_H
 #define TN_WORKER_PLATFORM_INT_H
 
+#include "chain/attest.h"
 #include "worker/platform.h"
 
 struct platform_secrets { /* guarded memory */
@@ -23,5 +24,11 @@ enum platform_result platform_machine_secret(struct platform *pl, const char *di
                                              size_t errlen);
 /* Reads exactly n bytes of path into buf. */
 enum platform_result platform_read_exact(const char *path, uint8_t *buf, size_t n);
+
+/* Fills the fields every backend's report shares. */
+void platform_report_init(struct attest_report *r, const struct platform *pl, uint8_t backend,
+                          const uint8_t report_data[32], uint64_t height);
+/* Encodes r into out[0..cap): 0 with *len set, or -1 when it does not fit. */
+int platform_report_encode(const struct attest_report *r, uint8_t *out, size_t cap, size_t *len);
 
 #endif

@@ -32,17 +32,10 @@ static int sim_attest(void *ctx, const uint8_t report_data[32], uint64_t height,
                       size_t cap, size_t *len)
 {
 	struct platform *pl = ctx;
-	struct attest_report r = {.backend = ATTEST_BACKEND_SIM, .height = height};
-	memcpy(r.measurement, pl->measurement, 32);
-	memcpy(r.report_data, report_data, 32);
+	struct attest_report r = {0};
+	platform_report_init(&r, pl, ATTEST_BACKEND_SIM, report_data, height);
 	attest_sim_sign(&r, pl->attest_pk, pl->sec->attest_sk);
-	struct enc e;
-	enc_init_fixed(&e, out, cap);
-	attest_report_encode(&e, &r);
-	if (enc_finish(&e) != CODEC_OK)
-		return -1;
-	*len = e.len;
-	return 0;
+	return platform_report_encode(&r, out, cap, len);
 }
 
 static void sim_random(void *ctx, uint8_t *buf, size_t n)
