@@ -15,8 +15,13 @@
  * gives the header's state root).
  *
  * Counting (research/consensus.md §1.3.2): "2f+1" is tallied power > floor(2 * total / 3); "f+1"
- * is power > floor(total / 3). One vote counts per (validator, round, type); a second, different
- * one from the same validator is equivocation: reported as evidence, never counted.
+ * is power > floor(total / 3). A validator counts once per (round, type) towards "any" and towards
+ * f+1 senders. A second, different vote from it for the same (round, type) is equivocation: it is
+ * taken (CONS_OK) with a CONS_OUT_EVIDENCE output, and counted for its own value, as the paper
+ * counts messages per value (a faulty sender may appear in two quorums; quorum intersection still
+ * holds). Without this, honest nodes that saw a twin's two votes in different orders could never
+ * agree that a polka exists and the chain stalls (the simulator found it; CometBFT handles it
+ * with peer "maj23" claims). Votes beyond the second are dropped (CONS_EQUIVOCATION).
  */
 #ifndef TN_CONSENSUS_CONS_H
 #define TN_CONSENSUS_CONS_H
@@ -27,19 +32,22 @@
 
 #include "chain/block.h"
 
-#define CONS_ROUND_NONE    (-1) /* lockedRound / validRound / pol_round "none" */
-#define CONS_MAX_ROUNDS    1024 /* rounds beyond this are ignored (input rejected) */
-#define CONS_MAX_OUTPUTS   16   /* outputs one input can produce at most */
-#define CONS_FUTURE_ROUNDS 8    /* votes kept for rounds round_p+1 .. round_p+CONS_FUTURE_ROUNDS */
-#define CONS_PROPOSAL_TAG  "tenebra/v1/proposal"
+#define CONS_ROUND_NONE              (-1) /* lockedRound / validRound / pol_round "none" */
+#define CONS_MAX_ROUNDS              1024 /* rounds beyond this are ignored (input rejected) */
+#define CONS_MAX_OUTPUTS             16   /* outputs one input can produce at most */
+#define CONS_FUTURE_ROUNDS           8    /* rounds kept ahead: up to round_p + this */
+#define CONS_PROPOSAL_TAG            "tenebra/v1/proposal"
 #define CONS_PROPOSAL_SIGN_BYTES_LEN (sizeof(CONS_PROPOSAL_TAG) - 1 + 32 + 8 + 4 + 4 + 32)
 
 /* ---- Validator sets with proposer priorities (CometBFT's weighted round-robin) ---------- */
 
-/* A validator set plus each validator's accumulated proposer priority A(i). */
+/* A validator set plus each validator's accumulated proposer priority A(i), and the proposer the
+ * last increment chose (CometBFT's ValidatorSet.Proposer). The proposer is state, not a function
+ * of the priorities: the chosen validator has had P subtracted, so it is rarely the argmax. */
 struct cons_valset {
 	struct valset set;
 	int64_t priority[VALSET_MAX];
+	uint16_t proposer; /* index into set */
 };
 
 /* Makes a fresh priority state for a valid set vs (all priorities 0, then one increment, as
@@ -50,18 +58,23 @@ void cons_valset_init(struct cons_valset *cv, const struct valset *vs);
  * argmax (ties: smaller public key), A(prop) -= P. Saturating int64 arithmetic. times >= 1. */
 void cons_valset_increment(struct cons_valset *cv, uint32_t times);
 /* The proposer (index into cv->set) of round `round` for a height whose round-0 state is cv:
- * the proposer after incrementing a copy `round` more times (round 0: argmax of cv as is, which
- * is the validator chosen by the last increment). Pure; cv is not changed. */
+ * cv->proposer for round 0, else the proposer chosen by IncrementProposerPriority(round) on a
+ * copy (one rescale and centring, then `round` steps; like CometBFT when it skips rounds, but
+ * independent of the path taken, so all nodes agree). Pure; cv is not changed. */
 size_t cons_proposer(const struct cons_valset *cv, uint32_t round);
-/* The next height's priority state: the set next (which may differ from cur->set) keeps the
- * priorities of validators present in cur, new ones start at -1.125 * P(next), then one
- * increment. out may not alias cur. */
+/* The next height's priority state (CometBFT's UpdateWithChangeSet, then
+ * IncrementProposerPriority(1)): validators of next present in cur (same key) keep their
+ * priority, new ones start at -1.125 * P' where P' is the total power after updates but before
+ * removals (power of next plus the power of cur's validators missing from next), then rescale,
+ * centre and one increment. out may not alias cur. */
 void cons_valset_next(struct cons_valset *out, const struct cons_valset *cur,
                       const struct valset *next);
-/* Appends uleb n ‖ (priority i64)* in set order (stored by the node with each height). */
+/* Appends uleb n ‖ (priority i64)* ‖ proposer u16 in set order (stored by the node with each
+ * height). */
 void cons_priorities_encode(struct enc *e, const struct cons_valset *cv);
-/* Decodes priorities for cv->set (cv->set must already be filled): codec errors; CODEC_TOO_LARGE
- * if the count differs from cv->set.n. */
+/* Decodes priorities and proposer for cv->set (cv->set must already be filled): codec errors;
+ * CODEC_TOO_LARGE if the count differs from cv->set.n; CODEC_NONCANONICAL for a proposer index
+ * outside the set. */
 enum codec_result cons_priorities_decode(struct cons_valset *cv, const uint8_t *b, size_t n)
     __attribute__((warn_unused_result));
 
@@ -95,14 +108,15 @@ struct cons_evidence {
 
 /* CONS_PROPOSAL_TAG (no length prefix) ‖ chain_id [32] ‖ height u64 ‖ round u32 ‖ pol_round i32
  * ‖ block_hash [32]. */
-void cons_proposal_sign_bytes(uint8_t out[CONS_PROPOSAL_SIGN_BYTES_LEN],
-                              const uint8_t chain_id[32], const struct cons_proposal *p);
+void cons_proposal_sign_bytes(uint8_t out[CONS_PROPOSAL_SIGN_BYTES_LEN], const uint8_t chain_id[32],
+                              const struct cons_proposal *p);
 
 /* Wire encodings (docs/protocol/consensus.md): proposal = height u64 ‖ round u32 ‖ pol_round i32
  * ‖ block_hash ‖ proposer u16 ‖ sig; vote = type u8 ‖ height u64 ‖ round u32 ‖ block_hash ‖
  * validator u16 ‖ sig; evidence = vote a ‖ vote b. Decoders check structure only (CODEC_*
  * errors; a bad type, a pol_round outside [-1, round) or evidence that is not two different,
- * ordered votes of one (validator, height, round, type) is CODEC_NONCANONICAL), never signatures. */
+ * ordered votes of one (validator, height, round, type) is CODEC_NONCANONICAL; so is a proposal
+ * of the nil hash), never signatures. */
 void cons_proposal_encode(struct enc *e, const struct cons_proposal *p);
 enum codec_result cons_proposal_decode(struct cons_proposal *p, const uint8_t *b, size_t n)
     __attribute__((warn_unused_result));
@@ -159,11 +173,11 @@ struct cons_output {
 	uint64_t height;
 	uint32_t round;
 	union {
-		struct cons_proposal proposal;            /* CONS_OUT_PROPOSE */
-		struct cons_vote vote;                    /* CONS_OUT_VOTE */
-		uint8_t block_hash[BLOCK_HASH_LEN];       /* CONS_OUT_DECIDE */
-		struct cons_evidence evidence;            /* CONS_OUT_EVIDENCE */
-		struct {                                  /* CONS_OUT_SCHEDULE_TIMEOUT */
+		struct cons_proposal proposal;      /* CONS_OUT_PROPOSE */
+		struct cons_vote vote;              /* CONS_OUT_VOTE */
+		uint8_t block_hash[BLOCK_HASH_LEN]; /* CONS_OUT_DECIDE */
+		struct cons_evidence evidence;      /* CONS_OUT_EVIDENCE */
+		struct {                            /* CONS_OUT_SCHEDULE_TIMEOUT */
 			enum cons_timeout kind;
 			uint32_t delay_ms;
 		} timeout;
@@ -182,7 +196,7 @@ enum cons_result {
 	CONS_OLD,          /* for a height or round the machine has left: ignored */
 	CONS_FUTURE,       /* for a later height, or a round past CONS_FUTURE_ROUNDS: not kept */
 	CONS_DUPLICATE,    /* the same message again */
-	CONS_EQUIVOCATION, /* a second, different vote of one validator: evidence output, not counted */
+	CONS_EQUIVOCATION, /* a third different vote of a validator: dropped (see "Counting") */
 	CONS_NOT_PROPOSER, /* a proposal from someone who is not the round's proposer */
 	CONS_CONFLICTING_PROPOSAL, /* a second, different proposal for a round: ignored */
 	CONS_BAD_INDEX,            /* validator index outside the set */
@@ -199,11 +213,12 @@ struct cons *cons_new(const struct cons_timeouts *t);
 void cons_free(struct cons *c);
 
 /* Starts `height` with the validator set (with priorities) that signs it; my_index is our slot
- * in it, or -1 for a non-validator (which follows and decides but never proposes or votes). Forgets the previous height's votes and proposals, resets locked/valid value and round,
- * and runs StartRound(0). Must be called once before any other input, and after each
+ * in it, or -1 for a non-validator (which follows and decides but never proposes or votes).
+ * Forgets the previous height's votes and proposals, resets locked/valid value and round, and
+ * runs StartRound(0). Must be called once before any other input, and after each
  * CONS_OUT_DECIDE. height > the previous height (asserted). */
-void cons_start_height(struct cons *c, uint64_t height, const struct cons_valset *cv,
-                       int my_index, struct cons_outputs *out);
+void cons_start_height(struct cons *c, uint64_t height, const struct cons_valset *cv, int my_index,
+                       struct cons_outputs *out);
 
 /* The value we build as proposer of (height, round), after CONS_OUT_GET_VALUE. Ignored (CONS_OLD)
  * if the machine moved on meanwhile. */
@@ -225,6 +240,14 @@ enum cons_result cons_on_timeout(struct cons *c, enum cons_timeout kind, uint64_
  * set order (absent slots for the rest). Returns false unless they reach 2f+1. */
 bool cons_build_commit(const struct cons *c, uint32_t round,
                        const uint8_t block_hash[BLOCK_HASH_LEN], struct commit *commit);
+
+/* Copies the votes of `type` the machine holds for (its height, round) into out[0..max), in set
+ * order (an equivocator's two votes in the order received), and returns how many were copied
+ * (at most max; 2 * VALSET_MAX always suffices). For gossip: a peer that missed votes,
+ * typically the prevotes of a proposal's pol_round (CometBFT's ProposalPOL), can only follow
+ * line 28 once it has them, so the host re-sends them from here. Rounds never seen give 0. */
+size_t cons_votes_of(const struct cons *c, uint32_t round, uint8_t type, struct cons_vote *out,
+                     size_t max);
 
 /* Read-only view, for logs, RPC and tests. */
 struct cons_status {
