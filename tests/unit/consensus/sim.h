@@ -553,7 +553,7 @@ static inline void sim_partition_make(struct sim_schedule *sc, const struct sim_
 	p->oneway = sim_chance(r, 300);
 	bool flip = p->oneway && sim_chance(r, 500); /* which side goes deaf */
 	size_t lone = sim_below(r, n);
-	uint8_t perm[SIM_MAX_NODES];
+	uint8_t perm[SIM_MAX_NODES] = {0};
 	for (size_t i = 0; i < n; i++)
 		perm[i] = (uint8_t)i;
 	for (size_t i = n - 1; i > 0; i--) {

@@ -14,7 +14,6 @@
  * messages per value; cons.h "Counting" now does too (the second vote answers CONS_OK with
  * evidence, a third is dropped).
  */
-#include <malloc.h>
 #include <time.h>
 
 #include "check.h"
@@ -25,14 +24,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* cons_new callocs CONS_MAX_ROUNDS rounds (~25 MB, touched only as rounds are used). With glibc's
- * dynamic mmap threshold such a block soon comes from the heap and calloc clears all of it, which
- * made each machine cost milliseconds; a fixed threshold keeps it on fresh, lazily zeroed mmaps. */
-__attribute__((constructor)) static void fixed_mmap_threshold(void)
-{
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
 static const struct sim_config equal4 = {
