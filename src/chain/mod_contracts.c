@@ -67,14 +67,6 @@ void contracts_command_topic(char out[CONTRACTS_TOPIC_LEN + 1], const uint8_t id
 
 /* ---- records ---- */
 
-static size_t record_key(uint8_t key[64], const uint8_t id[32])
-{
-	size_t n = strlen(RECORD_PREFIX);
-	memcpy(key, RECORD_PREFIX, n);
-	memcpy(key + n, id, 32);
-	return n + 32;
-}
-
 static void encode_record(struct enc *e, const void *v)
 {
 	const struct contracts_info *c = v;
@@ -108,7 +100,7 @@ int contracts_get(const struct state_reader *r, const uint8_t id[32], struct con
 {
 	uint8_t key[64];
 	memset(c, 0, sizeof(*c));
-	int rc = registry_read(r, key, record_key(key, id), decode_record, c);
+	int rc = registry_read(r, key, registry_key_id(key, RECORD_PREFIX, id), decode_record, c);
 	if (rc != 1)
 		return rc;
 	memcpy(c->id, id, 32);
@@ -188,7 +180,7 @@ static enum tx_result deploy_apply(struct runtime_ctx *c)
 	if (!found)
 		return TX_CALL_REG_UNKNOWN_CLUSTER;
 	contracts_id(info.id, c->tx->sender, dp.cluster, dp.code, dp.salt, dp.salt_len);
-	size_t klen = record_key(key, info.id);
+	size_t klen = registry_key_id(key, RECORD_PREFIX, info.id);
 	if ((r = runtime_get(c->overlay, key, klen, &v, &n, &found)) != TX_OK)
 		return r;
 	if (found)
@@ -233,7 +225,8 @@ static enum tx_result push_apply(struct runtime_ctx *c)
 	bool found;
 	if (!push_decode(c->tx, &id, &ct, &n))
 		return TX_BAD_PAYLOAD;
-	enum tx_result r = runtime_get(c->overlay, key, record_key(key, id), &v, &vn, &found);
+	enum tx_result r =
+	    runtime_get(c->overlay, key, registry_key_id(key, RECORD_PREFIX, id), &v, &vn, &found);
 	if (r != TX_OK)
 		return r;
 	if (!found)

@@ -152,8 +152,8 @@ static size_t seq_key(uint8_t key[SEQ_KEY_MAX], const struct mq_origin *o)
 		memcpy(key + n, o->id, 32);
 		n += 32;
 	} else if (o->kind == MQ_ORIGIN_CLUSTER) {
-		for (int i = 0; i < 4; i++)
-			key[n++] = (uint8_t)(o->cluster >> (24 - 8 * i));
+		registry_be32(key + n, o->cluster);
+		n += 4;
 	} else if (o->kind == MQ_ORIGIN_MODULE) {
 		size_t len = strlen(o->module);
 		memcpy(key + n, o->module, len);
@@ -221,11 +221,7 @@ static int out_count_get(struct state_overlay *o, struct out_count *c)
 
 static size_t out_key(uint8_t key[OUT_KEY_LEN], uint32_t i)
 {
-	size_t n = sizeof(MQ_OUT_PREFIX) - 1;
-	memcpy(key, MQ_OUT_PREFIX, n);
-	for (int b = 0; b < 4; b++)
-		key[n++] = (uint8_t)(i >> (24 - 8 * b));
-	return n;
+	return registry_key_u32(key, MQ_OUT_PREFIX, i);
 }
 
 long mq_outbound_count(struct state_overlay *o)

@@ -49,7 +49,13 @@ enum tx_result registry_write(struct state_overlay *o, const void *key, size_t k
 	return r;
 }
 
-static size_t id_key(uint8_t *key, const char *prefix, const uint8_t id[32])
+void registry_be32(uint8_t out[4], uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		out[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+size_t registry_key_id(uint8_t *key, const char *prefix, const uint8_t id[32])
 {
 	size_t n = strlen(prefix);
 	memcpy(key, prefix, n);
@@ -57,16 +63,20 @@ static size_t id_key(uint8_t *key, const char *prefix, const uint8_t id[32])
 	return n + 32;
 }
 
-static size_t cluster_key(uint8_t *key, uint32_t cluster)
+size_t registry_key_u32(uint8_t *key, const char *prefix, uint32_t v)
 {
-	size_t n = strlen(CLUSTER_PREFIX);
-	memcpy(key, CLUSTER_PREFIX, n);
-	for (int i = 0; i < 4; i++)
-		key[n + (size_t)i] = (uint8_t)(cluster >> (24 - 8 * i));
+	size_t n = strlen(prefix);
+	memcpy(key, prefix, n);
+	registry_be32(key + n, v);
 	return n + 4;
 }
 
 /* ---- index lists ---- */
+
+static size_t cluster_key(uint8_t *key, uint32_t cluster)
+{
+	return registry_key_u32(key, CLUSTER_PREFIX, cluster);
+}
 
 static size_t index_key(uint8_t *key, const char *prefix, char kind, uint32_t i)
 {
@@ -76,9 +86,8 @@ static size_t index_key(uint8_t *key, const char *prefix, char kind, uint32_t i)
 	key[n++] = (uint8_t)kind;
 	if (kind == 'n')
 		return n;
-	for (int b = 0; b < 4; b++)
-		key[n++] = (uint8_t)(i >> (24 - 8 * b));
-	return n;
+	registry_be32(key + n, i);
+	return n + 4;
 }
 
 static enum codec_result decode_u32(void *out, const uint8_t *b, size_t n)
@@ -313,15 +322,6 @@ static enum codec_result decode_master_entry(void *out, const uint8_t *b, size_t
 	return dec_finish(&d);
 }
 
-static size_t master_entry_key(uint8_t *key, uint32_t epoch)
-{
-	size_t n = strlen(MASTER_PREFIX);
-	memcpy(key, MASTER_PREFIX, n);
-	for (int i = 0; i < 4; i++)
-		key[n + (size_t)i] = (uint8_t)(epoch >> (24 - 8 * i));
-	return n + 4;
-}
-
 struct gk_list {
 	size_t n;
 	uint8_t ids[REGISTRY_MAX_GATEKEEPERS][32];
@@ -344,11 +344,6 @@ static enum codec_result decode_gk(void *out, const uint8_t *b, size_t n)
 	return dec_finish(&d);
 }
 
-static void encode_policy(struct enc *e, const void *v)
-{
-	attest_policy_encode(e, v);
-}
-
 static enum codec_result decode_policy(void *out, const uint8_t *b, size_t n)
 {
 	return attest_policy_decode(out, b, n);
@@ -359,7 +354,7 @@ enum state_result registry_policy_store(struct state_overlay *o, const struct at
 	uint8_t buf[ATTEST_POLICY_MAX];
 	struct enc e;
 	enc_init_fixed(&e, buf, sizeof(buf));
-	encode_policy(&e, p);
+	attest_policy_encode(&e, p);
 	assert(enc_finish(&e) == CODEC_OK);
 	return state_overlay_put(o, (const uint8_t *)POLICY_KEY, strlen(POLICY_KEY), buf, e.len);
 }
@@ -379,7 +374,8 @@ int registry_worker_get(const struct state_reader *r, const uint8_t identity[32]
 {
 	uint8_t key[64];
 	memset(w, 0, sizeof(*w));
-	return registry_read(r, key, id_key(key, WORKER_PREFIX, identity), decode_worker, w);
+	return registry_read(r, key, registry_key_id(key, WORKER_PREFIX, identity), decode_worker,
+	                     w);
 }
 
 int registry_worker_count(const struct state_reader *r, uint32_t *n)
@@ -425,7 +421,8 @@ int registry_master_key_get(const struct state_reader *r, uint32_t epoch, uint8_
 {
 	uint8_t key[32];
 	struct master_entry m = {0};
-	int rc = registry_read(r, key, master_entry_key(key, epoch), decode_master_entry, &m);
+	int rc = registry_read(r, key, registry_key_u32(key, MASTER_PREFIX, epoch),
+	                       decode_master_entry, &m);
 	memcpy(pubkey, m.pubkey, 32);
 	*height = m.height;
 	return rc;
@@ -436,7 +433,8 @@ int registry_contract_keys_get(const struct state_reader *r, const uint8_t id[32
 {
 	uint8_t key[64];
 	memset(k, 0, sizeof(*k));
-	return registry_read(r, key, id_key(key, CONTRACT_PREFIX, id), decode_contract_keys, k);
+	return registry_read(r, key, registry_key_id(key, CONTRACT_PREFIX, id),
+	                     decode_contract_keys, k);
 }
 
 void registry_master_key_payload(uint8_t out[36], uint32_t epoch, const uint8_t pubkey[32])
@@ -474,9 +472,7 @@ static enum tx_result load(struct state_overlay *o, int (*get)(const struct stat
 {
 	struct state_reader rd;
 	state_overlay_reader(o, &rd);
-	int rc = get(&rd, out);
-	*found = rc == 1;
-	return rc < 0 ? TX_STORAGE : TX_OK;
+	return runtime_found(get(&rd, out), found);
 }
 
 static enum tx_result load_worker(struct state_overlay *o, const uint8_t id[32],
@@ -484,16 +480,14 @@ static enum tx_result load_worker(struct state_overlay *o, const uint8_t id[32],
 {
 	struct state_reader rd;
 	state_overlay_reader(o, &rd);
-	int rc = registry_worker_get(&rd, id, w);
-	*found = rc == 1;
-	return rc < 0 ? TX_STORAGE : TX_OK;
+	return runtime_found(registry_worker_get(&rd, id, w), found);
 }
 
 static enum tx_result store_worker(struct state_overlay *o, const struct registry_worker *w)
 {
 	uint8_t key[64];
-	return registry_write(o, key, id_key(key, WORKER_PREFIX, w->identity), encode_worker, w,
-	                      REGISTRY_WORKER_LEN);
+	return registry_write(o, key, registry_key_id(key, WORKER_PREFIX, w->identity),
+	                      encode_worker, w, REGISTRY_WORKER_LEN);
 }
 
 /* A worker that must exist: TX_CALL_REG_UNKNOWN_WORKER if it does not. */
@@ -536,13 +530,6 @@ static enum tx_result emit_worker_event(struct runtime_ctx *c, uint8_t kind,
 		enc_u32(&e, w->cluster);
 	assert(enc_finish(&e) == CODEC_OK);
 	return emit(c, ev, e.len);
-}
-
-static enum tx_result admit_sudo(const struct runtime_params *p, const struct tx *tx,
-                                 struct tx_check *c)
-{
-	(void)c;
-	return runtime_require_sudo(p, tx);
 }
 
 /* ---- register_worker ---- */
@@ -682,25 +669,42 @@ static enum tx_result store_gk(struct state_overlay *o, const struct gk_list *g)
 	                      2 + sizeof(g->ids));
 }
 
+/* The start of add/remove_gatekeeper: sudo, the worker named by the payload (which must exist
+ * and be a gatekeeper exactly when is_gk) and the gatekeeper list. */
+static enum tx_result gk_load(struct runtime_ctx *c, bool is_gk, struct registry_worker *w,
+                              struct gk_list *g)
+{
+	bool found;
+	enum tx_result r = runtime_require_sudo(c->params, c->tx);
+	if (r != TX_OK || (r = need_worker(c->overlay, c->tx->payload, w)) != TX_OK)
+		return r;
+	if (w->is_gatekeeper != is_gk)
+		return is_gk ? TX_CALL_REG_NOT_GATEKEEPER : TX_CALL_REG_ALREADY_GATEKEEPER;
+	return load(c->overlay, get_gk, g, &found);
+}
+
+/* The end of add/remove_gatekeeper: the worker's flag, the list and the event kind. */
+static enum tx_result gk_store(struct runtime_ctx *c, uint8_t kind, struct registry_worker *w,
+                               const struct gk_list *g)
+{
+	enum tx_result r;
+	w->is_gatekeeper = kind == REGISTRY_EV_GATEKEEPER_ADDED;
+	if ((r = store_gk(c->overlay, g)) != TX_OK || (r = store_worker(c->overlay, w)) != TX_OK)
+		return r;
+	return emit_worker_event(c, kind, w, false);
+}
+
 static enum tx_result add_gk_apply(struct runtime_ctx *c)
 {
 	struct registry_worker w;
 	struct gk_list g;
-	bool found;
-	enum tx_result r = runtime_require_sudo(c->params, c->tx);
-	if (r != TX_OK || (r = need_worker(c->overlay, c->tx->payload, &w)) != TX_OK)
-		return r;
-	if (w.is_gatekeeper)
-		return TX_CALL_REG_ALREADY_GATEKEEPER;
-	if ((r = load(c->overlay, get_gk, &g, &found)) != TX_OK)
+	enum tx_result r = gk_load(c, false, &w, &g);
+	if (r != TX_OK)
 		return r;
 	if (g.n == REGISTRY_MAX_GATEKEEPERS)
 		return TX_CALL_REG_FULL;
 	memcpy(g.ids[g.n++], w.identity, 32);
-	w.is_gatekeeper = true;
-	if ((r = store_gk(c->overlay, &g)) != TX_OK || (r = store_worker(c->overlay, &w)) != TX_OK)
-		return r;
-	return emit_worker_event(c, REGISTRY_EV_GATEKEEPER_ADDED, &w, false);
+	return gk_store(c, REGISTRY_EV_GATEKEEPER_ADDED, &w, &g);
 }
 
 static enum tx_result remove_gk_apply(struct runtime_ctx *c)
@@ -708,12 +712,8 @@ static enum tx_result remove_gk_apply(struct runtime_ctx *c)
 	struct registry_worker w;
 	struct gk_list g;
 	bool found;
-	enum tx_result r = runtime_require_sudo(c->params, c->tx);
-	if (r != TX_OK || (r = need_worker(c->overlay, c->tx->payload, &w)) != TX_OK)
-		return r;
-	if (!w.is_gatekeeper)
-		return TX_CALL_REG_NOT_GATEKEEPER;
-	if ((r = load(c->overlay, get_gk, &g, &found)) != TX_OK)
+	enum tx_result r = gk_load(c, true, &w, &g);
+	if (r != TX_OK)
 		return r;
 	if (g.n == 1) {
 		struct registry_master m;
@@ -729,10 +729,7 @@ static enum tx_result remove_gk_apply(struct runtime_ctx *c)
 		return TX_STORAGE; /* the worker's flag and the list disagree */
 	memmove(g.ids[i], g.ids[i + 1], (g.n - i - 1) * 32);
 	g.n--;
-	w.is_gatekeeper = false;
-	if ((r = store_gk(c->overlay, &g)) != TX_OK || (r = store_worker(c->overlay, &w)) != TX_OK)
-		return r;
-	return emit_worker_event(c, REGISTRY_EV_GATEKEEPER_REMOVED, &w, false);
+	return gk_store(c, REGISTRY_EV_GATEKEEPER_REMOVED, &w, &g);
 }
 
 /* ---- clusters ---- */
@@ -744,9 +741,8 @@ static enum tx_result load_cluster(struct state_overlay *o, uint32_t cluster,
 	struct state_reader rd;
 	state_overlay_reader(o, &rd);
 	memset(rec, 0, sizeof(*rec));
-	int rc = registry_read(&rd, key, cluster_key(key, cluster), decode_cluster, rec);
-	*found = rc == 1;
-	return rc < 0 ? TX_STORAGE : TX_OK;
+	return runtime_found(
+	    registry_read(&rd, key, cluster_key(key, cluster), decode_cluster, rec), found);
 }
 
 static enum tx_result store_cluster(struct state_overlay *o, uint32_t cluster,
@@ -774,6 +770,16 @@ static bool decode_cluster_payload(const struct tx *tx, uint8_t id[32], uint32_t
 	return dec_finish(&d) == CODEC_OK;
 }
 
+/* The start of create_cluster and assign_worker: sudo, then the payload. */
+static enum tx_result cluster_call_start(struct runtime_ctx *c, uint8_t id[32], uint32_t *cluster,
+                                         bool with_id)
+{
+	enum tx_result r = runtime_require_sudo(c->params, c->tx);
+	if (r != TX_OK)
+		return r;
+	return decode_cluster_payload(c->tx, id, cluster, with_id) ? TX_OK : TX_BAD_PAYLOAD;
+}
+
 static enum tx_result create_cluster_validate(const struct tx *tx)
 {
 	uint32_t cluster;
@@ -785,12 +791,8 @@ static enum tx_result create_cluster_apply(struct runtime_ctx *c)
 	struct cluster_rec rec;
 	uint32_t cluster;
 	bool found;
-	enum tx_result r = runtime_require_sudo(c->params, c->tx);
-	if (r != TX_OK)
-		return r;
-	if (!decode_cluster_payload(c->tx, NULL, &cluster, false))
-		return TX_BAD_PAYLOAD;
-	if ((r = load_cluster(c->overlay, cluster, &rec, &found)) != TX_OK)
+	enum tx_result r = cluster_call_start(c, NULL, &cluster, false);
+	if (r != TX_OK || (r = load_cluster(c->overlay, cluster, &rec, &found)) != TX_OK)
 		return r;
 	if (found)
 		return TX_CALL_REG_CLUSTER_EXISTS;
@@ -815,12 +817,8 @@ static enum tx_result assign_apply(struct runtime_ctx *c)
 	uint8_t id[32];
 	uint32_t cluster;
 	bool found;
-	enum tx_result r = runtime_require_sudo(c->params, c->tx);
-	if (r != TX_OK)
-		return r;
-	if (!decode_cluster_payload(c->tx, id, &cluster, true))
-		return TX_BAD_PAYLOAD;
-	if ((r = need_worker(c->overlay, id, &w)) != TX_OK ||
+	enum tx_result r = cluster_call_start(c, id, &cluster, true);
+	if (r != TX_OK || (r = need_worker(c->overlay, id, &w)) != TX_OK ||
 	    (r = registry_cluster_exists(c->overlay, cluster, &found)) != TX_OK)
 		return r;
 	if (!found)
@@ -912,8 +910,8 @@ enum tx_result registry_on_master_key(struct runtime_ctx *c, const struct mq_mes
 	}
 	ent.height = c->height;
 	m.published = true;
-	if ((r = registry_write(c->overlay, key, master_entry_key(key, epoch), encode_master_entry,
-	                        &ent, 40)) != TX_OK ||
+	if ((r = registry_write(c->overlay, key, registry_key_u32(key, MASTER_PREFIX, epoch),
+	                        encode_master_entry, &ent, 40)) != TX_OK ||
 	    (r = store_master(c->overlay, &m)) != TX_OK)
 		return r;
 	return emit_epoch_event(c, REGISTRY_EV_MASTER_KEY, epoch, ent.pubkey);
@@ -1017,7 +1015,7 @@ enum tx_result registry_on_contract_key(struct runtime_ctx *c, const struct mq_m
 	if ((r = keys_accept(c, &k, info.has_keys, &info.keys, &changed)) != TX_OK || !changed)
 		return r;
 	k.height = c->height;
-	if ((r = registry_write(c->overlay, key, id_key(key, CONTRACT_PREFIX, id),
+	if ((r = registry_write(c->overlay, key, registry_key_id(key, CONTRACT_PREFIX, id),
 	                        encode_contract_keys, &k, 1 + KEYS_LEN)) != TX_OK)
 		return r;
 	return emit_keys_event(c, REGISTRY_EV_CONTRACT_KEY, id, &k);
@@ -1071,18 +1069,18 @@ enum tx_result registry_origin_key(struct state_overlay *o, const struct mq_orig
 static const struct runtime_call registry_calls[] = {
     {REGISTRY_FN_REGISTER_WORKER, "registry.register_worker", REGISTER_WEIGHT, register_validate,
      register_admit, register_apply},
-    {REGISTRY_FN_SET_POLICY, "registry.set_policy", ADMIN_WEIGHT, policy_validate, admit_sudo,
-     policy_apply},
+    {REGISTRY_FN_SET_POLICY, "registry.set_policy", ADMIN_WEIGHT, policy_validate,
+     runtime_admit_sudo, policy_apply},
     {REGISTRY_FN_ADD_GATEKEEPER, "registry.add_gatekeeper", ADMIN_WEIGHT, identity_validate,
-     admit_sudo, add_gk_apply},
+     runtime_admit_sudo, add_gk_apply},
     {REGISTRY_FN_REMOVE_GATEKEEPER, "registry.remove_gatekeeper", ADMIN_WEIGHT, identity_validate,
-     admit_sudo, remove_gk_apply},
+     runtime_admit_sudo, remove_gk_apply},
     {REGISTRY_FN_CREATE_CLUSTER, "registry.create_cluster", ADMIN_WEIGHT, create_cluster_validate,
-     admit_sudo, create_cluster_apply},
-    {REGISTRY_FN_ASSIGN_WORKER, "registry.assign_worker", ADMIN_WEIGHT, assign_validate, admit_sudo,
-     assign_apply},
+     runtime_admit_sudo, create_cluster_apply},
+    {REGISTRY_FN_ASSIGN_WORKER, "registry.assign_worker", ADMIN_WEIGHT, assign_validate,
+     runtime_admit_sudo, assign_apply},
     {REGISTRY_FN_ROTATE_MASTER_KEY, "registry.rotate_master_key", ADMIN_WEIGHT, empty_validate,
-     admit_sudo, rotate_apply},
+     runtime_admit_sudo, rotate_apply},
 };
 
 const struct runtime_module registry_module = {

@@ -205,9 +205,10 @@ enum codec_result validators_epoch_decode(struct validators_epoch *ep, const uin
 
 /* ---- reading state ---- */
 
-static int get_key(const struct state_reader *r, const char *key, const uint8_t **v, size_t *n)
+static int get_key(const struct state_reader *r, const void *key, size_t klen, const uint8_t **v,
+                   size_t *n)
 {
-	int rc = r->get ? r->get(r->ctx, (const uint8_t *)key, strlen(key), v, n) : 0;
+	int rc = r->get ? r->get(r->ctx, key, klen, v, n) : 0;
 	return rc < 0 ? -1 : rc;
 }
 
@@ -215,7 +216,7 @@ int validators_load_next(const struct state_reader *r, struct valset *vs)
 {
 	const uint8_t *v = NULL;
 	size_t n = 0;
-	int rc = get_key(r, VALIDATORS_NEXT_KEY, &v, &n);
+	int rc = get_key(r, VALIDATORS_NEXT_KEY, strlen(VALIDATORS_NEXT_KEY), &v, &n);
 	if (rc == 1 && validators_set_decode(vs, v, n) != CODEC_OK)
 		rc = -1;
 	if (rc != 1)
@@ -227,7 +228,7 @@ static int load_epoch(const struct state_reader *r, const char *key, struct vali
 {
 	const uint8_t *v = NULL;
 	size_t n = 0;
-	int rc = get_key(r, key, &v, &n);
+	int rc = get_key(r, key, strlen(key), &v, &n);
 	if (rc == 1 && validators_epoch_decode(ep, v, n) != CODEC_OK)
 		rc = -1;
 	if (rc != 1)
@@ -274,12 +275,12 @@ int validators_evidence_get(const struct state_reader *r, const uint8_t id[32],
 	const uint8_t *v = NULL;
 	size_t n = 0;
 	validators_evidence_key(key, id);
-	int rc = r->get ? r->get(r->ctx, key, sizeof(key), &v, &n) : 0;
+	int rc = get_key(r, key, sizeof(key), &v, &n);
 	if (rc == 1 && validators_evidence_record_decode(rec, v, n) != CODEC_OK)
 		rc = -1;
 	if (rc != 1)
 		memset(rec, 0, sizeof(*rec));
-	return rc < 0 ? -1 : rc;
+	return rc;
 }
 
 /* ---- writing state ---- */
@@ -367,13 +368,6 @@ static enum tx_result set_power_validate(const struct tx *tx)
 	if (power > 0 && !crypto_core_ed25519_is_valid_point(pk))
 		return TX_BAD_PAYLOAD;
 	return TX_OK;
-}
-
-static enum tx_result set_power_admit(const struct runtime_params *p, const struct tx *tx,
-                                      struct tx_check *c)
-{
-	(void)c;
-	return runtime_require_sudo(p, tx);
 }
 
 static enum tx_result from_valset_check(enum block_result r)
@@ -487,7 +481,7 @@ static enum tx_result evidence_apply(struct runtime_ctx *c)
 
 static const struct runtime_call validators_calls[] = {
     {VALIDATORS_FN_SET_POWER, "validators.set_power", SET_POWER_WEIGHT, set_power_validate,
-     set_power_admit, set_power_apply},
+     runtime_admit_sudo, set_power_apply},
     {VALIDATORS_FN_REPORT_EVIDENCE, "validators.report_evidence", REPORT_EVIDENCE_WEIGHT,
      evidence_validate, NULL, evidence_apply},
 };

@@ -11,6 +11,13 @@
 #include "chain/registry.h"
 #include "chain/runtime_int.h"
 
+/* Record keys: prefix ‖ id [32], and prefix ‖ v u32 big-endian (so the state tree keeps them in
+ * numeric order). key holds strlen(prefix) + 32 (or + 4) bytes; each returns the key's length. */
+size_t registry_key_id(uint8_t *key, const char *prefix, const uint8_t id[32]);
+size_t registry_key_u32(uint8_t *key, const char *prefix, uint32_t v);
+/* Writes v big-endian into out[0..4). */
+void registry_be32(uint8_t out[4], uint32_t v);
+
 /* An append-only list of 32-byte ids: count u32 at prefix ‖ "n", id i at prefix ‖ "i" ‖ i u32
  * big-endian (so the state tree keeps them in order). */
 #define REGISTRY_INDEX_KEY_MAX 32

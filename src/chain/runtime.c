@@ -110,12 +110,16 @@ enum tx_result runtime_from_state(enum state_result r)
 	return TX_STORAGE;
 }
 
+enum tx_result runtime_found(int rc, bool *found)
+{
+	*found = rc == 1;
+	return rc < 0 ? TX_STORAGE : TX_OK;
+}
+
 enum tx_result runtime_get(struct state_overlay *o, const void *key, size_t klen, const uint8_t **v,
                            size_t *n, bool *found)
 {
-	int rc = state_overlay_get(o, key, klen, v, n);
-	*found = rc == 1;
-	return rc < 0 ? TX_STORAGE : TX_OK;
+	return runtime_found(state_overlay_get(o, key, klen, v, n), found);
 }
 
 enum tx_result runtime_put(struct state_overlay *o, const void *key, size_t klen, const void *v,
@@ -127,6 +131,13 @@ enum tx_result runtime_put(struct state_overlay *o, const void *key, size_t klen
 enum tx_result runtime_require_sudo(const struct runtime_params *p, const struct tx *tx)
 {
 	return memcmp(tx->sender, p->sudo, 32) == 0 ? TX_OK : TX_CALL_NOT_SUDO;
+}
+
+enum tx_result runtime_admit_sudo(const struct runtime_params *p, const struct tx *tx,
+                                  struct tx_check *c)
+{
+	(void)c;
+	return runtime_require_sudo(p, tx);
 }
 
 /* ---- accounts ---- */
@@ -177,9 +188,7 @@ enum tx_result runtime_account_load(struct state_overlay *o, const uint8_t pk[32
 {
 	struct state_reader r;
 	state_overlay_reader(o, &r);
-	int rc = runtime_account_get(&r, pk, a);
-	*exists = rc == 1;
-	return rc < 0 ? TX_STORAGE : TX_OK;
+	return runtime_found(runtime_account_get(&r, pk, a), exists);
 }
 
 enum tx_result runtime_account_store(struct state_overlay *o, const uint8_t pk[32],

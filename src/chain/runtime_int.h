@@ -61,6 +61,8 @@ enum tx_result validators_end_block(struct state_overlay *o, uint64_t height, st
                                     bool *changed) __attribute__((warn_unused_result));
 /* Maps an overlay write result to a tx result. */
 enum tx_result runtime_from_state(enum state_result r);
+/* Turns a reader's 1 / 0 / -1 into *found (rc == 1) and TX_OK, or TX_STORAGE for -1. */
+enum tx_result runtime_found(int rc, bool *found);
 /* Reads key through o: TX_OK with *found and, when found, *v / *n borrowed until the next write
  * to o; or TX_STORAGE. */
 enum tx_result runtime_get(struct state_overlay *o, const void *key, size_t klen, const uint8_t **v,
@@ -70,5 +72,8 @@ enum tx_result runtime_put(struct state_overlay *o, const void *key, size_t klen
                            size_t n) __attribute__((warn_unused_result));
 /* TX_OK when tx was sent by the sudo account, else TX_CALL_NOT_SUDO. */
 enum tx_result runtime_require_sudo(const struct runtime_params *p, const struct tx *tx);
+/* The admit function (struct runtime_call) of sudo-only calls: runtime_require_sudo. */
+enum tx_result runtime_admit_sudo(const struct runtime_params *p, const struct tx *tx,
+                                  struct tx_check *c);
 
 #endif

@@ -87,22 +87,29 @@ void kdf_contract_key(uint8_t out[KDF_KEY_LEN], const uint8_t cluster[KDF_KEY_LE
 	kdf_derive(out, KDF_KEY_LEN, cluster, KDF_LABEL_CONTRACT, contract_id, 32);
 }
 
+_Static_assert(HPKE_IKM_LEN == 32 && SIG_SEED_LEN == 32, "both key pairs grow from 32 bytes");
+
+/* A key pair grown by from_seed out of the 32 bytes derived from key under label. */
+static void keypair_under(uint8_t *pk, uint8_t *sk, const uint8_t key[KDF_KEY_LEN],
+                          const char *label,
+                          void (*from_seed)(uint8_t *pk, uint8_t *sk, const uint8_t *seed))
+{
+	uint8_t seed[32];
+	kdf_derive(seed, sizeof(seed), key, label, NULL, 0);
+	from_seed(pk, sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+}
+
 void kdf_hpke_keypair(uint8_t pk[HPKE_PK_LEN], uint8_t sk[HPKE_SK_LEN],
                       const uint8_t key[KDF_KEY_LEN])
 {
-	uint8_t ikm[HPKE_IKM_LEN];
-	kdf_derive(ikm, sizeof(ikm), key, KDF_LABEL_HPKE, NULL, 0);
-	hpke_keypair_from_seed(pk, sk, ikm);
-	sodium_memzero(ikm, sizeof(ikm));
+	keypair_under(pk, sk, key, KDF_LABEL_HPKE, hpke_keypair_from_seed);
 }
 
 void kdf_sign_keypair(uint8_t pk[SIG_PK_LEN], uint8_t sk[SIG_SK_LEN],
                       const uint8_t key[KDF_KEY_LEN])
 {
-	uint8_t seed[SIG_SEED_LEN];
-	kdf_derive(seed, sizeof(seed), key, KDF_LABEL_SIGN, NULL, 0);
-	sig_keypair_from_seed(pk, sk, seed);
-	sodium_memzero(seed, sizeof(seed));
+	keypair_under(pk, sk, key, KDF_LABEL_SIGN, sig_keypair_from_seed);
 }
 
 void kdf_public_identity(struct kdf_identity *id, const uint8_t key[KDF_KEY_LEN])

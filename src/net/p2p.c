@@ -68,13 +68,14 @@ static enum p2p_result send_now(struct p2p *p, uint64_t peer, struct p2p_msg *m)
 	return p2p_conn_enqueue(c, m);
 }
 
-static void broadcast_now(struct p2p *p, struct p2p_msg *m, uint64_t except)
+static enum p2p_result broadcast_now(struct p2p *p, struct p2p_msg *m, uint64_t except)
 {
 	for (struct p2p_conn *c = p->conns, *next; c; c = next) {
 		next = c->next; /* enqueue can close c (a write error) and unlink it */
 		if (c->state == P2P_CONN_ESTABLISHED && c->info.id != except)
 			(void)p2p_conn_enqueue(c, m);
 	}
+	return P2P_OK;
 }
 
 static size_t peers_now(struct p2p *p, struct p2p_peer_info *out, size_t max)
@@ -100,7 +101,7 @@ static void run_cmd(struct p2p *p, struct p2p_cmd *cmd)
 		(void)send_now(p, cmd->peer, cmd->msg);
 		break;
 	case P2P_CMD_BROADCAST:
-		broadcast_now(p, cmd->msg, cmd->peer);
+		(void)broadcast_now(p, cmd->msg, cmd->peer);
 		break;
 	case P2P_CMD_KICK: {
 		struct p2p_conn *c = p2p_conn_find(p, cmd->peer);
@@ -211,8 +212,10 @@ static enum p2p_result post(struct p2p *p, enum p2p_cmd_type type, uint64_t peer
 /* --- API: messages -----------------------------------------------------------------------------
  */
 
-enum p2p_result p2p_send(struct p2p *p, uint64_t peer_id, uint8_t channel, const uint8_t *msg,
-                         size_t len)
+/* p2p_send (P2P_CMD_SEND to peer) and p2p_broadcast (P2P_CMD_BROADCAST to all but peer): run at
+ * once on the loop thread, posted to the loop from any other. */
+static enum p2p_result submit_msg(struct p2p *p, enum p2p_cmd_type type, uint64_t peer,
+                                  uint8_t channel, const uint8_t *msg, size_t len)
 {
 	assert(p && (msg || len == 0));
 	if (len > p->cfg.msg_max)
@@ -221,28 +224,24 @@ enum p2p_result p2p_send(struct p2p *p, uint64_t peer_id, uint8_t channel, const
 	if (!m)
 		return P2P_ERR_NOMEM;
 	if (!p2p_on_loop(p))
-		return post(p, P2P_CMD_SEND, peer_id, m);
-	enum p2p_result r = p->closing ? P2P_ERR_STOPPED : send_now(p, peer_id, m);
+		return post(p, type, peer, m);
+	enum p2p_result r = P2P_ERR_STOPPED;
+	if (!p->closing)
+		r = type == P2P_CMD_SEND ? send_now(p, peer, m) : broadcast_now(p, m, peer);
 	p2p_msg_unref(m);
 	return r;
+}
+
+enum p2p_result p2p_send(struct p2p *p, uint64_t peer_id, uint8_t channel, const uint8_t *msg,
+                         size_t len)
+{
+	return submit_msg(p, P2P_CMD_SEND, peer_id, channel, msg, len);
 }
 
 enum p2p_result p2p_broadcast(struct p2p *p, uint8_t channel, const uint8_t *msg, size_t len,
                               uint64_t except_peer)
 {
-	assert(p && (msg || len == 0));
-	if (len > p->cfg.msg_max)
-		return P2P_ERR_MSG_TOO_LARGE;
-	struct p2p_msg *m = msg_new(channel, msg, len);
-	if (!m)
-		return P2P_ERR_NOMEM;
-	if (!p2p_on_loop(p))
-		return post(p, P2P_CMD_BROADCAST, except_peer, m);
-	enum p2p_result r = p->closing ? P2P_ERR_STOPPED : P2P_OK;
-	if (r == P2P_OK)
-		broadcast_now(p, m, except_peer);
-	p2p_msg_unref(m);
-	return r;
+	return submit_msg(p, P2P_CMD_BROADCAST, except_peer, channel, msg, len);
 }
 
 enum p2p_result p2p_disconnect(struct p2p *p, uint64_t peer_id)

@@ -97,17 +97,7 @@ void p2p_conn_close(struct p2p_conn *c, enum p2p_result why)
 
 static bool buf_reserve(struct p2p_buf *b, size_t extra)
 {
-	if (b->len + extra <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + extra)
-		cap *= 2;
-	uint8_t *n = realloc(b->b, cap);
-	if (!n)
-		return false;
-	b->b = n;
-	b->cap = cap;
-	return true;
+	return p2p_grow(&b->b, &b->cap, b->len + extra);
 }
 
 /* Seals the plaintext hdr[0..hn) ‖ body[0..bn) as one frame at the end of the accumulating
@@ -180,16 +170,23 @@ static enum p2p_result fill(struct p2p_conn *c)
 
 static void flush(struct p2p_conn *c);
 
+bool p2p_conn_io_ok(struct p2p_conn *c, int status)
+{
+	if (c->state == P2P_CONN_CLOSING)
+		return false;
+	if (status < 0) {
+		p2p_conn_close(c, P2P_ERR_IO);
+		return false;
+	}
+	return true;
+}
+
 static void on_written(uv_write_t *req, int status)
 {
 	struct p2p_conn *c = req->data;
 	c->writing = false;
-	if (c->state == P2P_CONN_CLOSING)
+	if (!p2p_conn_io_ok(c, status))
 		return;
-	if (status < 0) {
-		p2p_conn_close(c, P2P_ERR_IO);
-		return;
-	}
 	struct p2p_buf *done = &c->out[c->w];
 	done->len = 0;
 	if (done->cap > 4 * P2P_BATCH_LEN) { /* a large frame went out: give the memory back */

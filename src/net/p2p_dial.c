@@ -231,13 +231,8 @@ static void dial_failed(struct p2p_entry *e)
 static void on_connected(uv_connect_t *req, int status)
 {
 	struct p2p_conn *c = req->data;
-	if (c->state == P2P_CONN_CLOSING)
-		return;
-	if (status < 0) {
-		p2p_conn_close(c, P2P_ERR_IO);
-		return;
-	}
-	p2p_conn_begin(c);
+	if (p2p_conn_io_ok(c, status))
+		p2p_conn_begin(c);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)

@@ -191,18 +191,18 @@ void p2p_reader_release(struct p2p_reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static bool reserve(struct p2p_reader *r, size_t n)
+bool p2p_grow(uint8_t **buf, size_t *cap, size_t need)
 {
-	if (n <= r->cap)
+	if (need <= *cap)
 		return true;
-	size_t cap = r->cap ? r->cap : 4096;
-	while (cap < n)
-		cap *= 2;
-	uint8_t *b = realloc(r->buf, cap);
+	size_t c = *cap ? *cap : 4096;
+	while (c < need)
+		c *= 2;
+	uint8_t *b = realloc(*buf, c);
 	if (!b)
 		return false;
-	r->buf = b;
-	r->cap = cap;
+	*buf = b;
+	*cap = c;
 	return true;
 }
 
@@ -222,7 +222,7 @@ size_t p2p_reader_push(struct p2p_reader *r, const uint8_t *p, size_t n, enum p2
 	size_t used = 0;
 	*res = P2P_OK;
 	while (used < n && !r->ready) {
-		if (!reserve(r, r->need)) {
+		if (!p2p_grow(&r->buf, &r->cap, r->need)) {
 			*res = P2P_ERR_NOMEM;
 			break;
 		}
@@ -264,16 +264,8 @@ static enum p2p_result append(struct p2p_assembly *a, const uint8_t *p, size_t n
 {
 	if (n > a->max - a->len)
 		return P2P_ERR_MSG_TOO_LARGE;
-	if (a->len + n > a->cap) {
-		size_t cap = a->cap ? a->cap : 4096;
-		while (cap < a->len + n)
-			cap *= 2;
-		uint8_t *b = realloc(a->buf, cap);
-		if (!b)
-			return P2P_ERR_NOMEM;
-		a->buf = b;
-		a->cap = cap;
-	}
+	if (!p2p_grow(&a->buf, &a->cap, a->len + n))
+		return P2P_ERR_NOMEM;
 	memcpy(a->buf + a->len, p, n);
 	a->len += n;
 	return P2P_OK;

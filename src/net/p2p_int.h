@@ -138,6 +138,9 @@ struct p2p_conn *p2p_conn_new(struct p2p *p, bool outbound);
 void p2p_conn_begin(struct p2p_conn *c);
 /* Ends the connection for why (once; later calls are ignored). */
 void p2p_conn_close(struct p2p_conn *c, enum p2p_result why);
+/* For libuv callbacks on c: false when c is closing, or when status is an error (c is then
+ * closed with P2P_ERR_IO); true when the callback should go on. */
+bool p2p_conn_io_ok(struct p2p_conn *c, int status);
 /* Queues m for c (taking a reference) unless its queue is full. */
 enum p2p_result p2p_conn_enqueue(struct p2p_conn *c, struct p2p_msg *m);
 /* The established connection with that id, or NULL. */

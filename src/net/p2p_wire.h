@@ -218,6 +218,10 @@ void p2p_reader_next(struct p2p_reader *r);
 /* Frees the buffer. */
 void p2p_reader_release(struct p2p_reader *r);
 
+/* Grows the heap buffer *buf of *cap bytes (doubling, from 4096) to hold at least need bytes:
+ * true, or false when allocation fails (*buf and *cap are then unchanged). */
+bool p2p_grow(uint8_t **buf, size_t *cap, size_t need) __attribute__((warn_unused_result));
+
 /* Joins the parts of split messages. A message is a run of MORE frames on one channel closed by a
  * LAST frame on the same channel; its total size is capped. */
 struct p2p_assembly {

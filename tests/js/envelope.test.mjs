@@ -9,7 +9,6 @@
 //     tampered with;
 //   - key shares: JS reproduces the deterministic gatekeeper bytes and opens them.
 // Usage: node envelope.test.mjs <build dir>   (cwd tests/js, after npm install)
-import { execFileSync } from "node:child_process";
 import {
   createCipheriv,
   createDecipheriv,
@@ -19,29 +18,10 @@ import {
   randomBytes,
   sign,
 } from "node:crypto";
-import { join } from "node:path";
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
-import { Chacha20Poly1305 } from "@hpke/chacha20poly1305";
 import { blake2AsU8a, cryptoWaitReady } from "@polkadot/util-crypto";
+import { check, checkCount, finish, hex, suites, toolPath, toolRunner } from "./util.mjs";
 
-const buildDir = process.argv[2];
-if (!buildDir) {
-  console.error("usage: node envelope.test.mjs <build dir>");
-  process.exit(2);
-}
-const tool = join(buildDir, "tools", "envelope_tool");
-
-let checks = 0;
-let failures = 0;
-function check(cond, what) {
-  checks++;
-  if (!cond) {
-    failures++;
-    console.error(`FAIL: ${what}`);
-  }
-}
-
-const hex = (b) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString("hex");
+const c = toolRunner(toolPath("envelope_tool"));
 const buf = (h) => Buffer.from(h, "hex");
 const ab = (b) => new Uint8Array(b).buffer;
 const te = (s) => Buffer.from(s, "utf8");
@@ -72,19 +52,6 @@ function uleb(n) {
   return Buffer.from(out);
 }
 
-// Runs envelope_tool; returns {code, out, err}.
-function c(...args) {
-  try {
-    return { code: 0, out: execFileSync(tool, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() };
-  } catch (e) {
-    return { code: e.status, out: "", err: String(e.stderr) };
-  }
-}
-
-const suites = {
-  chacha20poly1305: new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() }),
-  aes256gcm: new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() }),
-};
 const aeadId = { chacha20poly1305: 3, aes256gcm: 2 };
 const nodeAead = { chacha20poly1305: "chacha20-poly1305", aes256gcm: "aes-256-gcm" };
 
@@ -276,9 +243,9 @@ async function testKeyShare(keys) {
 
 await cryptoWaitReady();
 const keys = await hpkeKeys(randomBytes(32));
-const before0 = checks;
+const before0 = checkCount();
 await testKeyTree();
-console.log(`ok   key tree: ${checks - before0} checks`);
+console.log(`ok   key tree: ${checkCount() - before0} checks`);
 const aesProbe = (() => {
   try {
     createCipheriv("aes-256-gcm", Buffer.alloc(32), Buffer.alloc(12));
@@ -294,13 +261,12 @@ for (const name of ["chacha20poly1305", "aes256gcm"]) {
     console.log("skip aes256gcm: envelope_tool reports AES-256-GCM unavailable on this CPU");
     continue;
   }
-  const before = checks;
+  const before = checkCount();
   await testCommands(name, keys);
   await testQueries(name, keys);
-  console.log(`ok   ${name}: ${checks - before} checks`);
+  console.log(`ok   ${name}: ${checkCount() - before} checks`);
 }
-const before1 = checks;
+const before1 = checkCount();
 await testKeyShare(keys);
-console.log(`ok   key share: ${checks - before1} checks`);
-console.log(`${checks} checks, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+console.log(`ok   key share: ${checkCount() - before1} checks`);
+finish();

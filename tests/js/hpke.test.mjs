@@ -2,46 +2,12 @@
 // the profile: Node seals / C opens, C seals / Node opens, byte-identical deterministic envelopes,
 // identical exported secrets, and C rejecting what Node tampered with.
 // Usage: node hpke.test.mjs <build dir>   (cwd tests/js, after npm install)
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
-import { Chacha20Poly1305 } from "@hpke/chacha20poly1305";
+import { check, checkCount, finish, hex, suites, toolPath, toolRunner } from "./util.mjs";
 
-const buildDir = process.argv[2];
-if (!buildDir) {
-  console.error("usage: node hpke.test.mjs <build dir>");
-  process.exit(2);
-}
-const tool = join(buildDir, "tools", "hpke_tool");
-
-let checks = 0;
-let failures = 0;
-function check(cond, what) {
-  checks++;
-  if (!cond) {
-    failures++;
-    console.error(`FAIL: ${what}`);
-  }
-}
-
-const hex = (b) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString("hex");
+const c = toolRunner(toolPath("hpke_tool"));
 const bytes = (h) => new Uint8Array(Buffer.from(h, "hex"));
 const ab = (h) => bytes(h).buffer;
-
-// Runs hpke_tool; returns {code, out} (stdout trimmed).
-function c(...args) {
-  try {
-    return { code: 0, out: execFileSync(tool, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() };
-  } catch (e) {
-    return { code: e.status, out: "" };
-  }
-}
-
-const suites = {
-  chacha20poly1305: new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() }),
-  aes256gcm: new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() }),
-};
 
 // RFC 9180 A.2.1 inputs; tests/unit/crypto/test_hpke.c holds the same AES-256-GCM values.
 const A2 = {
@@ -78,7 +44,7 @@ async function nodeOpen(suite, skHex, info, aad, envHex) {
 
 async function runSuite(name) {
   const suite = suites[name];
-  const before = checks;
+  const before = checkCount();
 
   // keys: C's DeriveKeyPair equals @hpke/core's
   const [pkR, skR] = c("keygen", A2.ikmR).out.split(" ");
@@ -142,7 +108,7 @@ async function runSuite(name) {
   check(c("open", name, skR, "aa", "bb", good.env.slice(0, -2)).code === 1, `${name}: C rejects truncated envelope`);
   const other = name === "aes256gcm" ? "chacha20poly1305" : "aes256gcm";
   check(c("open", other, skR, "aa", "bb", good.env).code === 1, `${name}: C rejects the other AEAD`);
-  console.log(`ok   ${name}: ${checks - before} checks`);
+  console.log(`ok   ${name}: ${checkCount() - before} checks`);
 }
 
 const aesProbe = c("seal", "aes256gcm", "4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a", "", "", "");
@@ -150,5 +116,4 @@ await runSuite("chacha20poly1305");
 if (aesProbe.code === 0) await runSuite("aes256gcm");
 else console.log("skip aes256gcm: hpke_tool reports AES-256-GCM unavailable on this CPU");
 
-console.log(`${checks} checks, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+finish();

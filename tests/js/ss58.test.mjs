@@ -2,25 +2,11 @@
 // Usage: node ss58.test.mjs <build dir>   (cwd tests/js). Exits non-zero on any mismatch.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { base58Decode, base58Encode, blake2AsU8a, decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import { stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { check, finish, toolPath } from './util.mjs';
 
-const build = process.argv[2];
-if (!build) {
-  console.error('usage: node ss58.test.mjs <build dir>');
-  process.exit(2);
-}
-const tool = join(build, 'tools', 'ss58_tool');
-let failures = 0;
-let checks = 0;
-function check(cond, what) {
-  checks++;
-  if (!cond) {
-    failures++;
-    console.error('FAIL', what);
-  }
-}
+const tool = toolPath('ss58_tool');
 
 // Runs many requests through one `ss58_tool batch` process; returns one result line per request.
 function batch(lines) {
@@ -146,5 +132,4 @@ let threw = false;
 try { encodeAddress('0x' + ALICE, 46); } catch { threw = true; }
 check(threw, 'polkadot refuses to encode prefix 46 too');
 
-console.log(`${checks} checks, ${failures} failed`);
-process.exit(failures ? 1 : 0);
+finish();

@@ -16,16 +16,14 @@
  *
  * Exit status: 0 success, 1 refused (env_strerror on stderr), 2 bad usage or hex.
  */
-#include "base/hex.h"
 #include "crypto/envelope.h"
 #include "crypto/kdf.h"
 
 #include <sodium.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#define ARG_MAX_BYTES (2u << 20)
+#define TOOL_NAME    "envelope_tool"
+#define TOOL_ARG_MAX (2u << 20)
+#include "tool_util.h"
 
 static void usage(void)
 {
@@ -33,59 +31,6 @@ static void usage(void)
 	      "keyshare-seal ... (see tests/tools/envelope_tool.c)\n",
 	      stderr);
 	exit(2);
-}
-
-static uint8_t *arg_hex(const char *s, size_t *len)
-{
-	uint8_t *p = NULL;
-	if (!hex_decode_alloc(&p, len, s, ARG_MAX_BYTES)) {
-		fprintf(stderr, "envelope_tool: bad hex argument\n");
-		exit(2);
-	}
-	return p;
-}
-
-static void arg_hex32(uint8_t out[32], const char *s)
-{
-	if (!hex_decode_exact(out, 32, s)) {
-		fprintf(stderr, "envelope_tool: expected 32 bytes of hex\n");
-		exit(2);
-	}
-}
-
-static uint64_t arg_u64(const char *s)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*s == '\0' || *end != '\0')
-		usage();
-	return v;
-}
-
-static enum hpke_aead arg_aead(const char *s)
-{
-	if (strcmp(s, "chacha20poly1305") == 0)
-		return HPKE_AEAD_CHACHA20POLY1305;
-	if (strcmp(s, "aes256gcm") == 0)
-		return HPKE_AEAD_AES256GCM;
-	usage();
-	return 0;
-}
-
-static void print_hex(const uint8_t *p, size_t n, const char *sep)
-{
-	char *s = malloc(2 * n + 1);
-	if (!s)
-		exit(2);
-	fputs(hex_encode(s, p, n), stdout);
-	fputs(sep, stdout);
-	free(s);
-}
-
-static int fail(enum env_result r)
-{
-	fprintf(stderr, "envelope_tool: %s\n", env_strerror(r));
-	return 1;
 }
 
 /* A "generator" that hands out fixed bytes: makes the client side reproducible. */
@@ -116,25 +61,25 @@ static int cmd_contract_key(int argc, char **argv)
 	if (argc != 5)
 		usage();
 	uint8_t master[32], cid[32], cluster[32], contract[32], pk[32], sk[32];
-	arg_hex32(master, argv[2]);
-	arg_hex32(cid, argv[4]);
-	kdf_cluster_key(cluster, master, (uint32_t)arg_u64(argv[3]));
+	tool_hex32(master, argv[2]);
+	tool_hex32(cid, argv[4]);
+	kdf_cluster_key(cluster, master, (uint32_t)tool_u64(argv[3], UINT32_MAX));
 	kdf_contract_key(contract, cluster, cid);
 	kdf_hpke_keypair(pk, sk, contract);
 	struct kdf_identity id;
 	kdf_public_identity(&id, contract);
-	print_hex(pk, 32, " ");
-	print_hex(sk, 32, " ");
-	print_hex(id.sign_pk, 32, "\n");
+	tool_print_hex(pk, 32, " ");
+	tool_print_hex(sk, 32, " ");
+	tool_print_hex(id.sign_pk, 32, "\n");
 	return 0;
 }
 
 static void arg_command_ctx(struct env_command_ctx *c, char **argv)
 {
-	arg_hex32(c->chain_id, argv[0]);
-	arg_hex32(c->contract_id, argv[1]);
-	arg_hex32(c->sender, argv[2]);
-	c->nonce = arg_u64(argv[3]);
+	tool_hex32(c->chain_id, argv[0]);
+	tool_hex32(c->contract_id, argv[1]);
+	tool_hex32(c->sender, argv[2]);
+	c->nonce = tool_u64(argv[3], UINT64_MAX);
 }
 
 static int cmd_command_seal(int argc, char **argv)
@@ -143,21 +88,21 @@ static int cmd_command_seal(int argc, char **argv)
 		usage();
 	uint8_t pk[32], ikmE[32];
 	struct env_command_ctx c;
-	arg_hex32(pk, argv[3]);
+	tool_hex32(pk, argv[3]);
 	arg_command_ctx(&c, argv + 4);
-	arg_hex32(ikmE, argv[9]);
+	tool_hex32(ikmE, argv[9]);
 	size_t pt_len;
-	uint8_t *pt = arg_hex(argv[8], &pt_len), *out = malloc(pt_len + HPKE_ENVELOPE_OVERHEAD);
+	uint8_t *pt = tool_hex(argv[8], &pt_len), *out = malloc(pt_len + HPKE_ENVELOPE_OVERHEAD);
 	if (!out)
 		return 2;
 	struct fixed_rng rng = {ikmE, 32};
 	enum env_result r =
-	    env_command_seal(arg_aead(argv[2]), pk, &c, pt, pt_len, fixed_fill, &rng, out);
+	    env_command_seal(tool_aead(argv[2]), pk, &c, pt, pt_len, fixed_fill, &rng, out);
 	if (r == ENV_OK)
-		print_hex(out, pt_len + HPKE_ENVELOPE_OVERHEAD, "\n");
+		tool_print_hex(out, pt_len + HPKE_ENVELOPE_OVERHEAD, "\n");
 	free(pt);
 	free(out);
-	return r == ENV_OK ? 0 : fail(r);
+	return r == ENV_OK ? 0 : tool_fail(env_strerror(r));
 }
 
 static int cmd_command_open(int argc, char **argv)
@@ -166,18 +111,18 @@ static int cmd_command_open(int argc, char **argv)
 		usage();
 	uint8_t sk[32];
 	struct env_command_ctx c;
-	arg_hex32(sk, argv[3]);
+	tool_hex32(sk, argv[3]);
 	arg_command_ctx(&c, argv + 4);
 	size_t env_len, pt_len = 0;
-	uint8_t *env = arg_hex(argv[8], &env_len), *pt = malloc(env_len + 1);
+	uint8_t *env = tool_hex(argv[8], &env_len), *pt = malloc(env_len + 1);
 	if (!pt)
 		return 2;
-	enum env_result r = env_command_open(arg_aead(argv[2]), sk, &c, env, env_len, pt, &pt_len);
+	enum env_result r = env_command_open(tool_aead(argv[2]), sk, &c, env, env_len, pt, &pt_len);
 	if (r == ENV_OK)
-		print_hex(pt, pt_len, "\n");
+		tool_print_hex(pt, pt_len, "\n");
 	free(env);
 	free(pt);
-	return r == ENV_OK ? 0 : fail(r);
+	return r == ENV_OK ? 0 : tool_fail(env_strerror(r));
 }
 
 static int cmd_query_answer(int argc, char **argv)
@@ -185,12 +130,12 @@ static int cmd_query_answer(int argc, char **argv)
 	if (argc != 8)
 		usage();
 	uint8_t sk[32], chain[32], contract[32];
-	arg_hex32(sk, argv[2]);
-	arg_hex32(chain, argv[3]);
-	arg_hex32(contract, argv[4]);
-	uint64_t height = arg_u64(argv[5]);
+	tool_hex32(sk, argv[2]);
+	tool_hex32(chain, argv[3]);
+	tool_hex32(contract, argv[4]);
+	uint64_t height = tool_u64(argv[5], UINT64_MAX);
 	size_t len, ans_len;
-	uint8_t *msg = arg_hex(argv[6], &len), *ans = arg_hex(argv[7], &ans_len);
+	uint8_t *msg = tool_hex(argv[6], &len), *ans = tool_hex(argv[7], &ans_len);
 	uint8_t *buf = malloc(len + 1), *resp = malloc(ans_len + ENV_RESPONSE_OVERHEAD);
 	if (!buf || !resp)
 		return 2;
@@ -200,18 +145,18 @@ static int cmd_query_answer(int argc, char **argv)
 		r = env_response_seal(q.aead, q.response_key, q.request_id, ans, ans_len,
 		                      sodium_rand, NULL, resp);
 	if (r == ENV_OK) {
-		print_hex(q.request_id, 32, " ");
-		print_hex(q.account, 32, " ");
+		tool_print_hex(q.request_id, 32, " ");
+		tool_print_hex(q.account, 32, " ");
 		printf("%llu ", (unsigned long long)q.expiry);
-		print_hex(q.request, q.request_len, " ");
-		print_hex(resp, ans_len + ENV_RESPONSE_OVERHEAD, "\n");
+		tool_print_hex(q.request, q.request_len, " ");
+		tool_print_hex(resp, ans_len + ENV_RESPONSE_OVERHEAD, "\n");
 	}
 	env_query_release(&q);
 	free(msg);
 	free(ans);
 	free(buf);
 	free(resp);
-	return r == ENV_OK ? 0 : fail(r);
+	return r == ENV_OK ? 0 : tool_fail(env_strerror(r));
 }
 
 static int cmd_keyshare_seal(int argc, char **argv)
@@ -220,29 +165,26 @@ static int cmd_keyshare_seal(int argc, char **argv)
 		usage();
 	uint8_t secret[32], pk[32];
 	struct env_keyshare_ctx c;
-	arg_hex32(secret, argv[2]);
-	arg_hex32(pk, argv[3]);
-	arg_hex32(c.chain_id, argv[4]);
-	arg_hex32(c.sender, argv[5]);
-	arg_hex32(c.recipient, argv[6]);
-	c.seq = arg_u64(argv[7]);
+	tool_hex32(secret, argv[2]);
+	tool_hex32(pk, argv[3]);
+	tool_hex32(c.chain_id, argv[4]);
+	tool_hex32(c.sender, argv[5]);
+	tool_hex32(c.recipient, argv[6]);
+	c.seq = tool_u64(argv[7], UINT64_MAX);
 	c.purpose = argv[8];
 	size_t pt_len;
-	uint8_t *pt = arg_hex(argv[9], &pt_len), *out = malloc(pt_len + HPKE_ENVELOPE_OVERHEAD);
+	uint8_t *pt = tool_hex(argv[9], &pt_len), *out = malloc(pt_len + HPKE_ENVELOPE_OVERHEAD);
 	if (!out)
 		return 2;
 	enum env_result r = env_keyshare_seal(secret, pk, &c, pt, pt_len, out);
 	if (r == ENV_OK)
-		print_hex(out, pt_len + HPKE_ENVELOPE_OVERHEAD, "\n");
+		tool_print_hex(out, pt_len + HPKE_ENVELOPE_OVERHEAD, "\n");
 	free(pt);
 	free(out);
-	return r == ENV_OK ? 0 : fail(r);
+	return r == ENV_OK ? 0 : tool_fail(env_strerror(r));
 }
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-} commands[] = {
+static const struct tool_cmd commands[] = {
     {"contract-key", cmd_contract_key},   {"command-seal", cmd_command_seal},
     {"command-open", cmd_command_open},   {"query-answer", cmd_query_answer},
     {"keyshare-seal", cmd_keyshare_seal},
@@ -250,11 +192,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		usage();
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc, argv);
-	usage();
-	return 2;
+	return tool_main(argc, argv, commands, sizeof(commands) / sizeof(commands[0]), usage);
 }

@@ -11,14 +11,11 @@
  *
  * Exit status: 0 success, 1 an HPKE error (its hpke_strerror on stderr), 2 bad usage or hex.
  */
-#include "base/hex.h"
 #include "crypto/hpke.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define ARG_MAX_BYTES (1u << 20)
+#define TOOL_NAME    "hpke_tool"
+#define TOOL_ARG_MAX (1u << 20)
+#include "tool_util.h"
 
 static void usage(void)
 {
@@ -32,72 +29,19 @@ static void usage(void)
 	exit(2);
 }
 
-static uint8_t *arg_hex(const char *s, size_t *len)
-{
-	uint8_t *p = NULL;
-	if (!hex_decode_alloc(&p, len, s, ARG_MAX_BYTES)) {
-		fprintf(stderr, "hpke_tool: bad hex argument\n");
-		exit(2);
-	}
-	return p;
-}
-
-static void arg_hex32(uint8_t out[32], const char *s)
-{
-	if (!hex_decode_exact(out, 32, s)) {
-		fprintf(stderr, "hpke_tool: expected 32 bytes of hex\n");
-		exit(2);
-	}
-}
-
-static enum hpke_aead arg_aead(const char *s)
-{
-	if (strcmp(s, "chacha20poly1305") == 0)
-		return HPKE_AEAD_CHACHA20POLY1305;
-	if (strcmp(s, "aes256gcm") == 0)
-		return HPKE_AEAD_AES256GCM;
-	usage();
-	return 0;
-}
-
-static size_t arg_len(const char *s)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v > HPKE_EXPORT_MAX)
-		usage();
-	return v;
-}
-
-static void print_hex(const uint8_t *p, size_t n, const char *sep)
-{
-	char *s = malloc(2 * n + 1);
-	if (!s)
-		exit(2);
-	fputs(hex_encode(s, p, n), stdout);
-	fputs(sep, stdout);
-	free(s);
-}
-
-static int fail(enum hpke_result r)
-{
-	fprintf(stderr, "hpke_tool: %s\n", hpke_strerror(r));
-	return 1;
-}
-
 static int cmd_keygen(int argc, char **argv)
 {
 	uint8_t ikm[32], pk[32], sk[32];
 	if (argc == 3) {
-		arg_hex32(ikm, argv[2]);
+		tool_hex32(ikm, argv[2]);
 		hpke_keypair_from_seed(pk, sk, ikm);
 	} else if (argc == 2) {
 		hpke_keygen(pk, sk);
 	} else {
 		usage();
 	}
-	print_hex(pk, 32, " ");
-	print_hex(sk, 32, "\n");
+	tool_print_hex(pk, 32, " ");
+	tool_print_hex(sk, 32, "\n");
 	return 0;
 }
 
@@ -107,28 +51,28 @@ static int cmd_seal(int argc, char **argv)
 		usage();
 	uint8_t pkR[32], ikmE[32];
 	size_t info_len, aad_len, pt_len;
-	arg_hex32(pkR, argv[3]);
-	uint8_t *info = arg_hex(argv[4], &info_len), *aad = arg_hex(argv[5], &aad_len);
-	uint8_t *pt = arg_hex(argv[6], &pt_len);
+	tool_hex32(pkR, argv[3]);
+	uint8_t *info = tool_hex(argv[4], &info_len), *aad = tool_hex(argv[5], &aad_len);
+	uint8_t *pt = tool_hex(argv[6], &pt_len);
 	uint8_t *out = malloc(pt_len + HPKE_ENVELOPE_OVERHEAD);
 	if (!out)
 		return 2;
-	enum hpke_aead aead = arg_aead(argv[2]);
+	enum hpke_aead aead = tool_aead(argv[2]);
 	enum hpke_result r;
 	if (argc == 8) {
-		arg_hex32(ikmE, argv[7]);
+		tool_hex32(ikmE, argv[7]);
 		r = hpke_seal_base_derand(aead, pkR, info, info_len, aad, aad_len, pt, pt_len, ikmE,
 		                          out, NULL);
 	} else {
 		r = hpke_seal_base(aead, pkR, info, info_len, aad, aad_len, pt, pt_len, out, NULL);
 	}
 	if (r == HPKE_OK)
-		print_hex(out, pt_len + HPKE_ENVELOPE_OVERHEAD, "\n");
+		tool_print_hex(out, pt_len + HPKE_ENVELOPE_OVERHEAD, "\n");
 	free(info);
 	free(aad);
 	free(pt);
 	free(out);
-	return r == HPKE_OK ? 0 : fail(r);
+	return r == HPKE_OK ? 0 : tool_fail(hpke_strerror(r));
 }
 
 static int cmd_open(int argc, char **argv)
@@ -137,21 +81,21 @@ static int cmd_open(int argc, char **argv)
 		usage();
 	uint8_t skR[32];
 	size_t info_len, aad_len, in_len, pt_len = 0;
-	arg_hex32(skR, argv[3]);
-	uint8_t *info = arg_hex(argv[4], &info_len), *aad = arg_hex(argv[5], &aad_len);
-	uint8_t *in = arg_hex(argv[6], &in_len);
+	tool_hex32(skR, argv[3]);
+	uint8_t *info = tool_hex(argv[4], &info_len), *aad = tool_hex(argv[5], &aad_len);
+	uint8_t *in = tool_hex(argv[6], &in_len);
 	uint8_t *pt = malloc(in_len + 1);
 	if (!pt)
 		return 2;
-	enum hpke_result r = hpke_open_base(arg_aead(argv[2]), skR, info, info_len, aad, aad_len,
+	enum hpke_result r = hpke_open_base(tool_aead(argv[2]), skR, info, info_len, aad, aad_len,
 	                                    in, in_len, pt, &pt_len, NULL);
 	if (r == HPKE_OK)
-		print_hex(pt, pt_len, "\n");
+		tool_print_hex(pt, pt_len, "\n");
 	free(info);
 	free(aad);
 	free(in);
 	free(pt);
-	return r == HPKE_OK ? 0 : fail(r);
+	return r == HPKE_OK ? 0 : tool_fail(hpke_strerror(r));
 }
 
 /* export-s and export-r: set up a context (sender from ikmE, or receiver from enc) and export. */
@@ -160,14 +104,14 @@ static int cmd_export(int argc, char **argv, int sender)
 	if (argc != 8)
 		usage();
 	uint8_t key[32], third[32], enc[32];
-	size_t info_len, ctx_len, len = arg_len(argv[7]);
-	arg_hex32(key, argv[3]);
-	arg_hex32(third, argv[5]);
-	uint8_t *info = arg_hex(argv[4], &info_len), *ectx = arg_hex(argv[6], &ctx_len);
+	size_t info_len, ctx_len, len = (size_t)tool_u64(argv[7], HPKE_EXPORT_MAX);
+	tool_hex32(key, argv[3]);
+	tool_hex32(third, argv[5]);
+	uint8_t *info = tool_hex(argv[4], &info_len), *ectx = tool_hex(argv[6], &ctx_len);
 	uint8_t *out = malloc(len + 1);
 	if (!out)
 		return 2;
-	enum hpke_aead aead = arg_aead(argv[2]);
+	enum hpke_aead aead = tool_aead(argv[2]);
 	struct hpke_ctx ctx;
 	enum hpke_result r =
 	    sender ? hpke_setup_base_s_derand(&ctx, enc, key, info, info_len, aead, third)
@@ -175,14 +119,14 @@ static int cmd_export(int argc, char **argv, int sender)
 	if (r == HPKE_OK)
 		r = hpke_export(&ctx, ectx, ctx_len, out, len);
 	if (r == HPKE_OK && sender)
-		print_hex(enc, 32, " ");
+		tool_print_hex(enc, 32, " ");
 	if (r == HPKE_OK)
-		print_hex(out, len, "\n");
+		tool_print_hex(out, len, "\n");
 	hpke_ctx_release(&ctx);
 	free(info);
 	free(ectx);
 	free(out);
-	return r == HPKE_OK ? 0 : fail(r);
+	return r == HPKE_OK ? 0 : tool_fail(hpke_strerror(r));
 }
 
 static int cmd_export_s(int argc, char **argv)
@@ -195,19 +139,12 @@ static int cmd_export_r(int argc, char **argv)
 	return cmd_export(argc, argv, 0);
 }
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-} commands[] = {
+static const struct tool_cmd commands[] = {
     {"keygen", cmd_keygen},     {"seal", cmd_seal},         {"open", cmd_open},
     {"export-s", cmd_export_s}, {"export-r", cmd_export_r},
 };
 
 int main(int argc, char **argv)
 {
-	for (size_t i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc, argv);
-	usage();
-	return 2;
+	return tool_main(argc, argv, commands, sizeof(commands) / sizeof(commands[0]), usage);
 }

@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "chainfix.h"
+
 #include "base/amount.h"
 #include "chain/attest.h"
 #include "chain/contracts.h"
@@ -48,15 +50,6 @@ static inline void mfx_key_seed(struct mfx_key *k, const char *label)
 	sig_keypair_from_seed(k->pk, k->sk, seed);
 }
 
-static inline void mfx_put_account(struct mfx *f, const uint8_t pk[32], u128 free)
-{
-	uint8_t key[RUNTIME_ACCOUNT_KEY_LEN], val[RUNTIME_ACCOUNT_VALUE_LEN];
-	struct account a = {0, free};
-	runtime_account_key(key, pk);
-	runtime_account_encode(val, &a);
-	mem_put(&f->mem, key, sizeof(key), val, sizeof(val));
-}
-
 static inline void mfx_policy(struct mfx *f, struct attest_policy *pol)
 {
 	memset(pol, 0, sizeof(*pol));
@@ -72,21 +65,13 @@ static inline void mfx_policy(struct mfx *f, struct attest_policy *pol)
 static inline void mfx_init(struct mfx *f)
 {
 	memset(f, 0, sizeof(*f));
-	hash_tagged(f->p.chain_id, "tenebra/v1/test-chain", "modules", 7);
-	f->p.ss58_prefix = 30;
-	f->p.block_time_ms = 1000;
-	f->p.existential_deposit = AMOUNT_ONE_PHA / 100;
-	f->p.fee_base = AMOUNT_ONE_PHA / 10000;
-	f->p.fee_per_byte = AMOUNT_ONE_PHA / 1000000;
-	f->p.fee_per_weight = AMOUNT_ONE_PHA / 1000000000;
-	runtime_module_account(f->p.treasury, "treasury");
-	runtime_module_account(f->p.mining_reward_pool, "mining-reward-pool");
+	chainfix_params(&f->p, "modules");
 	for (size_t i = 0; i < DEVKEYS_COUNT; i++) {
 		CHECK(devkeys_keypair(devkeys_names[i], f->acct[i].pk, f->acct[i].sk));
-		mfx_put_account(f, f->acct[i].pk, 1000 * AMOUNT_ONE_PHA);
+		chainfix_put_account(&f->mem, f->acct[i].pk, 0, 1000 * AMOUNT_ONE_PHA);
 	}
 	memcpy(f->p.sudo, f->acct[ALICE].pk, 32);
-	mfx_put_account(f, f->p.treasury, AMOUNT_ONE_PHA);
+	chainfix_put_account(&f->mem, f->p.treasury, 0, AMOUNT_ONE_PHA);
 	mfx_key_seed(&f->sim, "sim attestation");
 	hash_tagged(f->measurement, "tenebra/v1/test-measurement", "good", 4);
 	struct attest_policy pol;
@@ -111,15 +96,13 @@ static inline struct state_reader mfx_reader(struct mfx *f)
 	return mem_reader(&f->mem);
 }
 
-/* Runs one tx from account `who` as block f->height (then height++). Returns what
- * runtime_apply_tx returned if the tx was not included, else the call's result (TX_OK or a call
- * error). On inclusion the block's outbound list and root are kept in f. */
-static inline enum tx_result mfx_call_as(struct mfx *f, const struct mfx_key *who, uint8_t module,
-                                         uint8_t function, const void *payload, size_t len)
+/* An unsigned tx from sender at its next nonce, valid for 10 blocks. */
+static inline struct tx mfx_tx(struct mfx *f, const uint8_t sender[32], uint8_t module,
+                               uint8_t function, const void *payload, size_t len)
 {
 	struct state_reader r = mem_reader(&f->mem);
 	struct account a;
-	CHECK(runtime_account_get(&r, who->pk, &a) >= 0);
+	CHECK(runtime_account_get(&r, sender, &a) >= 0);
 	struct tx tx = {.version = TX_VERSION,
 	                .nonce = a.nonce,
 	                .valid_until = f->height + 10,
@@ -129,7 +112,18 @@ static inline enum tx_result mfx_call_as(struct mfx *f, const struct mfx_key *wh
 	                .payload = payload,
 	                .payload_len = len};
 	memcpy(tx.chain_id, f->p.chain_id, 32);
-	memcpy(tx.sender, who->pk, 32);
+	memcpy(tx.sender, sender, 32);
+	return tx;
+}
+
+/* Runs one tx from account `who` as block f->height (then height++). Returns what
+ * runtime_apply_tx returned if the tx was not included, else the call's result (TX_OK or a call
+ * error). On inclusion the block's outbound list and root are kept in f. */
+static inline enum tx_result mfx_call_as(struct mfx *f, const struct mfx_key *who, uint8_t module,
+                                         uint8_t function, const void *payload, size_t len)
+{
+	struct state_reader r = mem_reader(&f->mem);
+	struct tx tx = mfx_tx(f, who->pk, module, function, payload, len);
 	CHECK(tx_sign(&tx, who->sk));
 	struct enc e;
 	enc_init(&e, TX_MAX_BYTES);
@@ -168,19 +162,8 @@ static inline enum tx_result mfx_admit(struct mfx *f, int who, uint8_t module, u
                                        const void *payload, size_t len)
 {
 	struct state_reader r = mem_reader(&f->mem);
-	struct account a;
 	struct tx_check c;
-	CHECK(runtime_account_get(&r, f->acct[who].pk, &a) >= 0);
-	struct tx tx = {.version = TX_VERSION,
-	                .nonce = a.nonce,
-	                .valid_until = f->height + 10,
-	                .max_fee = AMOUNT_ONE_PHA,
-	                .module = module,
-	                .function = function,
-	                .payload = payload,
-	                .payload_len = len};
-	memcpy(tx.chain_id, f->p.chain_id, 32);
-	memcpy(tx.sender, f->acct[who].pk, 32);
+	struct tx tx = mfx_tx(f, f->acct[who].pk, module, function, payload, len);
 	return runtime_check_tx(&f->p, &r, &tx, 300 + len, f->height, &c);
 }
 

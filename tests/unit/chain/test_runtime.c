@@ -5,6 +5,8 @@
  */
 #include "check.h"
 
+#include "chainfix.h"
+
 #include <inttypes.h>
 
 #include "base/amount.h"
@@ -38,11 +40,7 @@ static void dev_pk(uint8_t pk[32], const char *name)
 
 static void set_account(struct fx *f, const uint8_t pk[32], uint64_t nonce, u128 free)
 {
-	uint8_t key[RUNTIME_ACCOUNT_KEY_LEN], val[RUNTIME_ACCOUNT_VALUE_LEN];
-	struct account a = {nonce, free};
-	runtime_account_key(key, pk);
-	runtime_account_encode(val, &a);
-	mem_put(&f->mem, key, sizeof(key), val, sizeof(val));
+	chainfix_put_account(&f->mem, pk, nonce, free);
 }
 
 static int get_account(struct fx *f, const uint8_t pk[32], struct account *a)
@@ -68,15 +66,7 @@ static uint64_t nonce_of(struct fx *f, const uint8_t pk[32])
 static void fx_init(struct fx *f)
 {
 	memset(f, 0, sizeof(*f));
-	hash_tagged(f->p.chain_id, "tenebra/v1/test-chain", "x", 1);
-	f->p.ss58_prefix = 30;
-	f->p.block_time_ms = 1000;
-	f->p.existential_deposit = ED;
-	f->p.fee_base = PHA / 10000;
-	f->p.fee_per_byte = PHA / 1000000;
-	f->p.fee_per_weight = PHA / 1000000000;
-	runtime_module_account(f->p.treasury, "treasury");
-	runtime_module_account(f->p.mining_reward_pool, "mining-reward-pool");
+	chainfix_params(&f->p, "x");
 	dev_pk(f->alice, "alice");
 	dev_pk(f->bob, "bob");
 	dev_pk(f->charlie, "charlie");

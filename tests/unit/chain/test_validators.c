@@ -6,6 +6,8 @@
  */
 #include "check.h"
 
+#include "chainfix.h"
+
 #include "base/amount.h"
 #include "base/hex.h"
 #include "chain/genesis.h"
@@ -37,35 +39,19 @@ static void dev_key(struct key *k, const char *name)
 	CHECK(devkeys_keypair(name, k->pk, k->sk));
 }
 
-static void set_account(struct fx *f, const uint8_t pk[32], u128 free)
-{
-	uint8_t key[RUNTIME_ACCOUNT_KEY_LEN], val[RUNTIME_ACCOUNT_VALUE_LEN];
-	struct account a = {0, free};
-	runtime_account_key(key, pk);
-	runtime_account_encode(val, &a);
-	mem_put(&f->mem, key, sizeof(key), val, sizeof(val));
-}
-
 /* The initial set {alice: 10}; alice is sudo; alice and bob have accounts. */
 static void fx_init(struct fx *f)
 {
 	memset(f, 0, sizeof(*f));
-	hash_tagged(f->p.chain_id, "tenebra/v1/test-chain", "v", 1);
-	f->p.ss58_prefix = 30;
-	f->p.block_time_ms = 1000;
-	f->p.existential_deposit = ED;
-	f->p.fee_base = PHA / 10000;
-	f->p.fee_per_byte = PHA / 1000000;
-	f->p.fee_per_weight = PHA / 1000000000;
-	runtime_module_account(f->p.treasury, "treasury");
+	chainfix_params(&f->p, "v");
 	dev_key(&f->alice, "alice");
 	dev_key(&f->bob, "bob");
 	dev_key(&f->charlie, "charlie");
 	dev_key(&f->dave, "dave");
 	memcpy(f->p.sudo, f->alice.pk, 32);
-	set_account(f, f->alice.pk, 10 * PHA);
-	set_account(f, f->bob.pk, 10 * PHA);
-	set_account(f, f->p.treasury, PHA);
+	chainfix_put_account(&f->mem, f->alice.pk, 0, 10 * PHA);
+	chainfix_put_account(&f->mem, f->bob.pk, 0, 10 * PHA);
+	chainfix_put_account(&f->mem, f->p.treasury, 0, PHA);
 	struct valset vs = {.n = 1};
 	memcpy(vs.v[0].pub_key, f->alice.pk, 32);
 	vs.v[0].power = 10;
@@ -160,6 +146,22 @@ static enum tx_result run_call(struct fx *f, const struct tx *tx, uint64_t heigh
 static struct state_reader reader(struct fx *f)
 {
 	return mem_reader(&f->mem);
+}
+
+/* Admission of tx (runtime_check_tx) against the current state at HEIGHT. */
+static enum tx_result admit(struct fx *f, const struct tx *tx)
+{
+	struct state_reader r = reader(f);
+	struct tx_check chk;
+	return runtime_check_tx(&f->p, &r, tx, tx_len_of(tx), HEIGHT, &chk);
+}
+
+/* Admission of a tx from bob calling fn with payload p[0..len). */
+static enum tx_result admit_payload(struct fx *f, uint8_t fn, const uint8_t *p, size_t len)
+{
+	struct tx tx;
+	call_tx(f, &tx, &f->bob, fn, p, len);
+	return admit(f, &tx);
 }
 
 static struct valset load_next(struct fx *f)
@@ -340,9 +342,7 @@ static void set_power_epochs(void)
 	state_digest(&f, before);
 	u128 alice_before = free_of(&f, f.alice.pk);
 	set_power_tx(&f, &tx, &f.alice, f.bob.pk, 5);
-	struct tx_check chk;
-	struct state_reader r = reader(&f);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_OK);
+	CHECK(admit(&f, &tx) == TX_OK);
 	CHECK(run(&f, &tx, HEIGHT, &call, &changed) == TX_OK && call == TX_OK && changed);
 	/* fee = 1e8 + 220 bytes * 1e6 + 100,000 weight * 1e3 */
 	CHECK(tx_len_of(&tx) == 220 && alice_before - free_of(&f, f.alice.pk) == 420000000);
@@ -351,7 +351,7 @@ static void set_power_epochs(void)
 	struct valset next = load_next(&f), at;
 	CHECK(next.n == 2 && power_of(&next, f.bob.pk) == 5 && power_of(&next, f.alice.pk) == 10);
 	struct validators_epoch cur, prev;
-	r = reader(&f);
+	struct state_reader r = reader(&f);
 	CHECK(validators_load_current(&r, &cur) == 1 && cur.first_height == HEIGHT + 1);
 	CHECK(validators_equal(&cur.set, &next));
 	CHECK(validators_load_previous(&r, &prev) == 1 && prev.first_height == 1);
@@ -446,14 +446,11 @@ static void set_power_refusals(void)
 {
 	struct fx f;
 	struct tx tx;
-	struct tx_check chk;
-	uint8_t digest[32], digest2[32];
 	fx_init(&f);
-	struct state_reader r = reader(&f);
 
 	/* Not sudo: refused at admission; at execution a call error with the fee charged. */
 	set_power_tx(&f, &tx, &f.bob, f.bob.pk, 5);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_CALL_NOT_SUDO);
+	CHECK(admit(&f, &tx) == TX_CALL_NOT_SUDO);
 	u128 bob_before = free_of(&f, f.bob.pk);
 	CHECK(run_call(&f, &tx, HEIGHT) == TX_CALL_NOT_SUDO);
 	CHECK(bob_before - free_of(&f, f.bob.pk) == 420000000);
@@ -463,25 +460,31 @@ static void set_power_refusals(void)
 	uint8_t p[VALIDATORS_SET_POWER_PAYLOAD_LEN + 1] = {0};
 	validators_set_power_payload(p, f.bob.pk, 5);
 	const size_t lens[] = {0, sizeof(p) - 2, sizeof(p)};
-	for (size_t i = 0; i < 3; i++) {
-		call_tx(&f, &tx, &f.alice, VALIDATORS_FN_SET_POWER, p, lens[i]);
-		CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) ==
-		      TX_BAD_PAYLOAD);
-	}
+	for (size_t i = 0; i < 3; i++)
+		CHECK(admit_payload(&f, VALIDATORS_FN_SET_POWER, p, lens[i]) == TX_BAD_PAYLOAD);
 	uint8_t bad_pk[32] = {0}; /* the identity point: small order */
 	bad_pk[0] = 1;
 	set_power_tx(&f, &tx, &f.alice, bad_pk, 5);
 	enum tx_result call;
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_BAD_PAYLOAD);
+	CHECK(admit(&f, &tx) == TX_BAD_PAYLOAD);
 	CHECK(run(&f, &tx, HEIGHT, &call, NULL) == TX_BAD_PAYLOAD);
 	memset(bad_pk, 0xff, 32); /* not a canonical encoding */
 	set_power_tx(&f, &tx, &f.alice, bad_pk, 5);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_BAD_PAYLOAD);
+	CHECK(admit(&f, &tx) == TX_BAD_PAYLOAD);
 	/* Removing such a key is well formed, but it is no validator. */
 	set_power_tx(&f, &tx, &f.alice, bad_pk, 0);
 	CHECK(run_call(&f, &tx, HEIGHT) == TX_CALL_NOT_VALIDATOR);
 	set_power_tx(&f, &tx, &f.alice, f.charlie.pk, 0);
 	CHECK(run_call(&f, &tx, HEIGHT) == TX_CALL_NOT_VALIDATOR);
+	mem_release(&f.mem);
+}
+
+static void set_power_limits(void)
+{
+	struct fx f;
+	struct tx tx;
+	uint8_t digest[32], digest2[32];
+	fx_init(&f);
 
 	/* Empty: removing the only validator. Overflow: total above VALSET_MAX_TOTAL_POWER. */
 	state_digest(&f, digest);
@@ -497,8 +500,15 @@ static void set_power_refusals(void)
 	CHECK(run_call(&f, &tx, HEIGHT) == TX_OK);
 	state_digest(&f, digest2);
 	CHECK(memcmp(digest, digest2, 32) != 0);
+	mem_release(&f.mem);
+}
 
-	/* Full: a set of VALSET_MAX, then one more. */
+/* Full: a set of VALSET_MAX, then one more. */
+static void set_power_full(void)
+{
+	struct fx f;
+	struct tx tx;
+	fx_init(&f);
 	struct valset full = {.n = VALSET_MAX};
 	for (size_t i = 0; i < VALSET_MAX; i++) {
 		uint8_t seed[32] = {(uint8_t)i, 0x5a}, sk[64];
@@ -507,7 +517,7 @@ static void set_power_refusals(void)
 	}
 	memcpy(full.v[0].pub_key, f.alice.pk, 32);
 	struct state_overlay o;
-	r = reader(&f);
+	struct state_reader r = reader(&f);
 	state_overlay_init(&o, &r, NULL);
 	CHECK(validators_init_state(&o, &full) == STATE_OK);
 	CHECK(mem_commit(&f.mem, &o));
@@ -550,24 +560,22 @@ static void evidence_committed(void)
 {
 	struct fx f;
 	struct tx tx;
-	struct tx_check chk;
 	struct dup_vote_evidence ev, ev2;
 	struct validators_evidence_record rec;
 	uint8_t id[32], id2[32];
 	fx_init(&f);
-	struct state_reader r = reader(&f);
 
 	/* Bob (any account) reports alice's double prevote at height 4. */
 	make_evidence(&ev, &f.alice, f.p.chain_id, 4, 2, false);
 	CHECK(validators_evidence_verify(&ev, f.p.chain_id));
 	evidence_tx(&f, &tx, &f.bob, &ev);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_OK);
+	CHECK(admit(&f, &tx) == TX_OK);
 	u128 bob_before = free_of(&f, f.bob.pk);
 	CHECK(run_call(&f, &tx, HEIGHT) == TX_OK);
 	/* fee = 1e8 + 418 bytes * 1e6 + 200,000 weight * 1e3 */
 	CHECK(tx_len_of(&tx) == 418 && bob_before - free_of(&f, f.bob.pk) == 718000000);
 	validators_evidence_id(id, &ev);
-	r = reader(&f);
+	struct state_reader r = reader(&f);
 	CHECK(validators_evidence_get(&r, id, &rec) == 1);
 	CHECK(rec.height == HEIGHT && memcmp(rec.reporter, f.bob.pk, 32) == 0);
 	CHECK(evidence_equal(&rec.ev, &ev));
@@ -592,37 +600,34 @@ static void evidence_committed(void)
 	mem_release(&f.mem);
 }
 
-static void evidence_refusals(void)
+/* Stateless refusals: a bad signature (not includable), another chain's votes, a vote signed for
+ * another height presented as this one, and malformed payloads. */
+static void evidence_malformed(void)
 {
 	struct fx f;
 	struct tx tx;
-	struct tx_check chk;
 	struct dup_vote_evidence ev, bad;
 	enum tx_result call;
 	fx_init(&f);
-	struct state_reader r = reader(&f);
 	make_evidence(&ev, &f.alice, f.p.chain_id, 4, 0, false);
-
-	/* Stateless: a bad signature (not includable), another chain's votes, a vote signed for
-	 * another height presented as this one, and malformed payloads. */
 	bad = ev;
 	bad.sig_b[5] ^= 1;
 	evidence_tx(&f, &tx, &f.bob, &bad);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_EVIDENCE_BAD_SIG);
+	CHECK(admit(&f, &tx) == TX_EVIDENCE_BAD_SIG);
 	CHECK(run(&f, &tx, HEIGHT, &call, NULL) == TX_EVIDENCE_BAD_SIG);
 	uint8_t other_chain[32];
 	hash_tagged(other_chain, "tenebra/v1/test-chain", "w", 1);
 	make_evidence(&bad, &f.alice, other_chain, 4, 0, false);
 	evidence_tx(&f, &tx, &f.bob, &bad);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_EVIDENCE_BAD_SIG);
+	CHECK(admit(&f, &tx) == TX_EVIDENCE_BAD_SIG);
 	bad = ev;
 	sign_vote(&f.alice, f.p.chain_id, VOTE_PREVOTE, 5, 0, bad.block_hash_b, bad.sig_b);
 	evidence_tx(&f, &tx, &f.bob, &bad);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_EVIDENCE_BAD_SIG);
+	CHECK(admit(&f, &tx) == TX_EVIDENCE_BAD_SIG);
 	bad = ev; /* a prevote presented as a precommit */
 	bad.type = VOTE_PRECOMMIT;
 	evidence_tx(&f, &tx, &f.bob, &bad);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_EVIDENCE_BAD_SIG);
+	CHECK(admit(&f, &tx) == TX_EVIDENCE_BAD_SIG);
 
 	uint8_t p[VALIDATORS_EVIDENCE_LEN + 1];
 	struct enc e;
@@ -630,36 +635,37 @@ static void evidence_refusals(void)
 	validators_evidence_encode(&e, &ev);
 	p[VALIDATORS_EVIDENCE_LEN] = 0;
 	size_t lens[] = {0, VALIDATORS_EVIDENCE_LEN - 1, VALIDATORS_EVIDENCE_LEN + 1};
-	for (size_t i = 0; i < 3; i++) {
-		call_tx(&f, &tx, &f.bob, VALIDATORS_FN_REPORT_EVIDENCE, p, lens[i]);
-		CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) ==
+	for (size_t i = 0; i < 3; i++)
+		CHECK(admit_payload(&f, VALIDATORS_FN_REPORT_EVIDENCE, p, lens[i]) ==
 		      TX_BAD_PAYLOAD);
-	}
 	/* Same block hash twice (both signatures valid), swapped order, bad type, height 0. */
 	const size_t off_type = 32, off_height = 33, off_a = 45, off_b = 45 + 96;
-	uint8_t q[VALIDATORS_EVIDENCE_LEN];
-	memcpy(q, p, sizeof(q));
-	memcpy(q + off_b, q + off_a, 96);
-	call_tx(&f, &tx, &f.bob, VALIDATORS_FN_REPORT_EVIDENCE, q, sizeof(q));
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_BAD_PAYLOAD);
-	memcpy(q, p, sizeof(q));
-	memcpy(q + off_a, p + off_b, 96);
-	memcpy(q + off_b, p + off_a, 96);
-	call_tx(&f, &tx, &f.bob, VALIDATORS_FN_REPORT_EVIDENCE, q, sizeof(q));
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_BAD_PAYLOAD);
-	memcpy(q, p, sizeof(q));
-	q[off_type] = 3;
-	call_tx(&f, &tx, &f.bob, VALIDATORS_FN_REPORT_EVIDENCE, q, sizeof(q));
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_BAD_PAYLOAD);
-	memcpy(q, p, sizeof(q));
-	memset(q + off_height, 0, 8);
-	call_tx(&f, &tx, &f.bob, VALIDATORS_FN_REPORT_EVIDENCE, q, sizeof(q));
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_BAD_PAYLOAD);
+	uint8_t q[4][VALIDATORS_EVIDENCE_LEN];
+	for (size_t i = 0; i < 4; i++)
+		memcpy(q[i], p, VALIDATORS_EVIDENCE_LEN);
+	memcpy(q[0] + off_b, p + off_a, 96);
+	memcpy(q[1] + off_a, p + off_b, 96);
+	memcpy(q[1] + off_b, p + off_a, 96);
+	q[2][off_type] = 3;
+	memset(q[3] + off_height, 0, 8);
+	for (size_t i = 0; i < 4; i++)
+		CHECK(admit_payload(&f, VALIDATORS_FN_REPORT_EVIDENCE, q[i], sizeof(q[i])) ==
+		      TX_BAD_PAYLOAD);
+	mem_release(&f.mem);
+}
 
-	/* Stateful call errors: charlie is no validator; votes from the future. */
+/* Stateful call errors: the offender is no validator, votes from the future, and the sets of
+ * past epochs. */
+static void evidence_refusals(void)
+{
+	struct fx f;
+	struct tx tx;
+	struct dup_vote_evidence ev, bad;
+	fx_init(&f);
+	make_evidence(&ev, &f.alice, f.p.chain_id, 4, 0, false);
 	make_evidence(&bad, &f.charlie, f.p.chain_id, 4, 0, false);
 	evidence_tx(&f, &tx, &f.bob, &bad);
-	CHECK(runtime_check_tx(&f.p, &r, &tx, tx_len_of(&tx), HEIGHT, &chk) == TX_OK);
+	CHECK(admit(&f, &tx) == TX_OK);
 	CHECK(run_call(&f, &tx, HEIGHT) == TX_CALL_NOT_VALIDATOR);
 	make_evidence(&bad, &f.alice, f.p.chain_id, HEIGHT + 1, 0, false);
 	evidence_tx(&f, &tx, &f.bob, &bad);
@@ -741,8 +747,12 @@ static void records_round_trip(void)
 	uint8_t key[VALIDATORS_EVIDENCE_KEY_LEN];
 	validators_evidence_key(key, id);
 	CHECK(memcmp(key, "val/evidence/", 13) == 0 && memcmp(key + 13, id, 32) == 0);
+}
 
-	/* set_power payload */
+static void set_power_codec(void)
+{
+	struct key k;
+	dev_key(&k, "eve");
 	uint8_t p[VALIDATORS_SET_POWER_PAYLOAD_LEN + 1], pk[32];
 	uint64_t power;
 	validators_set_power_payload(p, k.pk, 0x0102030405060708);
@@ -752,8 +762,12 @@ static void records_round_trip(void)
 	CHECK_EQ_MEM(pk, k.pk, 32);
 	CHECK(validators_set_power_decode(pk, &power, p, 39) == CODEC_TRUNCATED);
 	CHECK(validators_set_power_decode(pk, &power, p, 41) == CODEC_TRAILING);
+}
 
-	/* Epochs: first_height 0, an unsorted set, an invalid set are rejected. */
+/* Epochs: first_height 0, an unsorted set, an invalid set are rejected. */
+static void epoch_records(void)
+{
+	struct enc e;
 	struct validators_epoch ep = {.first_height = 3, .set = {.n = 2}}, eback;
 	memset(ep.set.v[0].pub_key, 1, 32);
 	memset(ep.set.v[1].pub_key, 2, 32);
@@ -828,5 +842,7 @@ static void malformed_state(void)
 }
 
 CHECK_MAIN(CASE(canonical_order), CASE(genesis_set_in_state), CASE(set_power_epochs),
-           CASE(set_power_accumulates), CASE(set_power_refusals), CASE(evidence_committed),
-           CASE(evidence_refusals), CASE(records_round_trip), CASE(malformed_state))
+           CASE(set_power_accumulates), CASE(set_power_refusals), CASE(set_power_limits),
+           CASE(set_power_full), CASE(evidence_committed), CASE(evidence_malformed),
+           CASE(evidence_refusals), CASE(records_round_trip), CASE(set_power_codec),
+           CASE(epoch_records), CASE(malformed_state))

@@ -26,47 +26,58 @@ static void check_hex(const uint8_t *p, size_t n, const char *want)
 		fprintf(stderr, "  got  %s\n  want %s\n", got, want);
 }
 
-static void fill_seq(uint8_t *p, size_t n, uint8_t first)
+/* Bytes first, first + step, ... (len of them): how RFC 5869 spells its inputs. */
+struct seq {
+	uint8_t first, step;
+	size_t len;
+};
+
+static const uint8_t *seq_fill(uint8_t *p, struct seq s)
 {
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(first + i);
+	for (size_t i = 0; i < s.len; i++)
+		p[i] = (uint8_t)(s.first + s.step * i);
+	return s.len ? p : NULL;
 }
 
 /* RFC 5869 Appendix A.1 - A.3 (the SHA-256 cases). */
 static void test_rfc5869(void)
 {
-	uint8_t ikm[80], salt[80], info[80], prk[32], okm[82];
-
-	memset(ikm, 0x0b, 22);
-	fill_seq(salt, 13, 0x00);
-	fill_seq(info, 10, 0xf0);
-	kdf_hkdf_extract(prk, salt, 13, ikm, 22);
-	check_hex(prk, 32, "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5");
-	kdf_hkdf_expand(okm, 42, prk, info, 10);
-	check_hex(
-	    okm, 42,
-	    "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b8871858"
-	    "65");
-
-	fill_seq(ikm, 80, 0x00);
-	fill_seq(salt, 80, 0x60);
-	fill_seq(info, 80, 0xb0);
-	kdf_hkdf_extract(prk, salt, 80, ikm, 80);
-	check_hex(prk, 32, "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244");
-	kdf_hkdf_expand(okm, 82, prk, info, 80);
-	check_hex(
-	    okm, 82,
-	    "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271"
-	    "cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87");
-
-	memset(ikm, 0x0b, 22);
-	kdf_hkdf_extract(prk, NULL, 0, ikm, 22);
-	check_hex(prk, 32, "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
-	kdf_hkdf_expand(okm, 42, prk, NULL, 0);
-	check_hex(
-	    okm, 42,
-	    "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96"
-	    "c8");
+	static const struct {
+		struct seq ikm, salt, info;
+		size_t okm_len;
+		const char *prk, *okm;
+	} cases[] = {
+	    {{0x0b, 0, 22},
+	     {0x00, 1, 13},
+	     {0xf0, 1, 10},
+	     42,
+	     "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+	     "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b88718586"
+	     "5"},
+	    {{0x00, 1, 80},
+	     {0x60, 1, 80},
+	     {0xb0, 1, 80},
+	     82,
+	     "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244",
+	     "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271"
+	     "cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87"},
+	    {{0x0b, 0, 22},
+	     {0, 0, 0},
+	     {0, 0, 0},
+	     42,
+	     "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+	     "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c"
+	     "8"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t ikm[80], salt[80], info[80], prk[32], okm[82];
+		kdf_hkdf_extract(prk, seq_fill(salt, cases[i].salt), cases[i].salt.len,
+		                 seq_fill(ikm, cases[i].ikm), cases[i].ikm.len);
+		check_hex(prk, 32, cases[i].prk);
+		kdf_hkdf_expand(okm, cases[i].okm_len, prk, seq_fill(info, cases[i].info),
+		                cases[i].info.len);
+		check_hex(okm, cases[i].okm_len, cases[i].okm);
+	}
 }
 
 /* Expand is a prefix-stable stream: asking for fewer bytes gives a prefix, at every length up
@@ -98,7 +109,7 @@ static void test_expand_lengths(void)
 static void test_derive_info_layout(void)
 {
 	uint8_t key[32], prk[32], want[40], got[40];
-	fill_seq(key, 32, 0);
+	seq_fill(key, (struct seq){0, 1, 32});
 	static const uint8_t info[] = {18,  't', 'e', 'n', 'e', 'b', 'r', 'a', '/',
 	                               'v', '1', '/', 'c', 'l', 'u', 's', 't', 'e',
 	                               'r', 4,   7,   0,   0,   0,   40,  0};
@@ -136,7 +147,7 @@ static void test_derive_info_layout(void)
 static void test_tree_known_answers(void)
 {
 	uint8_t master[32], cluster[32], contract[32], cid[32];
-	fill_seq(master, 32, 0);
+	seq_fill(master, (struct seq){0, 1, 32});
 	hex_in(cid, 32, CID_HEX);
 	kdf_cluster_key(cluster, master, 7);
 	check_hex(cluster, 32, "7e1879708b43161d0eefe9f9c270021f40bdceaf106de83a5dde8506fc1af6bb");
@@ -214,7 +225,7 @@ static void test_keypairs_consistent(void)
 static void test_tree_separation(void)
 {
 	uint8_t master[32], other[32], a[32], b[32], cid[32], cid2[32];
-	fill_seq(master, 32, 0);
+	seq_fill(master, (struct seq){0, 1, 32});
 	memcpy(other, master, 32);
 	other[31] ^= 1;
 	kdf_cluster_key(a, master, 0);

@@ -221,6 +221,40 @@ static bool rec_is(const struct rec *r, uint8_t ch, const uint8_t *m, size_t len
 	return r->channel == ch && r->len == len && memcmp(r->hash, h, 32) == 0;
 }
 
+/* 100 messages A -> B on channel 1 (0..3663 bytes), echoed back on channel 2; then an empty one
+ * and one of exactly msg_max (4 MiB: five frames). */
+static void echo_many(struct tnode *a, struct tnode *b, uint64_t a2b, size_t msg_max)
+{
+	enum { N = 100 };
+	static uint8_t msgs[N + 2][N * 37];
+	uint8_t *big = malloc(msg_max + 1);
+	size_t lens[N + 2];
+	for (uint32_t i = 0; i < N; i++) {
+		lens[i] = i * 37;
+		fill_msg(msgs[i], lens[i], i);
+		CHECK(p2p_send(a->p, a2b, 1, msgs[i], lens[i]) == P2P_OK);
+	}
+	CHECK(p2p_send(a->p, a2b, 1, NULL, 0) == P2P_OK);
+	fill_msg(big, msg_max, 7);
+	CHECK(p2p_send(a->p, a2b, 1, big, msg_max) == P2P_OK);
+	CHECK(p2p_send(a->p, a2b, 1, big, msg_max + 1) == P2P_ERR_MSG_TOO_LARGE);
+	CHECK(wait_msgs(b, N + 2, 10000) && wait_msgs(a, N + 2, 10000));
+	for (uint32_t i = 0; i < N; i++) {
+		CHECK(rec_is(&b->log[i], 1, msgs[i], lens[i]));
+		CHECK(rec_is(&a->log[i], 2, msgs[i], lens[i]));
+	}
+	CHECK(rec_is(&b->log[N], 1, NULL, 0) && rec_is(&a->log[N], 2, NULL, 0));
+	CHECK(rec_is(&b->log[N + 1], 1, big, msg_max) && rec_is(&a->log[N + 1], 2, big, msg_max));
+	CHECK(b->echo_result == P2P_OK);
+	struct p2p_stats st;
+	struct p2p_peer_info ia;
+	p2p_stats(a->p, &st);
+	CHECK(st.msgs_out == N + 2 && st.msgs_in == N + 2 && st.bytes_out > msg_max);
+	CHECK(only_peer(a, &ia) == a2b && ia.msgs_out == N + 2 && ia.bytes_in > msg_max);
+	CHECK(p2p_send(a->p, 999, 1, big, 1) == P2P_OK); /* unknown id: dropped on the loop */
+	free(big);
+}
+
 /* A and B (B dials A by key); B echoes channel 1 on channel 2. */
 static void two_nodes(void)
 {
@@ -250,35 +284,7 @@ static void two_nodes(void)
 	CHECK(b.last_app_len == 8 && memcmp(b.last_app, "height=5", 8) == 0);
 	CHECK(memcmp(p2p_node_key(a.p), a.pk, 32) == 0);
 
-	/* 100 messages A -> B on channel 1 (0..3663 bytes), echoed back on channel 2; then an
-	 * empty one and one of exactly msg_max (4 MiB: five frames). */
-	enum { N = 100 };
-	static uint8_t msgs[N + 2][N * 37];
-	uint8_t *big = malloc(ca.msg_max + 1);
-	size_t lens[N + 2];
-	for (uint32_t i = 0; i < N; i++) {
-		lens[i] = i * 37;
-		fill_msg(msgs[i], lens[i], i);
-		CHECK(p2p_send(a.p, a2b, 1, msgs[i], lens[i]) == P2P_OK);
-	}
-	CHECK(p2p_send(a.p, a2b, 1, NULL, 0) == P2P_OK);
-	fill_msg(big, ca.msg_max, 7);
-	CHECK(p2p_send(a.p, a2b, 1, big, ca.msg_max) == P2P_OK);
-	CHECK(p2p_send(a.p, a2b, 1, big, ca.msg_max + 1) == P2P_ERR_MSG_TOO_LARGE);
-	CHECK(wait_msgs(&b, N + 2, 10000) && wait_msgs(&a, N + 2, 10000));
-	for (uint32_t i = 0; i < N; i++) {
-		CHECK(rec_is(&b.log[i], 1, msgs[i], lens[i]));
-		CHECK(rec_is(&a.log[i], 2, msgs[i], lens[i]));
-	}
-	CHECK(rec_is(&b.log[N], 1, NULL, 0) && rec_is(&a.log[N], 2, NULL, 0));
-	CHECK(rec_is(&b.log[N + 1], 1, big, ca.msg_max) &&
-	      rec_is(&a.log[N + 1], 2, big, ca.msg_max));
-	CHECK(b.echo_result == P2P_OK);
-	struct p2p_stats st;
-	p2p_stats(a.p, &st);
-	CHECK(st.msgs_out == N + 2 && st.msgs_in == N + 2 && st.bytes_out > ca.msg_max);
-	CHECK(only_peer(&a, &ia) == a2b && ia.msgs_out == N + 2 && ia.bytes_in > ca.msg_max);
-	CHECK(p2p_send(a.p, 999, 1, big, 1) == P2P_OK); /* unknown id: dropped on the loop */
+	echo_many(&a, &b, a2b, ca.msg_max);
 
 	/* Kicked: both sides see the disconnect, and B (the dialler) comes back. */
 	CHECK(p2p_disconnect(a.p, a2b) == P2P_OK);
@@ -288,7 +294,6 @@ static void two_nodes(void)
 	CHECK(npeers(&a) == 1 && only_peer(&a, NULL) != a2b && a.connects == 2);
 	CHECK(a.disconnects == 1 && a.last_why == P2P_ERR_KICKED);
 	CHECK(b.disconnects == 1 && b.last_why == P2P_ERR_CLOSED);
-	free(big);
 	tnode_free(&b); /* with the connection open */
 	CHECK(a.disconnects == 1 || wait_peers(both, 1, 0, 5000));
 	tnode_free(&a);
