@@ -10,8 +10,15 @@
  * Queries are read-only: the query handler gets a const state pointer and cannot emit.
  *
  * Atomicity: when a command or message handler returns an error it must leave its state as it
- * was (check first, then change). Errors are reported in the enclave's log and, for commands,
- * in an egress event the sender can read; they never stop the enclave.
+ * was (check first, then change); the host drops the messages it emitted. Errors are logged (the
+ * result code only) and, for commands, kept in a receipt the sender can read (below); they
+ * never stop the enclave.
+ *
+ * Receipts: for every command this worker decrypted, or failed to, the host keeps the last
+ * CONTRACT_RECEIPTS receipts per contract: sender, tx nonce, height, result and the handler's
+ * contract_reply. The sender reads its own with a query whose request is CONTRACT_RECEIPT_QUERY
+ * ‖ u64 nonce (docs/contracts.md "Receipts"). Query requests starting with a 0x00 byte are the
+ * host's: on_query never sees them.
  *
  * Memory: a contract allocates with malloc/free and is bounded by its own caps, which it must
  * document; snapshot output is bounded by enclave_config.max_state_bytes.
@@ -25,10 +32,15 @@
 
 #include "base/codec.h"
 
-#define CONTRACT_ID_LEN     32
-#define CONTRACT_NAME_MAX   32
-#define CONTRACT_TOPIC_MAX  128
-#define CONTRACT_CALL_DEPTH 4 /* nested synchronous calls */
+#define CONTRACT_ID_LEN        32
+#define CONTRACT_NAME_MAX      32
+#define CONTRACT_TOPIC_MAX     128
+#define CONTRACT_CALL_DEPTH    4            /* nested synchronous calls */
+#define CONTRACT_PAYLOAD_MAX   (64 * 1024)  /* one emitted message (the chain's MQ_PAYLOAD_MAX) */
+#define CONTRACT_EMIT_MAX      (256 * 1024) /* everything emitted while handling one input */
+#define CONTRACT_REPLY_MAX     256          /* contract_reply bytes */
+#define CONTRACT_RECEIPTS      256          /* receipts kept per contract */
+#define CONTRACT_RECEIPT_QUERY "\x00\x01"   /* 2 bytes, then u64 nonce: a receipt query */
 
 /* Results a handler returns. Contracts may return their own codes from CONTRACT_USER on. */
 enum contract_result {
@@ -39,6 +51,11 @@ enum contract_result {
 	CONTRACT_TOO_LARGE = 4,
 	CONTRACT_NO_SUCH_CONTRACT = 5, /* contract_call to an id not hosted in this worker */
 	CONTRACT_DEPTH = 6,            /* contract_call nested beyond CONTRACT_CALL_DEPTH */
+	CONTRACT_REENTRANT = 7,        /* contract_call into a contract already on the call stack */
+	CONTRACT_NOT_OPENED = 8, /* receipt: the command did not decrypt (wrong key, replayed in
+	                            another tx, or tampered); no handler ran */
+	CONTRACT_NO_RECEIPT = 9, /* receipt query: none for this nonce (not yet applied, or older
+	                            than the last CONTRACT_RECEIPTS) */
 	CONTRACT_USER = 64,
 };
 
@@ -52,8 +69,8 @@ enum contract_origin_kind {
 
 struct contract_origin {
 	enum contract_origin_kind kind;
-	uint8_t id[32];   /* account / contract id / worker identity; zero for a module */
-	char module[16];  /* module name for CONTRACT_FROM_MODULE, else "" */
+	uint8_t id[32];  /* account / contract id / worker identity; zero for a module */
+	char module[16]; /* module name for CONTRACT_FROM_MODULE, else "" */
 };
 
 /* The enclave's services for one callback invocation (opaque; valid only during the callback). */
@@ -70,13 +87,29 @@ void contract_random(struct contract_env *env, uint8_t *out, size_t n);
 /* Queues an asynchronous message to `topic` (a chain module with a "^" topic, or another
  * contract's "contract/<id hex>/message" topic), signed by the contract key and carried by the
  * chain's message queue with the contract's sequence. Not available to queries (aborts).
- * Returns CONTRACT_OK, CONTRACT_TOO_LARGE (topic or payload over cap) or CONTRACT_NOMEM. */
+ * Messages are held until the outermost handler returns: they are sent only if it returns
+ * CONTRACT_OK (and the ones a failing contract_call emitted are dropped with its result), so a
+ * refused command emits nothing. Returns CONTRACT_OK, CONTRACT_BAD_REQUEST (a topic that is not
+ * 1..CONTRACT_TOPIC_MAX bytes of 0x21..0x7e), CONTRACT_TOO_LARGE (payload over
+ * CONTRACT_PAYLOAD_MAX, or more than CONTRACT_EMIT_MAX bytes emitted by one input) or
+ * CONTRACT_NOMEM. */
 enum contract_result contract_emit(struct contract_env *env, const char *topic,
                                    const uint8_t *payload, size_t len);
-/* A synchronous call to another contract hosted in the same worker (same cluster): runs its
- * on_call with origin = this contract, and appends its answer to resp. From a command/message
- * handler the callee may change its state; from a query the call is read-only too.
- * Returns the callee's result, CONTRACT_NO_SUCH_CONTRACT or CONTRACT_DEPTH. */
+/* For a command handler only (aborts elsewhere, including in calls it makes): sets the reply kept
+ * in the command's receipt, e.g. why it was refused; readable by the command's sender only. A
+ * later call replaces it. Returns CONTRACT_OK or CONTRACT_TOO_LARGE (over CONTRACT_REPLY_MAX,
+ * nothing set). */
+enum contract_result contract_reply(struct contract_env *env, const uint8_t *msg, size_t len);
+/* A synchronous call to another contract hosted in the same worker and deployed in the same
+ * cluster: runs its on_call with origin = this contract, and appends its answer to resp. From a
+ * command/message/block handler the callee may change its state; from a query the call runs the
+ * callee's on_query instead (read-only too), origin = this contract. The callee sees the same
+ * height and time. A callee that fails must leave its state unchanged (the atomicity rule); a
+ * caller that fails AFTER a successful call cannot undo the callee's change, so call last (check,
+ * call, then change your own state). Returns the callee's result, CONTRACT_NO_SUCH_CONTRACT (not
+ * hosted here, another cluster, its key not here yet, or no on_call/on_query), CONTRACT_DEPTH or
+ * CONTRACT_REENTRANT (the callee is already on the call stack, e.g. a call back into the
+ * caller). */
 enum contract_result contract_call(struct contract_env *env, const uint8_t callee[CONTRACT_ID_LEN],
                                    const uint8_t *req, size_t len, struct enc *resp);
 

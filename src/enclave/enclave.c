@@ -72,6 +72,10 @@ struct enclave *enclave_new(const struct enclave_platform *p, const struct encla
 	e->plat = *p;
 	e->cfg = *c;
 	e->plat.measurement(e->plat.ctx, e->measurement);
+	if (!enclave_sys_new(e)) {
+		enclave_free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -79,6 +83,8 @@ void enclave_free(struct enclave *e)
 {
 	if (!e)
 		return;
+	enclave_contracts_free(e);
+	enclave_sys_free(e);
 	sodium_free(e->sec); /* wipes */
 	sodium_memzero(e, sizeof(*e));
 	free(e);
@@ -193,6 +199,7 @@ enum enclave_result enclave_feed_block(struct enclave *e, const uint8_t *feed, s
 	if (r == ENCLAVE_OK) {
 		e->lc = next;
 		e->msgs_dispatched += f.n_msgs;
+		r = enclave_dispatch_block(e, &f); /* fails only with e->failed set */
 	}
 	block_feed_release(&f);
 	return r;
@@ -207,6 +214,7 @@ void enclave_status(const struct enclave *e, struct enclave_status *out)
 	memcpy(out->chain_id, e->chain_id, 32);
 	memcpy(out->identity, e->identity, 32);
 	out->backend = e->plat.backend;
-	out->cluster = UINT32_MAX;
 	out->messages_dispatched = e->msgs_dispatched;
+	enclave_sys_status(e, out);
+	out->n_contracts = enclave_contracts_count(e);
 }

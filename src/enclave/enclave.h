@@ -101,7 +101,8 @@ struct enclave_config {
 	size_t max_contracts;     /* instances hosted */
 	size_t max_egress;        /* pending signed egress messages */
 	size_t max_query_bytes;   /* request envelope cap */
-	size_t max_response_bytes;
+	size_t max_response_bytes; /* sealed answer cap (nonce and tag included) */
+	uint64_t max_query_ahead; /* blocks a query's expiry may lie past the verified height */
 	size_t max_state_bytes;   /* a checkpoint's plaintext cap */
 };
 
@@ -157,8 +158,16 @@ enum enclave_result enclave_feed_block(struct enclave *e, const uint8_t *feed, s
 /* Answers a query envelope (crypto/envelope.h) addressed to a contract hosted here: decrypts
  * with the contract key, checks the account signature (or session certificate) and the expiry
  * against the verified height, runs the contract's query handler (which cannot change state)
- * and writes the sealed answer to out (encoder with a cap of config.max_response_bytes).
- * Errors: ENCLAVE_QUERY_*, ENCLAVE_TOO_LARGE, ENCLAVE_BAD_INPUT, ENCLAVE_NOT_STARTED. */
+ * and appends the sealed answer (env_response_seal) to out. The answer's plaintext is
+ * u32 contract result ‖ the handler's bytes, so a refusal by the contract is readable by the
+ * asker only (docs/protocol/worker.md "Queries"). Safe to run concurrently with itself (then
+ * platform.random must be thread-safe); it writes no enclave state.
+ * Errors: ENCLAVE_NOT_STARTED, ENCLAVE_FAILED, ENCLAVE_TOO_LARGE (envelope over
+ * config.max_query_bytes, answer over config.max_response_bytes), ENCLAVE_BAD_INPUT (does not
+ * decode), ENCLAVE_QUERY_NO_CONTRACT (not hosted here or its key not here), ENCLAVE_QUERY_SIGNATURE
+ * (query or session certificate signature), ENCLAVE_QUERY_EXPIRED (expiry or certificate
+ * passed, or expiry more than config.max_query_ahead blocks ahead), ENCLAVE_QUERY_DECRYPT (the
+ * HPKE envelope does not open: wrong key, chain, contract, account or bytes), ENCLAVE_NOMEM. */
 enum enclave_result enclave_query(struct enclave *e, const uint8_t *envelope, size_t len,
                                   struct enc *out);
 

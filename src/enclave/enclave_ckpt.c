@@ -10,7 +10,7 @@
 #include "crypto/sig.h"
 #include "enclave/enclave_int.h"
 
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 #define CKPT_PURPOSE "checkpoint"
 
 static void ckpt_rand(void *ctx, uint8_t *buf, size_t n)
@@ -19,7 +19,7 @@ static void ckpt_rand(void *ctx, uint8_t *buf, size_t n)
 	e->plat.random(e->plat.ctx, buf, n);
 }
 
-static void ckpt_encode(struct enc *p, const struct enclave *e)
+static enum enclave_result ckpt_encode(struct enc *p, const struct enclave *e)
 {
 	enc_u8(p, CKPT_VERSION);
 	enc_raw(p, e->sec->identity_sk, 32); /* the seed half; the public half is re-derived */
@@ -33,6 +33,8 @@ static void ckpt_encode(struct enc *p, const struct enclave *e)
 	valset_encode(&v, &e->lc.next_set);
 	enc_bytes(p, v.buf, v.len);
 	enc_u64(p, e->msgs_dispatched);
+	enclave_sys_encode(e, p);
+	return enclave_contracts_encode(e, p);
 }
 
 enum enclave_result enclave_checkpoint(struct enclave *e, struct enc *out)
@@ -48,9 +50,10 @@ enum enclave_result enclave_checkpoint(struct enclave *e, struct enc *out)
 		return r;
 	struct enc p;
 	enc_init_fixed(&p, pt, cap);
-	ckpt_encode(&p, e);
-	r = ENCLAVE_TOO_LARGE;
-	if (enc_finish(&p) != CODEC_OK)
+	r = ckpt_encode(&p, e);
+	if (r == ENCLAVE_OK && enc_finish(&p) != CODEC_OK)
+		r = ENCLAVE_TOO_LARGE;
+	if (r != ENCLAVE_OK)
 		goto out;
 	r = ENCLAVE_PLATFORM;
 	if (e->plat.seal_key(e->plat.ctx, key) != 0)
@@ -95,6 +98,8 @@ static bool ckpt_decode(struct enclave *e, const uint8_t *pt, size_t n)
 		dec_fail(&d, CODEC_NONCANONICAL);
 	valset_hash(e->lc.next_set_hash, &e->lc.next_set);
 	e->msgs_dispatched = dec_u64(&d);
+	enclave_sys_decode(e, &d);
+	enclave_contracts_decode(e, &d);
 	return dec_finish(&d) == CODEC_OK &&
 	       crypto_scalarmult_base(e->hpke_pk, e->sec->hpke_sk) == 0;
 }

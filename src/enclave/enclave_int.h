@@ -3,6 +3,7 @@
 #define TN_ENCLAVE_ENCLAVE_INT_H
 
 #include "chain/feed.h"
+#include "enclave/contract.h"
 #include "enclave/enclave.h"
 
 #define ENCLAVE_REGISTRATION_TAG "tenebra/v1/worker-registration"
@@ -34,6 +35,9 @@ struct enclave {
 	uint8_t hpke_pk[32];
 	struct enclave_lc lc;
 	uint64_t msgs_dispatched;
+	struct contract_host *contracts; /* enclave_contracts.c; NULL until the first deploy */
+	struct enclave_sys *sys;         /* enclave_sys.c: registry view, keys, gatekeeper */
+	struct enclave_egress *egress;   /* enclave_egress.c */
 };
 
 /* Formats one log line and hands it to the platform. */
@@ -61,23 +65,66 @@ struct mq_origin;
  * cannot use is logged and skipped; only ENCLAVE_NOMEM (and then e->failed) escapes. */
 enum enclave_result enclave_dispatch(struct enclave *e, const struct mq_message *m);
 
-/* The key material of contract `id` in `cluster`, if this worker holds that cluster's key
- * (HPKE key pair for commands/queries, Ed25519 pair signing its egress). False otherwise. The
- * caller wipes the secrets. */
+/* The key material of contract `id` in `cluster`, if `cluster` is the one this worker is
+ * assigned to, the contract's deploy was seen and this worker holds that cluster's key (received,
+ * or derived as a gatekeeper): HPKE key pair for commands/queries, Ed25519 pair signing its
+ * egress. False otherwise. The caller wipes the secrets. */
 bool enclave_contract_keys(struct enclave *e, const uint8_t id[32], uint32_t cluster,
                            uint8_t hpke_pk[32], uint8_t hpke_sk[32], uint8_t sign_pk[32],
                            uint8_t sign_sk[64]);
 
-/* Queues a message signed by sign_sk from origin o with o's next egress sequence.
- * ENCLAVE_TOO_LARGE when the queue (config.max_egress) or the message is over its cap. */
+/* Queues a message signed by sign_sk from origin o (not a gatekeeper or module: gatekeeper
+ * messages take the shared sequence the gatekeeper protocol counts) with o's next egress
+ * sequence. ENCLAVE_TOO_LARGE when the queue (config.max_egress), the payload (MQ_PAYLOAD_MAX) or
+ * the table of origins (config.max_contracts + 8) is full; ENCLAVE_BAD_INPUT for a topic that is
+ * not 1..MQ_TOPIC_MAX bytes of 0x21..0x7e; ENCLAVE_NOMEM. */
 enum enclave_result enclave_egress_push(struct enclave *e, const struct mq_origin *o,
                                         const uint8_t sign_sk[64], const char *topic,
                                         const uint8_t *payload, size_t len);
+
+/* System side (enclave_sys.c, enclave_dispatch.c). enclave_sys_new allocates its state and the
+ * egress queue (false on allocation failure; enclave_sys_free is still safe on the half-built
+ * state); enclave_sys_free wipes the keys and frees. */
+bool enclave_sys_new(struct enclave *e);
+void enclave_sys_free(struct enclave *e);
+/* Dispatches a verified block's messages in order (enclave_dispatch), then the contracts' block
+ * hooks. ENCLAVE_OK, or ENCLAVE_NOMEM / ENCLAVE_FAILED with e->failed set. */
+enum enclave_result enclave_dispatch_block(struct enclave *e, const struct block_feed *f);
+/* Fills registered, gatekeeper, cluster and n_egress. */
+void enclave_sys_status(const struct enclave *e, struct enclave_status *out);
+/* Checkpoint section: the registry view, master key history, cluster keys, egress sequences and
+ * queue. decode fails d on bytes encode did not produce. */
+void enclave_sys_encode(const struct enclave *e, struct enc *p);
+void enclave_sys_decode(struct enclave *e, struct dec *d);
 
 /* Contract host: a message for contracts (deploy events, commands, contract messages). */
 enum enclave_result enclave_contracts_on_message(struct enclave *e, const struct mq_message *m);
 /* After each block's messages: the contracts' block hooks. */
 void enclave_contracts_on_block(struct enclave *e);
+/* Instances hosted. */
+size_t enclave_contracts_count(const struct enclave *e);
+/* Destroys every instance and wipes the contract keys (enclave_free). */
+void enclave_contracts_free(struct enclave *e);
+/* Checkpoint section: every instance (id, cluster, code, keys, snapshot). Errors:
+ * ENCLAVE_TOO_LARGE (a snapshot or the checkpoint over config.max_state_bytes), ENCLAVE_NOMEM. */
+enum enclave_result enclave_contracts_encode(const struct enclave *e, struct enc *p);
+/* Reads the section back into a fresh enclave; marks d failed for bytes encode did not produce
+ * (unknown code, a snapshot the code refuses). NOMEM also fails d (the restore is refused). */
+void enclave_contracts_decode(struct enclave *e, struct dec *d);
+
+/* For enclave_query.c. The instance of contract id whose keys are here, or NULL. */
+struct contract_instance;
+const struct contract_instance *enclave_contracts_find(const struct enclave *e,
+                                                       const uint8_t id[32]);
+/* Its HPKE secret key (guarded memory; do not copy). */
+const uint8_t *enclave_contracts_hpke_sk(const struct contract_instance *c);
+/* Runs its on_query for `account` with a read-only env at the verified height. Never writes to
+ * e or the instances, so concurrent calls are safe. CONTRACT_NO_SUCH_CONTRACT when the code has
+ * no on_query. */
+enum contract_result enclave_contracts_query(const struct enclave *e,
+                                             const struct contract_instance *c,
+                                             const uint8_t account[32], const uint8_t *req,
+                                             size_t len, struct enc *resp);
 
 /* Restores a sealed checkpoint into e, whose chain id and measurement are set and which is not
  * started. ENCLAVE_UNSEAL (logged with the reason) for a blob of another chain, measurement or

@@ -69,7 +69,8 @@ static struct enclave *new_enclave(struct test_platform *tp)
 	                             .attest = tp_attest,
 	                             .random = tp_random,
 	                             .log = tp_log};
-	struct enclave_config cfg = {.max_contracts = 4, .max_egress = 16, .max_state_bytes = 1 << 20};
+	struct enclave_config cfg = {
+	    .max_contracts = 4, .max_egress = 16, .max_state_bytes = 1 << 20};
 	struct enclave *e = enclave_new(&p, &cfg);
 	CHECK(e != NULL);
 	return e;

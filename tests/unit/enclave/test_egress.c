@@ -1,0 +1,218 @@
+/* The egress queue: signed messages with strictly increasing sequences per origin, a cap that
+ * refuses, drops only when a verified block shows the chain accepted the sequence, and a
+ * checkpoint that keeps the queue and the sequences. */
+#include "crypto/kdf.h"
+#include "enclave/enclave_sys_int.h"
+#include "sysfix.h"
+
+struct signer {
+	struct mq_origin o;
+	uint8_t pk[32], sk[64];
+};
+
+static void contract_signer(struct signer *s, uint8_t tag)
+{
+	uint8_t node[32] = {tag};
+	memset(s, 0, sizeof(*s));
+	s->o.kind = MQ_ORIGIN_CONTRACT;
+	memset(s->o.id, tag, 32);
+	kdf_sign_keypair(s->pk, s->sk, node);
+}
+
+static enum enclave_result push(struct enclave *e, const struct signer *s, const char *topic,
+                                uint8_t byte)
+{
+	return enclave_egress_push(e, &s->o, s->sk, topic, &byte, 1);
+}
+
+static size_t pending(struct enclave *e)
+{
+	struct enclave_status st;
+	enclave_status(e, &st);
+	return st.n_egress;
+}
+
+static void sequences_increase_per_origin(void)
+{
+	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_enclave(&tp, 16);
+	struct enc out;
+	enc_init(&out, 1 << 20);
+	CHECK(enclave_egress(e, 10, &out) == ENCLAVE_NOT_STARTED);
+	enc_release(&out);
+	fix_start(e, NULL, 0);
+	struct signer a, b;
+	contract_signer(&a, 0xa1);
+	contract_signer(&b, 0xb2);
+	const struct signer *order[] = {&a, &b, &a, &a, &b};
+	for (size_t i = 0; i < 5; i++)
+		CHECK(push(e, order[i], "contract/x/message", (uint8_t)i) == ENCLAVE_OK);
+	CHECK(pending(e) == 5);
+	struct mq_message m[8];
+	const uint8_t *sig[8];
+	struct fix_chain c;
+	fix_chain_init(&c);
+	CHECK(fix_egress(e, &out, m, sig, 8) == 5);
+	uint64_t want[] = {0, 0, 1, 2, 1};
+	for (size_t i = 0; i < 5; i++) {
+		CHECK(m[i].sequence == want[i]);
+		CHECK(memcmp(m[i].origin.id, order[i]->o.id, 32) == 0);
+		CHECK(m[i].payload_len == 1 && m[i].payload[0] == i);
+		uint8_t h[32];
+		mq_signing_hash(h, c.chain_id, &m[i]);
+		CHECK(sig_verify(sig[i], h, 32, order[i]->pk));
+	}
+	enc_release(&out);
+	/* At most max messages, oldest first. */
+	CHECK(fix_egress(e, &out, m, NULL, 2) == 2 && m[0].payload[0] == 0 && m[1].payload[0] == 1);
+	enc_release(&out);
+	enclave_free(e);
+}
+
+static void caps_and_bad_input_are_refused(void)
+{
+	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_enclave(&tp, 4);
+	fix_start(e, NULL, 0);
+	struct signer a;
+	contract_signer(&a, 0xa1);
+	for (int i = 0; i < 4; i++)
+		CHECK(push(e, &a, "contract/x/message", 0) == ENCLAVE_OK);
+	CHECK(push(e, &a, "contract/x/message", 0) == ENCLAVE_TOO_LARGE);
+	CHECK(pending(e) == 4);
+	/* Refused pushes take no sequence: after an ack the next one is 4. */
+	struct fix_chain c;
+	fix_chain_init(&c);
+	struct mq_message ack = {.origin = a.o,
+	                         .topic = (const uint8_t *)"contract/x/message",
+	                         .topic_len = 18,
+	                         .sequence = 3};
+	fix_out(&c, &ack);
+	fix_block(&c, &e, 1);
+	CHECK(pending(e) == 0);
+	char long_topic[MQ_TOPIC_MAX + 2];
+	memset(long_topic, 'a', sizeof(long_topic) - 1);
+	long_topic[sizeof(long_topic) - 1] = '\0';
+	CHECK(push(e, &a, "", 0) == ENCLAVE_BAD_INPUT);
+	CHECK(push(e, &a, "has space", 0) == ENCLAVE_BAD_INPUT);
+	CHECK(push(e, &a, long_topic, 0) == ENCLAVE_BAD_INPUT);
+	uint8_t *big = calloc(1, MQ_PAYLOAD_MAX + 1);
+	CHECK(enclave_egress_push(e, &a.o, a.sk, "t", big, MQ_PAYLOAD_MAX + 1) ==
+	      ENCLAVE_TOO_LARGE);
+	free(big);
+	CHECK(push(e, &a, "t", 0) == ENCLAVE_OK);
+	struct enc out;
+	struct mq_message m[1];
+	CHECK(fix_egress(e, &out, m, NULL, 1) == 1 && m[0].sequence == 4);
+	enc_release(&out);
+	/* The table of origins is capped too (max_contracts + 8 = 12 here). */
+	enum enclave_result r = ENCLAVE_OK;
+	int origins = 1;
+	for (; origins < 40 && r == ENCLAVE_OK; origins++) {
+		struct signer s;
+		contract_signer(&s, (uint8_t)origins);
+		r = push(e, &s, "t", 0);
+		if (r == ENCLAVE_OK) /* keep the queue from filling first */
+			sys_egress_drop_kind(e, MQ_ORIGIN_CONTRACT);
+	}
+	CHECK(r == ENCLAVE_TOO_LARGE && origins == 13);
+	enclave_free(e);
+}
+
+static void only_a_verified_acceptance_drops(void)
+{
+	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_enclave(&tp, 16);
+	fix_start(e, NULL, 0);
+	struct fix_chain c;
+	fix_chain_init(&c);
+	struct signer a, b;
+	contract_signer(&a, 0xa1);
+	contract_signer(&b, 0xb2);
+	for (int i = 0; i < 3; i++)
+		CHECK(push(e, &a, "contract/x/message", (uint8_t)i) == ENCLAVE_OK);
+	CHECK(push(e, &b, "contract/x/message", 9) == ENCLAVE_OK);
+
+	/* Other origins, module messages and gatekeeper sequences say nothing about a's. */
+	struct mq_message other = {.origin = a.o,
+	                           .topic = (const uint8_t *)"contract/y/message",
+	                           .topic_len = 18,
+	                           .sequence = 7};
+	memset(other.origin.id, 0xcc, 32);
+	fix_out(&c, &other);
+	other.origin.kind = MQ_ORIGIN_GATEKEEPER;
+	fix_out(&c, &other);
+	fix_module_msg(&c, 1, "contract/x/message", NULL, 0);
+	fix_block(&c, &e, 1);
+	CHECK(pending(e) == 4);
+
+	/* A host that forges the acknowledgment is refused and nothing changes. */
+	struct mq_message ack = {.origin = a.o,
+	                         .topic = (const uint8_t *)"contract/x/message",
+	                         .topic_len = 18,
+	                         .sequence = 1};
+	fix_out(&c, &ack);
+	struct enc feed;
+	fix_block_feed(&c, &feed);
+	uint8_t *forged = malloc(feed.len);
+	memcpy(forged, feed.buf, feed.len);
+	forged[feed.len - 20] ^= 1; /* inside the message list */
+	char err[200];
+	CHECK(enclave_feed_block(e, forged, feed.len, err, sizeof(err)) != ENCLAVE_OK);
+	CHECK(pending(e) == 4);
+	free(forged);
+	/* The real block: a's sequence 1 was accepted, so 0 and 1 are done. */
+	CHECK(enclave_feed_block(e, feed.buf, feed.len, err, sizeof(err)) == ENCLAVE_OK);
+	enc_release(&feed);
+	CHECK(pending(e) == 2);
+	struct enc out;
+	struct mq_message m[4];
+	CHECK(fix_egress(e, &out, m, NULL, 4) == 2);
+	CHECK(m[0].sequence == 2 && memcmp(m[0].origin.id, a.o.id, 32) == 0);
+	CHECK(m[1].sequence == 0 && memcmp(m[1].origin.id, b.o.id, 32) == 0);
+	enc_release(&out);
+	/* A later block carrying an old sequence again (harmless) drops nothing more. */
+	fix_out(&c, &ack);
+	fix_block(&c, &e, 1);
+	CHECK(pending(e) == 2);
+	enclave_free(e);
+}
+
+static void checkpoints_keep_the_queue_and_sequences(void)
+{
+	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_enclave(&tp, 16);
+	fix_start(e, NULL, 0);
+	struct signer a;
+	contract_signer(&a, 0xa1);
+	struct mq_origin me = {.kind = MQ_ORIGIN_WORKER};
+	memcpy(me.id, e->identity, 32);
+	CHECK(push(e, &a, "contract/x/message", 1) == ENCLAVE_OK);
+	CHECK(push(e, &a, "contract/x/message", 2) == ENCLAVE_OK);
+	CHECK(enclave_egress_push(e, &me, e->sec->identity_sk, "worker/report", NULL, 0) ==
+	      ENCLAVE_OK);
+	struct enc ck;
+	enc_init(&ck, 8 << 20);
+	CHECK(enclave_checkpoint(e, &ck) == ENCLAVE_OK);
+	struct enclave *r = fix_enclave(&tp, 16);
+	fix_start(r, ck.buf, ck.len);
+	enc_release(&ck);
+	struct enc qa, qb;
+	enc_init(&qa, 1 << 20);
+	enc_init(&qb, 1 << 20);
+	CHECK(enclave_egress(e, 100, &qa) == ENCLAVE_OK &&
+	      enclave_egress(r, 100, &qb) == ENCLAVE_OK);
+	CHECK(qa.len == qb.len && memcmp(qa.buf, qb.buf, qa.len) == 0);
+	enc_release(&qa);
+	enc_release(&qb);
+	CHECK(push(r, &a, "contract/x/message", 3) == ENCLAVE_OK);
+	struct enc out;
+	struct mq_message m[4];
+	CHECK(fix_egress(r, &out, m, NULL, 4) == 4 && m[3].sequence == 2);
+	enc_release(&out);
+	enclave_free(r);
+	enclave_free(e);
+}
+
+CHECK_MAIN(CASE(sequences_increase_per_origin), CASE(caps_and_bad_input_are_refused),
+           CASE(only_a_verified_acceptance_drops), CASE(checkpoints_keep_the_queue_and_sequences))
