@@ -9,6 +9,7 @@
 #include "base/amount.h"
 #include "cli/cli_int.h"
 #include "cli/cmd_node.h"
+#include "cli/cmd_worker.h"
 
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 
@@ -16,7 +17,11 @@ static const struct cli_cmd cli_cmds[] = {
     {"dev", cmd_dev, CLI_RAW_ARGS, "[--data DIR] [--rpc HOST:PORT] [--block-time MS] [--reset]",
      "run the local development network"},
     {"node", cmd_node, CLI_RAW_ARGS,
-     "(--dev | --genesis FILE --validator-key FILE) --data DIR [OPTIONS]", "run a validator node"},
+     "(--dev | --genesis FILE [--validator-key FILE]) --data DIR [--p2p HOST:PORT] "
+     "[--peers LIST] [OPTIONS]",
+     "run a validator or full node"},
+    {"testnet", cmd_testnet, CLI_RAW_ARGS, "--validators N --dir DIR [OPTIONS]",
+     "write and run a local multi-validator network"},
     {"key", cmd_key, 0, "new NAME | list | show NAME", "create, list and show keys"},
     {"balance", cmd_balance, 0, "ACCOUNT", "show an account's balance and nonce"},
     {"transfer", cmd_transfer, 0,
@@ -25,6 +30,13 @@ static const struct cli_cmd cli_cmds[] = {
     {"block", cmd_block, 0, "[HEIGHT|latest|HASH]", "show a block's header and txs"},
     {"tx", cmd_tx, 0, "TXID", "show a transaction's status and details"},
     {"info", cmd_info, 0, "", "show the chain the node follows and its head"},
+    {"worker", cmd_worker, 0, CMD_WORKER_USAGE, "run a worker, or list and inspect workers"},
+    {"contract", cmd_contract, 0, CMD_CONTRACT_USAGE,
+     "deploy confidential contracts, send them commands and queries"},
+    {"registry", cmd_registry, 0, CMD_REGISTRY_USAGE,
+     "gatekeepers, clusters and worker assignment (sudo)"},
+    {"call", cmd_call, 0, "MODULE.FUNCTION PAYLOAD_HEX --from NAME",
+     "submit any call with a raw payload and wait for it"},
     {"help", cmd_help, 0, "[COMMAND]", "list the commands, or show one command's usage"},
 };
 #define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
@@ -363,9 +375,16 @@ static int cli_parse_globals(struct cli_ctx *ctx, int argc, char **argv, int *me
 
 int cli_main(int argc, char **argv)
 {
+	return cli_main_codes(argc, argv, NULL, 0);
+}
+
+int cli_main_codes(int argc, char **argv, const struct contract_code *const *codes, size_t n)
+{
 	struct cli_ctx ctx;
 	int meta = 0;
 	cli_ctx_init(&ctx);
+	ctx.codes = codes;
+	ctx.n_codes = n;
 	int i = cli_parse_globals(&ctx, argc, argv, &meta);
 	if (i < 0)
 		return CLI_EXIT_USAGE;

@@ -34,6 +34,7 @@ enum cli_cmd_flags {
 };
 
 struct cli_ctx;
+struct contract_code;
 /* argv[0] is the command name; argv[1..argc) its arguments. Returns an enum cli_exit. */
 typedef int (*cli_handler)(struct cli_ctx *ctx, int argc, char **argv);
 
@@ -50,6 +51,8 @@ struct cli_ctx {
 	const char *rpc_url;       /* --rpc, or NULL for RPC_DEFAULT_URL */
 	const char *keystore;      /* --keystore, or NULL for the default (cli_keystore_dir) */
 	bool json;                 /* --json */
+	const struct contract_code *const *codes; /* what `worker` and `dev` run (cli_main_codes) */
+	size_t n_codes;
 	char keystore_buf[PATH_MAX];
 };
 

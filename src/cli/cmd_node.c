@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/ss58.h"
 #include "cli/cli_int.h"
+#include "cli/cmd_worker.h"
 #include "crypto/devkeys.h"
 #include "node/node.h"
 
@@ -59,8 +60,32 @@ static bool parse_size(const char *s, size_t *out, size_t min, size_t max)
 struct node_opts {
 	struct node_config cfg;
 	char host[256];
+	char p2p_host[256];
+	uint16_t p2p_port;
 	bool reset;
 };
+
+/* "PROPOSE,PREVOTE,PRECOMMIT" base timeouts in ms; each grows by half its base per round. */
+static bool parse_timeouts(struct cons_timeouts *t, const char *arg)
+{
+	unsigned long v[3];
+	char *end;
+	const char *p = arg;
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		v[i] = strtoul(p, &end, 10);
+		if (errno || end == p || v[i] < 10 || v[i] > 600000 || *end != (i < 2 ? ',' : '\0'))
+			return cli_fail(
+			           "--timeouts takes PROPOSE,PREVOTE,PRECOMMIT in ms (10..600000), "
+			           "got '%s'",
+			           arg),
+			       false;
+		p = end + 1;
+	}
+	*t = (struct cons_timeouts){(uint32_t)v[0],     (uint32_t)v[0] / 2, (uint32_t)v[1],
+	                            (uint32_t)v[1] / 2, (uint32_t)v[2],     (uint32_t)v[2] / 2};
+	return true;
+}
 
 enum {
 	OPT_DEV = 1,
@@ -74,6 +99,9 @@ enum {
 	OPT_POOL,
 	OPT_LOG,
 	OPT_RESET,
+	OPT_P2P,
+	OPT_PEERS,
+	OPT_TIMEOUTS,
 	OPT_HELP
 };
 
@@ -88,6 +116,10 @@ static const struct option long_opts[] = {
     {"max-block-txs", required_argument, NULL, OPT_MAX_TXS},
     {"log-level", required_argument, NULL, OPT_LOG},
     {"reset", no_argument, NULL, OPT_RESET},
+    {"p2p", required_argument, NULL, OPT_P2P},
+    {"peers", required_argument, NULL, OPT_PEERS},
+    {"timeouts", required_argument, NULL, OPT_TIMEOUTS},
+    {"pool-size", required_argument, NULL, OPT_POOL},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -148,6 +180,16 @@ static bool apply_opt(struct node_opts *o, int c, const char *arg, bool dev_cmd)
 			break;
 		o->reset = true;
 		return true;
+	case OPT_P2P:
+		if (!parse_listen(arg, o->p2p_host, sizeof(o->p2p_host), &o->p2p_port))
+			return cli_fail("--p2p takes HOST:PORT, got '%s'", arg), false;
+		o->cfg.p2p_listen = arg;
+		return true;
+	case OPT_PEERS:
+		o->cfg.peers = arg;
+		return true;
+	case OPT_TIMEOUTS:
+		return parse_timeouts(&o->cfg.timeouts, arg);
 	}
 	return cli_fail("unknown option for this command (see tenebra %s --help)",
 	                dev_cmd ? "dev" : "node"),
@@ -163,9 +205,14 @@ static void print_help(bool dev_cmd)
 		    "Runs the local development chain (dev accounts funded, alice validates).\n");
 	else
 		printf(
-		    "usage: tenebra node (--dev | --genesis FILE --validator-key FILE) --data DIR\n"
+		    "usage: tenebra node (--dev | --genesis FILE [--validator-key FILE]) --data "
+		    "DIR\n"
+		    "                    [--p2p HOST:PORT] [--peers KEY@HOST:PORT,HOST:PORT,...]\n"
 		    "                    [--rpc HOST:PORT] [--block-time MS] [--rpc-threads N]\n"
-		    "                    [--max-block-txs N] [--log-level debug|info|warn|error]\n"
+		    "                    [--timeouts PROPOSE,PREVOTE,PRECOMMIT] [--max-block-txs "
+		    "N]\n"
+		    "                    [--pool-size N] [--log-level debug|info|warn|error]\n"
+		    "Without --validator-key the node is a full node: it syncs and follows.\n"
 		    "The validator key password is read from $TENEBRA_VALIDATOR_PASSWORD.\n");
 }
 
@@ -194,6 +241,11 @@ static int parse_node_args(struct node_opts *o, int argc, char **argv, bool dev_
 }
 
 /* Starts the node, waits for a signal, stops it. */
+/* tenebra dev's worker (cli_devworker.c), started by dev_banner once the node runs. */
+static struct cli_ctx *dev_ctx;
+static const char *dev_data;
+static struct dev_worker *dev_worker;
+
 static int run_node(const struct node_config *cfg, void (*banner)(struct node *))
 {
 	char err[512] = "";
@@ -212,6 +264,7 @@ static int run_node(const struct node_config *cfg, void (*banner)(struct node *)
 	if (banner)
 		banner(n);
 	node_wait(n);
+	cmd_dev_worker_stop(dev_worker); /* NULL unless dev started one */
 	log_info("node", "stopping at height %llu", (unsigned long long)node_height(n));
 	running_node = NULL;
 	bool failed = node_failed(n);
@@ -252,6 +305,7 @@ static void dev_banner(struct node *n)
 	printf("  node RPC      http://127.0.0.1:%u/   (JSON-RPC 2.0; docs/rpc.md)\n",
 	       node_rpc_port(n));
 	printf("  metrics       http://127.0.0.1:%u/metrics\n", node_rpc_port(n));
+	dev_worker = cmd_dev_worker_start(dev_ctx, n, dev_data);
 	printf("  new heads     http://127.0.0.1:%u/events/heads   (Server-Sent Events)\n",
 	       node_rpc_port(n));
 	printf("  validator     alice (the only validator; dev keys are public: never use them "
@@ -284,7 +338,10 @@ static const char *default_dev_dir(char *buf, size_t cap)
  * running node's data is never removed from under it. */
 static int remove_dev_data(const char *dir)
 {
-	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	/* The chain, and the consensus WAL and signer state of the chain that is removed (a new
+	 * chain starts at height 1 again, which the old signer state would refuse to sign). */
+	static const char *const files[] = {"data.mdb", "lock.mdb", "consensus/cs.wal",
+	                                    "consensus/signer.state", "worker/checkpoint.sealed"};
 	char path[PATH_MAX + 16];
 	int ret = CLI_EXIT_OK;
 	snprintf(path, sizeof(path), "%s/tenebra.lock", dir);
@@ -296,7 +353,7 @@ static int remove_dev_data(const char *dir)
 		close(fd);
 		return cli_fail("cannot reset %s: a tenebra process is using it", dir);
 	}
-	for (size_t i = 0; i < 2 && ret == CLI_EXIT_OK; i++) {
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && ret == CLI_EXIT_OK; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		if (unlink(path) != 0 && errno != ENOENT)
 			ret = cli_fail("cannot remove %s: %s", path, strerror(errno));
@@ -309,7 +366,6 @@ int cmd_dev(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct node_opts o;
 	char dir[PATH_MAX];
-	(void)ctx;
 	memset(&o, 0, sizeof(o));
 	node_config_default(&o.cfg);
 	o.cfg.dev = true;
@@ -321,5 +377,7 @@ int cmd_dev(struct cli_ctx *ctx, int argc, char **argv)
 	if (o.reset && remove_dev_data(o.cfg.data_dir) != CLI_EXIT_OK)
 		return CLI_EXIT_FAIL;
 	log_info("dev", "data directory %s", o.cfg.data_dir);
+	dev_ctx = ctx;
+	dev_data = o.cfg.data_dir;
 	return run_node(&o.cfg, dev_banner);
 }

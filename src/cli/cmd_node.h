@@ -15,5 +15,7 @@ int cmd_node(struct cli_ctx *ctx, int argc, char **argv);
  * (default $TENEBRA_HOME/dev, else ~/.tenebra/dev) so a restart resumes; prints a banner saying
  * what runs where. Same exit statuses as cmd_node. */
 int cmd_dev(struct cli_ctx *ctx, int argc, char **argv);
+/* `tenebra testnet`: writes and runs a local multi-validator network (cmd_testnet.c). */
+int cmd_testnet(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

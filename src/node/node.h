@@ -1,10 +1,11 @@
 /*
- * The chain node: block store + state tree + runtime + mempool + JSON-RPC, and the block
- * producer of a single validator (docs/architecture.md "How a transaction flows").
+ * The chain node: block store + state tree + runtime + mempool + JSON-RPC + Tendermint
+ * consensus + p2p + block sync (docs/architecture.md).
  *
  * Threads: libmicrohttpd's pool runs RPC handlers (decoding, signature checks and admission run
- * there, in parallel); one producer thread builds, executes and commits a block every block time.
- * They share the mempool (internally locked) and the committed head (guarded by a mutex).
+ * there, in parallel); the consensus thread drives the state machine, builds, checks and commits
+ * blocks, and syncs from peers; the gossip thread admits peers' transactions and sends ours; the
+ * p2p thread runs the network. One validator (dev) runs the same path without a network.
  */
 #ifndef TN_NODE_NODE_H
 #define TN_NODE_NODE_H
@@ -12,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "consensus/cons.h"
 
 enum node_result {
 	NODE_OK = 0,
@@ -32,16 +35,19 @@ struct node_config {
 	uint16_t rpc_port;              /* default 9944; 0 = any free port (see node_rpc_port) */
 	bool dev;                       /* dev chain: built-in genesis, alice validates */
 	const char *genesis_path;       /* required unless dev */
-	const char *validator_key;      /* keystore file of the validator; unless dev */
+	const char *validator_key;      /* keystore file of the validator; NULL: a full node */
 	const char *validator_password; /* for validator_key; borrowed, wiped by the caller */
-	uint64_t block_time_ms;         /* 0 = the genesis value */
-	unsigned rpc_threads;           /* 0 = number of CPUs */
-	size_t max_block_txs;           /* cap on transactions per block */
-	size_t max_block_bytes;         /* cap on encoded block size */
-	uint32_t pool_ready_txs;        /* ready-queue cap of the mempool; 0 = its default (8192) */
-	uint32_t state_keep_versions;   /* state-tree versions kept for proofs (>= 1) */
-	size_t prune_per_block;         /* stale state nodes deleted per block, at most */
-	size_t map_size;                /* LMDB map size in bytes */
+	const char *p2p_listen;         /* "host:port" for peers; NULL: do not listen */
+	const char *peers;              /* "KEY@host:port,host:port,..."; NULL: none */
+	uint64_t block_time_ms;        /* target block time (commit delay); 0 = the genesis value */
+	struct cons_timeouts timeouts; /* round timeouts (defaults: node_config_default) */
+	unsigned rpc_threads;          /* 0 = number of CPUs */
+	size_t max_block_txs;          /* cap on transactions per block */
+	size_t max_block_bytes;        /* cap on encoded block size */
+	uint32_t pool_ready_txs;       /* ready-queue cap of the mempool; 0 = its default (8192) */
+	uint32_t state_keep_versions;  /* state-tree versions kept for proofs (>= 1) */
+	size_t prune_per_block;        /* stale state nodes deleted per block, at most */
+	size_t map_size;               /* LMDB map size in bytes */
 };
 
 void node_config_default(struct node_config *cfg);
@@ -80,6 +86,7 @@ struct node_stats {
 	uint64_t last_block_us;
 	uint64_t block_us_total; /* time spent building and committing blocks */
 	uint64_t last_block_txs;
+	uint64_t rounds_extra; /* rounds after round 0 that decided heights needed, summed */
 	size_t pool_ready, pool_future, pool_bytes;
 	uint64_t db_bytes; /* bytes the database file uses */
 };

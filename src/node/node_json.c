@@ -27,7 +27,7 @@ json_t *node_json_u128(u128 v)
 json_t *node_json_account(const struct node *n, const uint8_t pk[32])
 {
 	char a[SS58_ADDR_MAX + 1];
-	if (ss58_encode(a, sizeof(a), n->params.ss58_prefix, pk) == 0)
+	if (ss58_encode(a, sizeof(a), n->chain.params.ss58_prefix, pk) == 0)
 		return NULL;
 	return json_string(a);
 }
@@ -46,13 +46,13 @@ json_t *node_json_header(const struct header *h, const uint8_t hash[32])
 	    node_json_hex(h->last_commit_hash, 32), "proposer", node_json_hex(h->proposer, 32));
 }
 
-json_t *node_json_commit(const struct node *n, const struct commit *c)
+json_t *node_json_commit(const struct node *n, const struct commit *c, const struct valset *vs)
 {
 	json_t *sigs = json_array();
 	for (size_t i = 0; sigs && i < c->n; i++) {
 		if (c->sigs[i].flag != COMMIT_SIGNED)
 			continue;
-		const uint8_t *pk = i < n->valset.n ? n->valset.v[i].pub_key : NULL;
+		const uint8_t *pk = vs && i < vs->n ? vs->v[i].pub_key : NULL;
 		json_array_append_new(sigs,
 		                      json_pack("{s:o*, s:o}", "validator",
 		                                pk ? node_json_account(n, pk) : NULL, "signature",

@@ -9,10 +9,8 @@
 #include "base/hex.h"
 #include "base/ss58.h"
 #include "chain/tx.h"
-
-#define RPC_TX_REJECTED (RPC_CODE_SERVER_MAX - 10) /* -32010 */
-#define RPC_NOT_FOUND   (RPC_CODE_SERVER_MAX - 11) /* -32011 */
-#define RPC_STORAGE     (RPC_CODE_SERVER_MAX - 12) /* -32012 */
+#include "chain/validators.h"
+#include "node/node_feed.h"
 
 static int no_memory(struct rpc_error *err)
 {
@@ -37,7 +35,7 @@ static int parse_account(struct node *n, const char *s, uint8_t pk[32], struct r
 {
 	if (hex_decode_exact(pk, 32, s))
 		return 0;
-	enum ss58_result r = ss58_decode_expect(pk, n->params.ss58_prefix, s);
+	enum ss58_result r = ss58_decode_expect(pk, n->chain.params.ss58_prefix, s);
 	if (r == SS58_OK)
 		return 0;
 	return rpc_error_set(err, RPC_CODE_INVALID_PARAMS, "invalid account \"%.64s\": %s", s,
@@ -58,77 +56,25 @@ static int m_chain_info(void *app, json_t *params, json_t **result, struct rpc_e
 	if (rpc_params_check(params, NULL, 0, err))
 		return -1;
 	node_head_get(n, &h);
-	json_t *vals = json_array();
-	for (size_t i = 0; vals && i < n->valset.n; i++)
-		json_array_append_new(vals, json_pack("{s:o, s:o, s:I}", "address",
-		                                      node_json_account(n, n->valset.v[i].pub_key),
-		                                      "public_key",
-		                                      node_json_hex(n->valset.v[i].pub_key, 32),
-		                                      "power", (json_int_t)n->valset.v[i].power));
+	json_t *vals = node_json_validators(n);
 	json_t *j = json_pack(
 	    "{s:s, s:o, s:o, s:I, s:o, s:o, s:I, s:i, s:{s:s, s:i}, s:o, s:{s:o, s:o, s:o}, s:o, "
-	    "s:o, s:o, s:i, s:i}",
-	    "chain_name", n->chain_name, "chain_id", node_json_hex(n->params.chain_id, 32),
-	    "genesis_hash", node_json_hex(n->params.chain_id, 32), "height", (json_int_t)h.height,
-	    "head_hash", node_json_hex(h.hash, 32), "state_root", node_json_hex(h.state_root, 32),
-	    "block_time_ms", (json_int_t)n->block_time_ms, "ss58_prefix",
-	    (int)n->params.ss58_prefix, "token", "symbol", n->token_symbol, "decimals",
-	    (int)n->token_decimals, "validators", vals, "fees", "base",
-	    node_json_u128(n->params.fee_base), "per_byte", node_json_u128(n->params.fee_per_byte),
-	    "per_weight", node_json_u128(n->params.fee_per_weight), "existential_deposit",
-	    node_json_u128(n->params.existential_deposit), "treasury",
-	    node_json_account(n, n->params.treasury), "mining_reward_pool",
-	    node_json_account(n, n->params.mining_reward_pool), "max_mortality", TX_MAX_MORTALITY,
-	    "max_tx_bytes", TX_MAX_BYTES);
+	    "s:o, s:o, s:i, s:i, s:o, s:I}",
+	    "chain_name", n->chain_name, "chain_id", node_json_hex(n->chain.params.chain_id, 32),
+	    "genesis_hash", node_json_hex(n->chain.params.chain_id, 32), "height",
+	    (json_int_t)h.height, "head_hash", node_json_hex(h.hash, 32), "state_root",
+	    node_json_hex(h.state_root, 32), "block_time_ms", (json_int_t)n->block_time_ms,
+	    "ss58_prefix", (int)n->chain.params.ss58_prefix, "token", "symbol", n->token_symbol,
+	    "decimals", (int)n->token_decimals, "validators", vals, "fees", "base",
+	    node_json_u128(n->chain.params.fee_base), "per_byte",
+	    node_json_u128(n->chain.params.fee_per_byte), "per_weight",
+	    node_json_u128(n->chain.params.fee_per_weight), "existential_deposit",
+	    node_json_u128(n->chain.params.existential_deposit), "treasury",
+	    node_json_account(n, n->chain.params.treasury), "mining_reward_pool",
+	    node_json_account(n, n->chain.params.mining_reward_pool), "max_mortality",
+	    TX_MAX_MORTALITY, "max_tx_bytes", TX_MAX_BYTES, "consensus", node_json_consensus(n),
+	    "peers", (json_int_t)node_peer_count(n));
 	return reply(result, j, err);
-}
-
-/* Decodes, verifies and admits one tx. On rejection fills err with the reason. */
-static int admit(struct node *n, const uint8_t *b, size_t len, uint8_t txid[32],
-                 enum mempool_status *where, struct rpc_error *err)
-{
-	struct tx tx;
-	struct tx_check chk;
-	struct mempool_info info;
-	enum codec_result cr = tx_decode(&tx, b, len);
-	if (cr != CODEC_OK)
-		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: malformed: %s",
-		                     codec_strerror(cr));
-	tx_id(txid, b, tx.body_len);
-	if (mempool_get(n->pool, txid, &info, NULL, 0))
-		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: %s",
-		                     mempool_strerror(MEMPOOL_DUPLICATE));
-	if (!tx_verify_sig(&tx, b, len))
-		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: bad signature");
-	struct node_reader_ctx rc = {n->smt, NULL};
-	struct state_reader rd;
-	struct node_head h;
-	node_head_get(n, &h);
-	if (bstore_begin(n->store, false, &rc.txn) != BSTORE_OK)
-		return storage_error(err);
-	node_reader(&rd, &rc);
-	enum tx_result tr = runtime_check_tx(&n->params, &rd, &tx, len, h.height + 1, &chk);
-	bstore_abort(rc.txn);
-	if (tr != TX_OK) {
-		char why[200];
-		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: %s",
-		                     runtime_describe(why, sizeof(why), tr, &chk));
-	}
-	enum mempool_result mr =
-	    mempool_add(n->pool, b, len, &tx, txid, chk.account_nonce, chk.fee + chk.tip, where);
-	if (mr != MEMPOOL_OK)
-		return rpc_error_set(err, RPC_TX_REJECTED, "tx rejected: %s", mempool_strerror(mr));
-	return 0;
-}
-
-/* Admits one signed tx and counts the outcome; the one submission path of tx_submit and
- * POST /txs. */
-static int submit_one(struct node *n, const uint8_t *b, size_t len, uint8_t txid[32],
-                      enum mempool_status *where, struct rpc_error *err)
-{
-	int r = admit(n, b, len, txid, where, err);
-	atomic_fetch_add(r == 0 ? &n->m.txs_accepted : &n->m.txs_rejected, 1);
-	return r;
 }
 
 static json_t *submitted_json(const uint8_t txid[32], enum mempool_status where)
@@ -157,7 +103,7 @@ static int m_tx_submit(void *app, json_t *params, json_t **result, struct rpc_er
 		atomic_fetch_add(&n->m.txs_rejected, 1);
 		return rpc_error_set(err, RPC_CODE_INVALID_PARAMS, "param \"tx\" must be hex");
 	}
-	int r = submit_one(n, b, len, txid, &where, err);
+	int r = node_admit(n, b, len, txid, &where, err);
 	free(b);
 	if (r != 0)
 		return -1;
@@ -216,7 +162,7 @@ static void bulk_admit_one(void *ctx, size_t i)
 {
 	struct bulk *b = ctx;
 	b->ok[i] =
-	    submit_one(b->n, b->txs[i], b->lens[i], b->txids[i], &b->where[i], &b->err[i]) == 0;
+	    node_admit(b->n, b->txs[i], b->lens[i], b->txids[i], &b->where[i], &b->err[i]) == 0;
 }
 
 static json_t *bulk_results(const struct bulk *b, size_t k)
@@ -264,10 +210,11 @@ static int find_included(struct node *n, MDB_txn *txn, const uint8_t txid[32], u
                          uint32_t *index, struct receipt *rc)
 {
 	MDB_val v;
-	enum bstore_result r = bstore_tx_location(n->store, txn, txid, height, index);
+	enum bstore_result r = bstore_tx_location(n->chain.store, txn, txid, height, index);
 	if (r == BSTORE_NOT_FOUND)
 		return 0;
-	if (r != BSTORE_OK || bstore_get_receipt(n->store, txn, *height, *index, &v) != BSTORE_OK ||
+	if (r != BSTORE_OK ||
+	    bstore_get_receipt(n->chain.store, txn, *height, *index, &v) != BSTORE_OK ||
 	    receipt_decode(rc, v.mv_data, v.mv_size) != BLOCK_OK)
 		return -1;
 	return 1;
@@ -277,7 +224,7 @@ static int block_hash_at(struct node *n, MDB_txn *txn, uint64_t height, uint8_t 
 {
 	MDB_val blk;
 	struct header h;
-	if (bstore_get_block(n->store, txn, height, &blk, NULL) != BSTORE_OK ||
+	if (bstore_get_block(n->chain.store, txn, height, &blk, NULL) != BSTORE_OK ||
 	    blk.mv_size < HEADER_LEN || header_decode(&h, blk.mv_data, HEADER_LEN) != BLOCK_OK)
 		return -1;
 	header_hash(hash, &h);
@@ -298,7 +245,7 @@ static int m_tx_status(void *app, json_t *params, json_t **result, struct rpc_er
 	if (rpc_params_check(params, names, 1, err) ||
 	    rpc_param_string(params, 0, "txid", &s, err) || parse_hash(s, "txid", txid, err))
 		return -1;
-	if (bstore_begin(n->store, false, &txn) != BSTORE_OK)
+	if (bstore_begin(n->chain.store, false, &txn) != BSTORE_OK)
 		return storage_error(err);
 	int found = find_included(n, txn, txid, &height, &index, &rc);
 	if (found == 1 && block_hash_at(n, txn, height, bh) != 0)
@@ -333,7 +280,7 @@ static json_t *stored_tx_json(struct node *n, MDB_txn *txn, const struct block *
 	MDB_val v;
 	uint8_t txid[32];
 	if (tx_decode(&tx, b->txs[index], b->tx_lens[index]) != CODEC_OK ||
-	    bstore_get_receipt(n->store, txn, height, index, &v) != BSTORE_OK ||
+	    bstore_get_receipt(n->chain.store, txn, height, index, &v) != BSTORE_OK ||
 	    receipt_decode(&rc, v.mv_data, v.mv_size) != BLOCK_OK)
 		return NULL;
 	tx_id(txid, b->txs[index], tx.body_len);
@@ -362,11 +309,11 @@ static int m_tx_get(void *app, json_t *params, json_t **result, struct rpc_error
 	if (rpc_params_check(params, names, 1, err) ||
 	    rpc_param_string(params, 0, "txid", &s, err) || parse_hash(s, "txid", txid, err))
 		return -1;
-	if (bstore_begin(n->store, false, &txn) != BSTORE_OK)
+	if (bstore_begin(n->chain.store, false, &txn) != BSTORE_OK)
 		return storage_error(err);
 	block_init(&b);
 	int found = find_included(n, txn, txid, &height, &index, &rc);
-	if (found == 1 && bstore_get_block(n->store, txn, height, &blk, NULL) == BSTORE_OK &&
+	if (found == 1 && bstore_get_block(n->chain.store, txn, height, &blk, NULL) == BSTORE_OK &&
 	    block_decode(&b, blk.mv_data, blk.mv_size) == BLOCK_OK && index < b.n_txs)
 		j = stored_tx_json(n, txn, &b, height, index, true);
 	block_release(&b);
@@ -395,7 +342,7 @@ static int resolve_block(struct node *n, MDB_txn *txn, json_t *params, uint64_t 
 	} else if (json_is_integer(v) && json_integer_value(v) >= 0) {
 		*height = (uint64_t)json_integer_value(v);
 	} else if (json_is_string(v) && hex_decode_exact(hash, 32, json_string_value(v))) {
-		if (bstore_height_of(n->store, txn, hash, height) != BSTORE_OK)
+		if (bstore_height_of(n->chain.store, txn, hash, height) != BSTORE_OK)
 			return rpc_error_set(err, RPC_NOT_FOUND, "no block with hash %s",
 			                     json_string_value(v));
 	} else {
@@ -429,9 +376,15 @@ static json_t *block_json(struct node *n, MDB_txn *txn, uint64_t height, const M
 	for (uint32_t i = 0; txs && i < b.n_txs; i++)
 		if (json_array_append_new(txs, stored_tx_json(n, txn, &b, height, i, false)) != 0)
 			goto out;
+	struct node_reader_ctx rc = {n->chain.smt, txn};
+	struct state_reader rd;
+	struct valset vs;
+	node_reader(&rd, &rc);
+	bool known = validators_set_at(&rd, height, &vs) == 1;
 	j = json_pack("{s:o, s:o, s:O, s:o, s:I}", "hash", node_json_hex(hash, 32), "header",
 	              node_json_header(&b.header, hash), "txs", txs, "commit",
-	              node_json_commit(n, &c), "size", (json_int_t)blk->mv_size);
+	              node_json_commit(n, &c, known ? &vs : NULL), "size",
+	              (json_int_t)blk->mv_size);
 out:
 	json_decref(txs);
 	block_release(&b);
@@ -448,12 +401,12 @@ static int get_block_common(struct node *n, json_t *params, json_t **result, boo
 	json_t *j = NULL;
 	if (rpc_params_check(params, names, 1, err))
 		return -1;
-	if (bstore_begin(n->store, false, &txn) != BSTORE_OK)
+	if (bstore_begin(n->chain.store, false, &txn) != BSTORE_OK)
 		return storage_error(err);
 	int r = resolve_block(n, txn, params, &height, err);
 	enum bstore_result br = BSTORE_NOT_FOUND;
 	if (r == 0) {
-		br = bstore_get_block(n->store, txn, height, &blk, &com);
+		br = bstore_get_block(n->chain.store, txn, height, &blk, &com);
 		if (br == BSTORE_OK)
 			j = block_json(n, txn, height, &blk, &com, full);
 	}
@@ -485,7 +438,7 @@ static int add_proof(struct node *n, MDB_txn *txn, json_t *j, const uint8_t *key
 {
 	struct enc e;
 	enc_init(&e, SMT_PROOF_MAX);
-	enum smt_result r = smt_prove(n->smt, txn, key, klen, &e);
+	enum smt_result r = smt_prove(n->chain.smt, txn, key, klen, &e);
 	if (r == SMT_OK) {
 		json_object_set_new(j, "proof", node_json_hex(e.buf, e.len));
 		json_object_set_new(j, "key", node_json_hex(key, klen));
@@ -513,12 +466,12 @@ static int m_account_get(void *app, json_t *params, json_t **result, struct rpc_
 	    parse_account(n, addr, pk, err))
 		return -1;
 	runtime_account_key(key, pk);
-	if (bstore_begin(n->store, false, &txn) != BSTORE_OK)
+	if (bstore_begin(n->chain.store, false, &txn) != BSTORE_OK)
 		return storage_error(err);
-	enum smt_result sr = smt_get(n->smt, txn, key, sizeof(key), &v);
+	enum smt_result sr = smt_get(n->chain.smt, txn, key, sizeof(key), &v);
 	bool exists = sr == SMT_OK;
 	bool ok = (sr == SMT_OK || sr == SMT_NOT_FOUND) &&
-	          smt_root(n->smt, txn, &version, root) == SMT_OK &&
+	          smt_root(n->chain.smt, txn, &version, root) == SMT_OK &&
 	          (!exists || runtime_account_decode(&a, v.mv_data, v.mv_size));
 	char pha[AMOUNT_STR_MAX];
 	json_t *j =
@@ -564,6 +517,10 @@ static const struct rpc_method node_methods[] = {
     {"header_get", m_header_get, "[height | \"latest\" | hash] -> header"},
     {"account_get", m_account_get, "[address, prove?] -> balance, nonce (+ state proof)"},
     {"mempool_status", m_mempool_status, "-> pool counts and bytes"},
+    {"net_info", node_m_net_info, "-> node key, peers with their heights, consensus position"},
+    {"evidence_reported", node_m_evidence_reported, "-> equivocations this node saw and reported"},
+    {"evidence_get", node_m_evidence_get, "[id] -> evidence committed on chain"},
+    NODE_FEED_METHODS,
 };
 
 static void get_health(void *app, struct rpc_get_reply *r)
@@ -605,7 +562,8 @@ static void get_metrics(void *app, struct rpc_get_reply *r)
 	rpc_server_stats(n->rpc, &rs);
 	const struct metric_row rows[] = {
 	    {"tenebra_height", "gauge", "Height of the committed head.", (double)st.height},
-	    {"tenebra_blocks_total", "counter", "Blocks produced by this node.", (double)st.blocks},
+	    {"tenebra_blocks_total", "counter", "Blocks committed by this node.",
+	     (double)st.blocks},
 	    {"tenebra_txs_applied_total", "counter", "Included txs whose call succeeded.",
 	     (double)st.txs_applied},
 	    {"tenebra_txs_failed_total", "counter", "Included txs whose call failed.",
@@ -620,9 +578,9 @@ static void get_metrics(void *app, struct rpc_get_reply *r)
 	    {"tenebra_mempool_future_txs", "gauge", "Future txs in the pool.",
 	     (double)st.pool_future},
 	    {"tenebra_mempool_bytes", "gauge", "Bytes of txs in the pool.", (double)st.pool_bytes},
-	    {"tenebra_last_block_seconds", "gauge", "Time to build and commit the last block.",
+	    {"tenebra_last_block_seconds", "gauge", "Time to commit the last block.",
 	     (double)st.last_block_us / 1e6},
-	    {"tenebra_block_seconds_total", "counter", "Time spent building and committing blocks.",
+	    {"tenebra_block_seconds_total", "counter", "Time spent committing blocks.",
 	     (double)st.block_us_total / 1e6},
 	    {"tenebra_last_block_txs", "gauge", "Txs in the last block.",
 	     (double)st.last_block_txs},
@@ -632,7 +590,11 @@ static void get_metrics(void *app, struct rpc_get_reply *r)
 	     (double)rs.rpc_errors},
 	    {"tenebra_sse_subscribers", "gauge", "Connected head subscribers.",
 	     (double)rs.sse_subscribers},
-	    {"tenebra_peers", "gauge", "Connected peers (single validator: 0).", 0},
+	    {"tenebra_peers", "gauge", "Connected peers.", (double)node_peer_count(n)},
+	    {"tenebra_consensus_round", "gauge", "Round of the height being decided.",
+	     (double)node_cs_round(n)},
+	    {"tenebra_consensus_extra_rounds_total", "counter",
+	     "Rounds beyond round 0 that decided heights needed.", (double)st.rounds_extra},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", rows[i].name, rows[i].help,

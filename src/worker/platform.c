@@ -68,8 +68,7 @@ enum platform_result platform_read_exact(const char *path, uint8_t *buf, size_t 
 	return exact ? PLATFORM_OK : PLATFORM_IO;
 }
 
-/* Writes buf to dir/name durably: a temporary file, fsync, rename, fsync of the directory. */
-static enum platform_result platform_write_new(const char *dir, const char *name,
+enum platform_result platform_write_new(const char *dir, const char *name,
                                                const uint8_t *buf, size_t n)
 {
 	char tmp[4096], path[4096];

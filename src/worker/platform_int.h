@@ -22,6 +22,11 @@ struct platform *platform_alloc(void);
  * temporary file, fsynced and renamed) if it does not exist. */
 enum platform_result platform_machine_secret(struct platform *pl, const char *dir, char *err,
                                              size_t errlen);
+/* Writes buf to dir/name (mode 0600) durably: a temporary file dir/.name.tmp, fsync, rename,
+ * fsync of the directory; a crash leaves the old file or the new one, never a torn one.
+ * PLATFORM_IO on any failure (the temporary file is removed). */
+enum platform_result platform_write_new(const char *dir, const char *name, const uint8_t *buf,
+                                        size_t n);
 /* Reads exactly n bytes of path into buf. */
 enum platform_result platform_read_exact(const char *path, uint8_t *buf, size_t n);
 

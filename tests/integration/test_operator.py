@@ -1,6 +1,7 @@
 """The operator path of docs/operator.md: a validator key made with `tenebra key new`, a genesis
 naming it, `tenebra node --genesis --validator-key` with the password from the environment; and
-its refusals: wrong password, a key outside the validator set, another chain's data directory."""
+its refusals: wrong password, another chain's data directory; and a key outside the validator set,
+which runs as a full node (it would validate once a set change adds it)."""
 import json
 import subprocess
 
@@ -78,8 +79,23 @@ port = free_port()
 refused(node_argv(genesis, data, keyfile, port), "wrong", "validator key", "wrong password")
 code, out, _ = run("--json", "key", "new", "other", password="x")
 other_key = os.path.join(home, "keys", "other.json")
-refused(node_argv(genesis, os.path.join(home, "d2"), other_key, port), "x",
-        "not in the genesis validator set", "key outside the validator set")
+
+class OtherNode(Node):
+    def argv(self):
+        return node_argv(genesis, self.data_dir, other_key, self.port)
+
+
+other = OtherNode(data_dir=os.path.join(home, "d2"), env={"TENEBRA_VALIDATOR_PASSWORD": "x"})
+try:
+    other.start()
+    cs = other.rpc("chain_info")["consensus"]
+    check(not cs["validator"] and cs["validator_key"] == other.rpc("net_info")["consensus"]
+          ["validator_key"], "a key outside the validator set runs as a full node")
+    time.sleep(1)
+    check(other.rpc("chain_info")["height"] == 0, "a lone full node produces nothing")
+    check("not in the validator set" in other.tail(50), "the log says the key does not validate")
+finally:
+    other.stop()
 genesis2 = genesis_with_validator(val["address"], "tenebra-other")
 refused(node_argv(genesis2, data, keyfile, port), "s3cret pass", "holds chain",
         "another genesis on an existing data directory")

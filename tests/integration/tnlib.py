@@ -190,3 +190,336 @@ def txgen(**kw):
 
 PHA = 10 ** 12
 DEV = ["alice", "bob", "charlie", "dave", "eve", "ferdie"]
+
+
+# ---- multi-node networks (tenebra testnet) --------------------------------------------------
+
+def free_port_block(n, avoid=()):
+    """A base port such that base..base+n-1 are free now (and not in avoid). Below the
+    kernel's ephemeral range, so no outgoing connection (a proxy dialling a node that is not
+    up yet can even connect to itself) takes a node's port before it starts."""
+    import random
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError):
+        pass
+    for _ in range(200):
+        base = random.randint(10000, low - n - 1)
+        ports = range(base, base + n)
+        if any(p in avoid for p in ports):
+            continue
+        try:
+            socks = []
+            for p in ports:
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            for s in socks:
+                s.close()
+            return base
+        except OSError:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port block")
+
+
+class NetNode(Node):
+    """One node of a Testnet, started from its args file (plus extra arguments)."""
+
+    def __init__(self, net, name, args, extra=None):
+        self.args = list(args)
+        data = self.args[self.args.index("--data") + 1]
+        super().__init__(data_dir=data, extra=extra,
+                         env={"TENEBRA_VALIDATOR_PASSWORD": ""})
+        self.net = net
+        self.name = name
+        self.port = int(self.args[self.args.index("--rpc") + 1].rsplit(":", 1)[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = os.path.join(os.path.dirname(data), f"{name}.log")
+
+    def argv(self):
+        return [BIN] + self.args + ["--timeouts", self.net.timeouts] + self.extra
+
+    def set_arg(self, flag, value):
+        if flag in self.args:
+            self.args[self.args.index(flag) + 1] = value
+        else:
+            self.args += [flag, value]
+
+    def p2p_port(self):
+        return int(self.args[self.args.index("--p2p") + 1].rsplit(":", 1)[1])
+
+
+class Testnet:
+    """`tenebra testnet --no-start` in a temp dir; nodes started one by one by the test."""
+
+    def __init__(self, n=4, block_time=300, timeouts="600,300,300"):
+        self.tmp = tempfile.mkdtemp(prefix="tn-net-")
+        self.dir = os.path.join(self.tmp, "net")
+        self.timeouts = timeouts
+        self.p2p_base = free_port_block(n + 8)
+        self.rpc_base = free_port_block(n + 8, avoid=range(self.p2p_base, self.p2p_base + n + 8))
+        self.next_port = n
+        p = subprocess.run([BIN, "testnet", "--validators", str(n), "--dir", self.dir,
+                            "--p2p-port", str(self.p2p_base), "--rpc-port", str(self.rpc_base),
+                            "--block-time", str(block_time), "--no-start"],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise RuntimeError("testnet: " + p.stderr)
+        self.nodes = [NetNode(self, f"node{i}", self.read_args(i)) for i in range(n)]
+
+    def read_args(self, i):
+        with open(os.path.join(self.dir, f"node{i}", "args")) as f:
+            return [l for l in f.read().split("\n") if l]
+
+    def genesis(self):
+        return os.path.join(self.dir, "genesis.json")
+
+    def spare_ports(self):
+        """A (p2p, rpc) port pair for an extra node."""
+        i = self.next_port
+        self.next_port += 1
+        return self.p2p_base + i, self.rpc_base + i
+
+    def peers_arg(self, nodes):
+        return ",".join(f"127.0.0.1:{n.p2p_port()}" for n in nodes)
+
+    def extra_node(self, name, validator_key=None, peers=None):
+        """A node outside the genesis set layout: its own data dir and ports."""
+        p2p, rpc = self.spare_ports()
+        data = os.path.join(self.dir, name, "data")
+        os.makedirs(data, mode=0o700)
+        args = ["node", "--genesis", self.genesis(), "--data", data,
+                "--p2p", f"127.0.0.1:{p2p}", "--rpc", f"127.0.0.1:{rpc}",
+                "--block-time", self.nodes[0].args[self.nodes[0].args.index("--block-time") + 1],
+                "--peers", self.peers_arg(peers if peers is not None else self.nodes)]
+        if validator_key:
+            args += ["--validator-key", validator_key]
+        return NetNode(self, name, args)
+
+    def start(self, nodes=None):
+        for n in nodes or self.nodes:
+            n.start()
+
+    def cleanup(self):
+        """Stops the nodes; on a failure (or an exception) keeps the directory and shows the
+        end of each node's log."""
+        import sys as _sys
+        broken = failures or _sys.exc_info()[0] is not None
+        for n in self.nodes:
+            alive = n.proc is not None and n.proc.poll() is None
+            code = n.stop()
+            if broken or (code not in (0, None) and alive):
+                print(f"--- {n.name} (exit {code}, log {n.log_path}):\n{n.tail(15)}", flush=True)
+        if broken:
+            print(f"kept {self.tmp}", flush=True)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def heads(nodes):
+    return [n.rpc("chain_info")["height"] for n in nodes]
+
+
+def wait_all_height(nodes, h, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if min(heads(nodes)) >= h:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def check_agreement(nodes, what, start=1):
+    """Every node holds the same block hash and state root at every height they all have.
+    Returns the common height."""
+    top = min(heads(nodes))
+    bad = []
+    for h in range(start, top + 1):
+        seen = {(x["hash"], x["state_root"]) for x in (n.rpc("header_get", h) for n in nodes)}
+        if len(seen) != 1:
+            bad.append(h)
+    check(not bad and top >= start,
+          f"{what}: {len(nodes)} nodes agree on blocks {start}..{top}" +
+          (f" (differ at {bad[:5]})" if bad else ""))
+    return top
+
+
+class Proxy:
+    """A TCP forwarder 127.0.0.1:port -> 127.0.0.1:target that can be cut (every connection
+    closed, new ones refused) and healed, to partition nodes without root."""
+
+    def __init__(self, target):
+        import threading
+        self.target = target
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.conns = []
+        self.is_cut = False
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _pump(self, src, dst):
+        try:
+            while True:
+                b = src.recv(65536)
+                if not b:
+                    break
+                dst.sendall(b)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _accept(self):
+        import threading
+        while not self.closed:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.is_cut:
+                c.close()
+                continue
+            try:
+                t = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+                t.settimeout(None)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns += [c, t]
+            threading.Thread(target=self._pump, args=(c, t), daemon=True).start()
+            threading.Thread(target=self._pump, args=(t, c), daemon=True).start()
+
+    def cut(self):
+        self.is_cut = True
+        with self.lock:
+            for s in self.conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            self.conns = []
+
+    def heal(self):
+        self.is_cut = False
+
+    def close(self):
+        self.closed = True
+        self.cut()
+        self.sock.close()
+
+
+def proxy_mesh(net):
+    """Routes every node-to-node connection of net through its own Proxy; returns
+    {(i, j): proxy i uses to reach j}. Call before starting the nodes."""
+    nodes = net.nodes
+    proxies = {}
+    for i, a in enumerate(nodes):
+        peers = a.args[a.args.index("--peers") + 1].split(",")
+        out = []
+        for entry in peers:
+            key, addr = entry.split("@")
+            port = int(addr.rsplit(":", 1)[1])
+            j = next(k for k, b in enumerate(nodes) if b.p2p_port() == port)
+            proxies[(i, j)] = Proxy(port)
+            out.append(f"{key}@127.0.0.1:{proxies[(i, j)].port}")
+        a.set_arg("--peers", ",".join(out))
+    return proxies
+
+
+def partition(proxies, group):
+    """Cuts every link between group and the rest; heals every other link."""
+    for (i, j), p in proxies.items():
+        if (i in group) != (j in group):
+            p.cut()
+        else:
+            p.heal()
+
+
+# ---- workers (tenebra worker, run by the test binary tenebra-test) ---------------------------
+
+TEST_BIN = os.path.join(BUILD, "tenebra-test") if BUILD else None
+
+
+class Worker:
+    """A `tenebra-test worker` process on a node (or any URL) with its own data dir and port."""
+
+    def __init__(self, node_url, data_dir, operator="bob", extra=None, port=None):
+        self.node_url = node_url
+        self.data_dir = data_dir
+        self.operator = operator
+        self.extra = extra or []
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.log_path = data_dir.rstrip("/") + ".log"
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        argv = [TEST_BIN, "worker", "--node", self.node_url, "--data", self.data_dir,
+                "--listen", f"127.0.0.1:{self.port}", "--operator", self.operator] + self.extra
+        self.started_at = time.time()
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def status(self):
+        try:
+            with urllib.request.urlopen(self.url + "/status", timeout=5) as r:
+                return json.loads(r.read())
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return None
+
+    def wait(self, pred, timeout=30, what="worker condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st = self.status()
+            if st is not None and pred(st):
+                return st
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        return None
+
+    def query_raw(self, body):
+        """POSTs body to /query; returns (http status, bytes)."""
+        req = urllib.request.Request(self.url + "/query", data=body,
+                                     headers={"Content-Type": "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def tail(self, n=20):
+        try:
+            with open(self.log_path, "rb") as f:
+                return b"".join(f.readlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def kill(self):
+        self.stop(signal.SIGKILL)

@@ -1,0 +1,76 @@
+/* Signed transactions for any call (worker_tx.h). */
+#include "worker/worker_tx.h"
+
+#include <string.h>
+
+#include "base/amount.h"
+#include "base/hex.h"
+#include "chain/tx.h"
+
+static bool json_units(const json_t *obj, const char *key, u128 *out)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s && amount_parse_units(out, s);
+}
+
+static bool json_u64(const json_t *obj, const char *key, uint64_t *out)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return false;
+	*out = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+bool worker_tx_chain_read(struct worker_tx_chain *ch, const json_t *info, const json_t *account)
+{
+	const json_t *fees = json_object_get(info, "fees");
+	const char *id = json_string_value(json_object_get(info, "chain_id"));
+	memset(ch, 0, sizeof(*ch));
+	return id && hex_decode_exact(ch->params.chain_id, 32, id) &&
+	       json_units(fees, "base", &ch->params.fee_base) &&
+	       json_units(fees, "per_byte", &ch->params.fee_per_byte) &&
+	       json_units(fees, "per_weight", &ch->params.fee_per_weight) &&
+	       json_u64(account, "height", &ch->height) &&
+	       json_u64(account, "next_nonce", &ch->nonce);
+}
+
+/* The encoded length of tx: every field but the payload has a fixed width, so it does not
+ * depend on the fee written into it. */
+static size_t tx_len(const struct tx *tx)
+{
+	struct enc e;
+	enc_init(&e, TX_MAX_BYTES);
+	tx_encode(&e, tx);
+	size_t n = enc_finish(&e) == CODEC_OK ? e.len : 0;
+	enc_release(&e);
+	return n;
+}
+
+bool worker_tx_build(struct enc *out, const struct worker_tx_chain *ch, const uint8_t sk[64],
+                     uint8_t module, uint8_t function, const uint8_t *payload, size_t len, u128 tip,
+                     uint8_t txid[32])
+{
+	u128 fee;
+	uint64_t weight;
+	struct tx tx = {.version = TX_VERSION,
+	                .nonce = ch->nonce,
+	                .valid_until = ch->height + WORKER_TX_MORTALITY,
+	                .tip = tip,
+	                .module = module,
+	                .function = function,
+	                .payload = payload,
+	                .payload_len = len};
+	memcpy(tx.chain_id, ch->params.chain_id, 32);
+	memcpy(tx.sender, sk + 32, 32);
+	size_t n = tx_len(&tx);
+	if (n == 0 || runtime_fee(&ch->params, &tx, n, &fee, &weight) != TX_OK ||
+	    !amount_add(&tx.max_fee, fee, tip) || !tx_sign(&tx, sk))
+		return false;
+	size_t start = out->len;
+	tx_encode(out, &tx);
+	if (enc_finish(out) != CODEC_OK)
+		return false;
+	tx_id(txid, out->buf + start, out->len - start - TX_SIG_LEN);
+	return true;
+}
