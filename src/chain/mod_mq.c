@@ -102,6 +102,28 @@ enum codec_result mq_message_decode(struct mq_message *m, const uint8_t *b, size
 	return dec_finish(&d);
 }
 
+void mq_consumed_encode(struct enc *e, const struct mq_consumed *c)
+{
+	mq_origin_encode(e, &c->origin);
+	enc_u64(e, c->sequence);
+	enc_bytes(e, c->topic, c->topic_len);
+	enc_u32(e, c->result);
+}
+
+enum codec_result mq_consumed_decode(struct mq_consumed *c, const uint8_t *b, size_t n)
+{
+	struct dec d;
+	memset(c, 0, sizeof(*c));
+	dec_init(&d, b, n);
+	origin_read(&d, &c->origin);
+	c->sequence = dec_u64(&d);
+	c->topic = dec_bytes(&d, &c->topic_len, MQ_TOPIC_MAX);
+	if (c->topic && !topic_ok(c->topic, c->topic_len))
+		dec_fail(&d, CODEC_NONCANONICAL);
+	c->result = dec_u32(&d);
+	return dec_finish(&d);
+}
+
 /* hash_tagged(MQ_SIGN_TAG, chain_id ‖ msg[0..n)). */
 static void signing_hash_bytes(uint8_t out[32], const uint8_t chain_id[32], const uint8_t *msg,
                                size_t n)
@@ -391,16 +413,43 @@ static const struct consumer consumers[] = {
     {REGISTRY_TOPIC_CONTRACT_KEY, registry_on_contract_key},
 };
 
-static enum tx_result deliver(struct runtime_ctx *c, const struct signed_msg *s)
+static enum tx_result run_consumer(struct runtime_ctx *c, const struct mq_message *m)
 {
-	const struct mq_message *m = &s->m;
-	if (m->topic[0] != MQ_CONSUMED_PREFIX)
-		return outbound_append(c->overlay, s->bytes, s->len);
 	for (size_t i = 0; i < sizeof(consumers) / sizeof(consumers[0]); i++)
 		if (strlen(consumers[i].topic) == m->topic_len &&
 		    memcmp(consumers[i].topic, m->topic, m->topic_len) == 0)
 			return consumers[i].consume(c, m);
 	return TX_CALL_MQ_UNKNOWN_TOPIC;
+}
+
+/* Hands m to its consumer in a savepoint: a refusal (a call error) reverts the consumer's writes
+ * but not m's sequence, and is recorded in the consumed notice like a success. Only node errors
+ * (storage, a full block) escape. */
+static enum tx_result consume(struct runtime_ctx *c, const struct mq_message *m)
+{
+	state_overlay_savepoint(c->overlay);
+	enum tx_result r = run_consumer(c, m);
+	if (r == TX_OK) {
+		state_overlay_release_savepoint(c->overlay);
+	} else {
+		state_overlay_rollback(c->overlay);
+		if (!tx_result_is_call_error(r))
+			return r;
+	}
+	uint8_t buf[1 + 32 + 8 + 2 + MQ_TOPIC_MAX + 4];
+	struct enc e;
+	struct mq_consumed n = {m->origin, m->sequence, m->topic, m->topic_len, (uint32_t)r};
+	enc_init_fixed(&e, buf, sizeof(buf));
+	mq_consumed_encode(&e, &n);
+	assert(enc_finish(&e) == CODEC_OK); /* the buffer holds the largest notice */
+	return mq_emit(c->overlay, MQ_MODULE_NAME, MQ_CONSUMED_TOPIC, buf, e.len);
+}
+
+static enum tx_result deliver(struct runtime_ctx *c, const struct signed_msg *s)
+{
+	if (s->m.topic[0] != MQ_CONSUMED_PREFIX)
+		return outbound_append(c->overlay, s->bytes, s->len);
+	return consume(c, &s->m);
 }
 
 /* Authenticates, sequences and delivers one message. */

@@ -898,7 +898,9 @@ enum tx_result registry_on_master_key(struct runtime_ctx *c, const struct mq_mes
 		return TX_CALL_MQ_BAD_MESSAGE;
 	if ((r = load(c->overlay, get_master, &m, &found)) != TX_OK)
 		return r;
-	if (epoch != m.epoch)
+	if (epoch < m.epoch)
+		return TX_OK; /* stale: a rotation landed first; that epoch's key is on chain */
+	if (epoch > m.epoch)
 		return TX_CALL_REG_KEY_CONFLICT;
 	if (m.published) {
 		struct state_reader rd;
@@ -918,7 +920,8 @@ enum tx_result registry_on_master_key(struct runtime_ctx *c, const struct mq_mes
 }
 
 /* Whether new keys k may replace the published ones (old, when has_old) for the current master
- * epoch: TX_OK and *changed, or the refusal. */
+ * epoch: TX_OK and *changed, or the refusal. Keys of an earlier epoch are a no-op (TX_OK,
+ * unchanged). */
 static enum tx_result keys_accept(struct runtime_ctx *c, const struct registry_keys *k,
                                   bool has_old, const struct registry_keys *old, bool *changed)
 {
@@ -928,7 +931,9 @@ static enum tx_result keys_accept(struct runtime_ctx *c, const struct registry_k
 	*changed = false;
 	if (r != TX_OK)
 		return r;
-	if (k->epoch != m.epoch)
+	if (k->epoch < m.epoch)
+		return TX_OK; /* stale: a rotation landed first; its keys are mandated */
+	if (k->epoch > m.epoch)
 		return TX_CALL_REG_KEY_CONFLICT;
 	if (!m.published)
 		return TX_CALL_REG_NO_MASTER_KEY;

@@ -12,6 +12,13 @@
  * other message is appended to the block's outbound list, which the header commits to with
  * msgs_root and the node serves next to the block so enclaves can check it.
  *
+ * A message whose signature and sequence pass always consumes its sequence: a consuming module
+ * that refuses it (or no module for its '^' topic) does not roll the sequence back, or one
+ * refused message would block every later message of its sender (for the gatekeepers, of all of
+ * them). Instead mq appends a notice from "module:mq" on MQ_CONSUMED_TOPIC for every consumed
+ * message, applied or refused, naming its origin, sequence, topic and the consumer's result, so
+ * enclaves (which read no chain state) see that the sequence is taken and drop their copy.
+ *
  * Per-block outbound list: kept in the state overlay under transient keys ("mq/out/..."), so a
  * call that fails or a tx that is skipped rolls its messages back with its writes. After the last
  * tx of a block the node calls mq_block_finish, which takes the list out of the overlay (deleting
@@ -40,6 +47,8 @@
 #define MQ_OUT_COUNT_KEY   "mq/out/n"
 #define MQ_OUT_PREFIX      "mq/out/m"
 #define MQ_CONSUMED_PREFIX '^'
+#define MQ_MODULE_NAME     "mq"          /* origin "module:mq" of the consumed notices */
+#define MQ_CONSUMED_TOPIC  "mq/consumed" /* payload: struct mq_consumed encoding */
 
 enum { MQ_FN_PUSH = 0 }; /* payload: uleb count (1..MQ_PUSH_MAX) ‖ signed messages */
 
@@ -82,6 +91,22 @@ void mq_message_encode(struct enc *e, const struct mq_message *m);
 void mq_message_read(struct dec *d, struct mq_message *m);
 /* Decodes exactly b[0..n) as one message. Returns the codec result. */
 enum codec_result mq_message_decode(struct mq_message *m, const uint8_t *b, size_t n)
+    __attribute__((warn_unused_result));
+
+/* The notice of a consumed ('^' topic) message: origin ‖ sequence u64 ‖ bytes(topic) ‖ result u32,
+ * where result is TX_OK (0) when the consumer applied it, else the consumer's call error (e.g.
+ * TX_CALL_REG_KEY_CONFLICT, TX_CALL_MQ_UNKNOWN_TOPIC). topic is borrowed from the bytes decoded. */
+struct mq_consumed {
+	struct mq_origin origin;
+	uint64_t sequence;
+	const uint8_t *topic;
+	size_t topic_len;
+	uint32_t result;
+};
+void mq_consumed_encode(struct enc *e, const struct mq_consumed *c);
+/* Decodes exactly b[0..n) (topic and origin shapes checked as for messages). Returns the codec
+ * result. */
+enum codec_result mq_consumed_decode(struct mq_consumed *c, const uint8_t *b, size_t n)
     __attribute__((warn_unused_result));
 
 /* The 32 bytes a sender signs: hash_tagged(MQ_SIGN_TAG, chain_id ‖ message encoding). */

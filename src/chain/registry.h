@@ -150,7 +150,9 @@ int registry_contract_keys_get(const struct state_reader *r, const uint8_t id[32
  *   contract-key  contract id [32] ‖ cluster u32 ‖ epoch u32 ‖ x25519 [32] ‖ ed25519 [32]
  * A key is accepted for the current master epoch once that epoch's master key is published; the
  * same key again is a no-op, another key for the same epoch is refused, and a later epoch
- * replaces it. */
+ * replaces it. A key of an earlier epoch than the current one (a rotation landed between the
+ * gatekeeper queueing it and its inclusion) is a no-op. Either way mq consumes the message's
+ * sequence (mq.h). */
 void registry_master_key_payload(uint8_t out[36], uint32_t epoch, const uint8_t pubkey[32]);
 void registry_cluster_key_payload(uint8_t out[72], const struct registry_keys *k);
 void registry_contract_key_payload(uint8_t out[104], const uint8_t id[32],

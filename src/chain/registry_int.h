@@ -39,7 +39,8 @@ enum tx_result registry_origin_key(struct state_overlay *o, const struct mq_orig
 /* Consumers of the "^registry/..." topics (the table is in mod_mq.c): the message passed the
  * signature and sequence checks. Each returns TX_OK, a call error (TX_CALL_MQ_BAD_ORIGIN when the
  * origin is not a gatekeeper, TX_CALL_MQ_BAD_MESSAGE for a malformed payload, or the registry's
- * own refusals) or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. */
+ * own refusals) or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. mq reverts a refusing consumer's writes
+ * but keeps the sequence consumed and records the result in its consumed notice. */
 enum tx_result registry_on_master_key(struct runtime_ctx *c, const struct mq_message *m)
     __attribute__((warn_unused_result));
 enum tx_result registry_on_cluster_key(struct runtime_ctx *c, const struct mq_message *m)

@@ -35,6 +35,7 @@ static const char *const enclave_errors[] = {
     [ENCLAVE_QUERY_NO_CONTRACT] = "no such contract in this worker",
     [ENCLAVE_QUERY_REFUSED] = "contract refused the query",
     [ENCLAVE_TOO_LARGE] = "input or output over its cap",
+    [ENCLAVE_QUERY_UNAVAILABLE] = "contract state not rebuildable here; ask another worker",
 };
 
 const char *enclave_strerror(enum enclave_result r)
@@ -72,7 +73,7 @@ struct enclave *enclave_new(const struct enclave_platform *p, const struct encla
 	e->plat = *p;
 	e->cfg = *c;
 	e->plat.measurement(e->plat.ctx, e->measurement);
-	if (!enclave_sys_new(e)) {
+	if (!enclave_sys_new(e) || !enclave_backlog_new(e)) {
 		enclave_free(e);
 		return NULL;
 	}
@@ -84,6 +85,7 @@ void enclave_free(struct enclave *e)
 	if (!e)
 		return;
 	enclave_contracts_free(e);
+	enclave_backlog_free(e);
 	enclave_sys_free(e);
 	sodium_free(e->sec); /* wipes */
 	sodium_memzero(e, sizeof(*e));
@@ -216,5 +218,6 @@ void enclave_status(const struct enclave *e, struct enclave_status *out)
 	out->backend = e->plat.backend;
 	out->messages_dispatched = e->msgs_dispatched;
 	enclave_sys_status(e, out);
+	enclave_backlog_status(e, out);
 	out->n_contracts = enclave_contracts_count(e);
 }

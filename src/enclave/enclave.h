@@ -70,24 +70,27 @@ struct enclave_platform {
 enum enclave_result {
 	ENCLAVE_OK = 0,
 	ENCLAVE_NOMEM,
-	ENCLAVE_BAD_INPUT,        /* an input does not decode (detail in the error text) */
-	ENCLAVE_BAD_GENESIS,      /* the genesis document does not parse */
-	ENCLAVE_NOT_STARTED,      /* a call before enclave_start */
-	ENCLAVE_FAILED,           /* an earlier internal failure: the enclave is unusable */
-	ENCLAVE_BLOCK_GAP,        /* a block that is not exactly the next height */
-	ENCLAVE_BLOCK_REPLAY,     /* a block at or below the verified height */
-	ENCLAVE_BLOCK_BAD_CHAIN,  /* wrong chain id, prev hash, or time not increasing */
-	ENCLAVE_BLOCK_BAD_VALSET, /* the set does not match the trusted validators hash */
-	ENCLAVE_BLOCK_BAD_COMMIT, /* commit_verify refused the commit */
-	ENCLAVE_BLOCK_BAD_MSGS,   /* the messages do not match the header's msgs_root */
-	ENCLAVE_UNSEAL,           /* a sealed blob from another chain or code, or tampered */
-	ENCLAVE_PLATFORM,         /* a platform call failed */
-	ENCLAVE_QUERY_DECRYPT,    /* the query envelope does not open */
-	ENCLAVE_QUERY_SIGNATURE,  /* bad signature or session certificate */
-	ENCLAVE_QUERY_EXPIRED,    /* expiry height passed */
-	ENCLAVE_QUERY_NO_CONTRACT,  /* no such contract in this worker (or its key is not here) */
-	ENCLAVE_QUERY_REFUSED,      /* the contract refused the request */
-	ENCLAVE_TOO_LARGE,          /* an input or output over its configured cap */
+	ENCLAVE_BAD_INPUT,         /* an input does not decode (detail in the error text) */
+	ENCLAVE_BAD_GENESIS,       /* the genesis document does not parse */
+	ENCLAVE_NOT_STARTED,       /* a call before enclave_start */
+	ENCLAVE_FAILED,            /* an earlier internal failure: the enclave is unusable */
+	ENCLAVE_BLOCK_GAP,         /* a block that is not exactly the next height */
+	ENCLAVE_BLOCK_REPLAY,      /* a block at or below the verified height */
+	ENCLAVE_BLOCK_BAD_CHAIN,   /* wrong chain id, prev hash, or time not increasing */
+	ENCLAVE_BLOCK_BAD_VALSET,  /* the set does not match the trusted validators hash */
+	ENCLAVE_BLOCK_BAD_COMMIT,  /* commit_verify refused the commit */
+	ENCLAVE_BLOCK_BAD_MSGS,    /* the messages do not match the header's msgs_root */
+	ENCLAVE_UNSEAL,            /* a sealed blob from another chain or code, or tampered */
+	ENCLAVE_PLATFORM,          /* a platform call failed */
+	ENCLAVE_QUERY_DECRYPT,     /* the query envelope does not open */
+	ENCLAVE_QUERY_SIGNATURE,   /* bad signature or session certificate */
+	ENCLAVE_QUERY_EXPIRED,     /* expiry height passed */
+	ENCLAVE_QUERY_NO_CONTRACT, /* no such contract in this worker (or its key is not here) */
+	ENCLAVE_QUERY_REFUSED,     /* the contract refused the request */
+	ENCLAVE_TOO_LARGE,         /* an input or output over its configured cap */
+	ENCLAVE_QUERY_UNAVAILABLE, /* a contract of this worker's cluster whose state it cannot
+	                              rebuild (its backlog overflowed before the key arrived, or
+	                              max_contracts): ask another worker of the cluster */
 };
 
 const char *enclave_strerror(enum enclave_result r);
@@ -98,13 +101,24 @@ struct enclave_config {
 	/* Contract code compiled into this binary, by name (contracts.deploy names the code). */
 	const struct contract_code *const *codes;
 	size_t n_codes;
-	size_t max_contracts;     /* instances hosted */
-	size_t max_egress;        /* pending signed egress messages */
-	size_t max_query_bytes;   /* request envelope cap */
+	size_t max_contracts;      /* instances hosted */
+	size_t max_egress;         /* pending signed egress messages */
+	size_t max_query_bytes;    /* request envelope cap */
 	size_t max_response_bytes; /* sealed answer cap (nonce and tag included) */
-	uint64_t max_query_ahead; /* blocks a query's expiry may lie past the verified height */
-	size_t max_state_bytes;   /* a checkpoint's plaintext cap */
+	uint64_t max_query_ahead;  /* blocks a query's expiry may lie past the verified height */
+	size_t max_state_bytes;    /* a checkpoint's plaintext cap */
+	/* The backlog (docs/protocol/worker.md "Late joiners"): verified inputs of contracts this
+	 * enclave cannot run yet (no keys), kept so it can rebuild their state when the key comes.
+	 * Entries (deploys, commands, messages, one per block while a waiting contract has a block
+	 * hook) and bytes (messages plus ENCLAVE_BACKLOG_ENTRY_COST each); 0 takes the default.
+	 * The backlog is part of the checkpoint: keep max_backlog_bytes well below
+	 * max_state_bytes. */
+	size_t max_backlog_msgs;
+	size_t max_backlog_bytes;
 };
+#define ENCLAVE_BACKLOG_MSGS_DEFAULT  16384
+#define ENCLAVE_BACKLOG_BYTES_DEFAULT (4u << 20)
+#define ENCLAVE_BACKLOG_ENTRY_COST    64 /* bytes charged per entry besides its message */
 
 struct enclave;
 
@@ -164,7 +178,9 @@ enum enclave_result enclave_feed_block(struct enclave *e, const uint8_t *feed, s
  * platform.random must be thread-safe); it writes no enclave state.
  * Errors: ENCLAVE_NOT_STARTED, ENCLAVE_FAILED, ENCLAVE_TOO_LARGE (envelope over
  * config.max_query_bytes, answer over config.max_response_bytes), ENCLAVE_BAD_INPUT (does not
- * decode), ENCLAVE_QUERY_NO_CONTRACT (not hosted here or its key not here), ENCLAVE_QUERY_SIGNATURE
+ * decode), ENCLAVE_QUERY_NO_CONTRACT (not hosted here or its key not here),
+ * ENCLAVE_QUERY_UNAVAILABLE (a contract of our cluster whose state we cannot rebuild; status
+ * counts them in n_unavailable), ENCLAVE_QUERY_SIGNATURE
  * (query or session certificate signature), ENCLAVE_QUERY_EXPIRED (expiry or certificate
  * passed, or expiry more than config.max_query_ahead blocks ahead), ENCLAVE_QUERY_DECRYPT (the
  * HPKE envelope does not open: wrong key, chain, contract, account or bytes), ENCLAVE_NOMEM. */
@@ -195,10 +211,16 @@ struct enclave_status {
 	uint8_t chain_id[32];
 	uint8_t identity[32];
 	enum enclave_backend backend;
-	bool registered;  /* a verified block showed our registration */
-	bool gatekeeper;  /* we hold the master key */
-	uint32_t cluster; /* UINT32_MAX when unassigned */
-	size_t n_contracts;
+	bool registered;      /* a verified block showed our registration */
+	bool gatekeeper;      /* we hold the master key */
+	uint32_t cluster;     /* UINT32_MAX when unassigned */
+	bool has_cluster_key; /* we hold the key of `cluster` (received, or derived as a
+	                         gatekeeper): its contracts are hosted and answer queries */
+	size_t n_contracts;   /* instances hosted (all with their keys) */
+	size_t n_unavailable; /* contracts of `cluster` whose state we cannot rebuild: queries
+	                         get ENCLAVE_QUERY_UNAVAILABLE */
+	size_t backlog_msgs;  /* backlog entries and bytes (enclave_config) */
+	size_t backlog_bytes;
 	size_t n_egress;
 	uint64_t messages_dispatched;
 };

@@ -10,7 +10,7 @@
 #include "crypto/sig.h"
 #include "enclave/enclave_int.h"
 
-#define CKPT_VERSION 2
+#define CKPT_VERSION 3
 #define CKPT_PURPOSE "checkpoint"
 
 static void ckpt_rand(void *ctx, uint8_t *buf, size_t n)
@@ -34,6 +34,7 @@ static enum enclave_result ckpt_encode(struct enc *p, const struct enclave *e)
 	enc_bytes(p, v.buf, v.len);
 	enc_u64(p, e->msgs_dispatched);
 	enclave_sys_encode(e, p);
+	enclave_backlog_encode(e, p);
 	return enclave_contracts_encode(e, p);
 }
 
@@ -99,6 +100,7 @@ static bool ckpt_decode(struct enclave *e, const uint8_t *pt, size_t n)
 	valset_hash(e->lc.next_set_hash, &e->lc.next_set);
 	e->msgs_dispatched = dec_u64(&d);
 	enclave_sys_decode(e, &d);
+	enclave_backlog_decode(e, &d);
 	enclave_contracts_decode(e, &d);
 	return dec_finish(&d) == CODEC_OK &&
 	       crypto_scalarmult_base(e->hpke_pk, e->sec->hpke_sk) == 0;
@@ -114,8 +116,8 @@ enum enclave_result enclave_restore(struct enclave *e, const uint8_t *sealed, si
 	if (!pt)
 		goto out;
 	size_t pt_len;
-	enum seal_result sr = seal_unwrap(key, e->chain_id, e->measurement, CKPT_PURPOSE, sealed,
-	                                  len, pt, &pt_len);
+	enum seal_result sr =
+	    seal_unwrap(key, e->chain_id, e->measurement, CKPT_PURPOSE, sealed, len, pt, &pt_len);
 	r = ENCLAVE_UNSEAL;
 	if (sr != SEAL_OK) {
 		enclave_log(e, LOG_ERROR, "checkpoint refused: %s", seal_strerror(sr));

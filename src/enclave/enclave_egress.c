@@ -2,12 +2,18 @@
  * The egress queue (docs/protocol/worker.md "Egress"): signed mq messages waiting for the host to
  * submit them, oldest first, with one sequence per origin.
  *
- * A message leaves the queue only when a verified block proves the chain accepted its sequence:
+ * A message leaves the queue only when a verified block proves the chain took its sequence:
  * the block's outbound list carries a message of the same origin with that sequence or a later
- * one (the chain enforces sequences exactly once and in order), or, for a gatekeeper message on
- * a "^registry/..." topic, which the chain consumes instead of forwarding, the registry event the
- * consumer emits carries exactly the message's payload. The host can only withhold blocks, which
- * delays the drop and causes resubmission (refused by the chain's sequence check), never loss.
+ * one (the chain enforces sequences exactly once and in order), or mq's consumed notice naming
+ * that origin and sequence (a '^' message, which the chain hands to a module instead of
+ * forwarding; applied or refused, its sequence is taken). The host can only withhold blocks,
+ * which delays the drop and causes resubmission (refused by the chain's sequence check), never
+ * loss.
+ *
+ * Each origin also remembers the highest sequence seen taken on chain (acked). A message pushed
+ * below it is already on chain (signed by another worker of the cluster, while this one replays
+ * a contract's history after it received the cluster key late): its sequence is used, but it is
+ * not queued again.
  */
 #include <assert.h>
 #include <sodium.h>
@@ -26,6 +32,7 @@ struct egress_item {
 struct egress_seq {
 	struct mq_origin origin;
 	uint64_t next;
+	uint64_t acked; /* sequences below it were seen taken on chain */
 };
 
 struct enclave_egress {
@@ -115,15 +122,25 @@ static enum enclave_result egress_append(struct enclave *e, const struct mq_mess
 	return ENCLAVE_OK;
 }
 
+/* The caps every push checks, queued or not. */
+static enum enclave_result egress_check(const char *topic, size_t len, size_t *tn)
+{
+	*tn = strnlen(topic, MQ_TOPIC_MAX + 1);
+	if (!topic_ok(topic, *tn))
+		return ENCLAVE_BAD_INPUT;
+	return len > MQ_PAYLOAD_MAX ? ENCLAVE_TOO_LARGE : ENCLAVE_OK;
+}
+
 enum enclave_result sys_egress_push_at(struct enclave *e, const struct mq_origin *o,
                                        const uint8_t sign_sk[64], const char *topic,
                                        const uint8_t *payload, size_t len, uint64_t seq)
 {
 	assert(o->kind != MQ_ORIGIN_MODULE && topic && (payload || len == 0));
-	size_t tn = strnlen(topic, MQ_TOPIC_MAX + 1);
-	if (!topic_ok(topic, tn))
-		return ENCLAVE_BAD_INPUT;
-	if (len > MQ_PAYLOAD_MAX || e->egress->n >= e->cfg.max_egress)
+	size_t tn;
+	enum enclave_result r = egress_check(topic, len, &tn);
+	if (r != ENCLAVE_OK)
+		return r;
+	if (e->egress->n >= e->cfg.max_egress)
 		return ENCLAVE_TOO_LARGE;
 	struct mq_message m = {.origin = *o,
 	                       .topic = (const uint8_t *)topic,
@@ -134,16 +151,22 @@ enum enclave_result sys_egress_push_at(struct enclave *e, const struct mq_origin
 	return egress_append(e, &m, sign_sk);
 }
 
-static struct egress_seq *seq_slot(struct enclave_egress *q, const struct mq_origin *o)
+static struct egress_seq *seq_find(struct enclave_egress *q, const struct mq_origin *o)
 {
 	for (size_t i = 0; i < q->n_seqs; i++)
 		if (same_sender(&q->seqs[i].origin, o))
 			return &q->seqs[i];
-	if (q->n_seqs == q->cap_seqs)
-		return NULL;
-	struct egress_seq *s = &q->seqs[q->n_seqs++];
+	return NULL;
+}
+
+static struct egress_seq *seq_slot(struct enclave_egress *q, const struct mq_origin *o)
+{
+	struct egress_seq *s = seq_find(q, o);
+	if (s || q->n_seqs == q->cap_seqs)
+		return s;
+	s = &q->seqs[q->n_seqs++];
+	memset(s, 0, sizeof(*s));
 	s->origin = *o;
-	s->next = 0;
 	return s;
 }
 
@@ -156,10 +179,24 @@ enum enclave_result enclave_egress_push(struct enclave *e, const struct mq_origi
 	struct egress_seq *s = seq_slot(e->egress, o);
 	if (!s)
 		return ENCLAVE_TOO_LARGE;
-	enum enclave_result r = sys_egress_push_at(e, o, sign_sk, topic, payload, len, s->next);
+	size_t tn;
+	enum enclave_result r =
+	    s->next < s->acked ? egress_check(topic, len, &tn) /* on chain already */
+	                       : sys_egress_push_at(e, o, sign_sk, topic, payload, len, s->next);
 	if (r == ENCLAVE_OK)
 		s->next++;
 	return r;
+}
+
+enum enclave_result sys_egress_acked(struct enclave *e, const struct mq_origin *o, uint64_t acked)
+{
+	assert(o->kind != MQ_ORIGIN_GATEKEEPER && o->kind != MQ_ORIGIN_MODULE);
+	struct egress_seq *s = seq_slot(e->egress, o);
+	if (!s)
+		return ENCLAVE_TOO_LARGE;
+	if (acked > s->acked)
+		s->acked = acked;
+	return ENCLAVE_OK;
 }
 
 /* Drops the items drop() selects, keeping the order of the rest. */
@@ -177,32 +214,43 @@ static void egress_filter(struct enclave_egress *q,
 	q->n = w;
 }
 
+bool sys_taken(const struct mq_message *m, struct mq_origin *o, uint64_t *seq)
+{
+	if (m->origin.kind != MQ_ORIGIN_MODULE) {
+		*o = m->origin;
+		*seq = m->sequence;
+		return true;
+	}
+	struct mq_consumed c;
+	if (strcmp(m->origin.module, MQ_MODULE_NAME) != 0 ||
+	    m->topic_len != strlen(MQ_CONSUMED_TOPIC) ||
+	    memcmp(m->topic, MQ_CONSUMED_TOPIC, m->topic_len) != 0 ||
+	    mq_consumed_decode(&c, m->payload, m->payload_len) != CODEC_OK ||
+	    c.origin.kind == MQ_ORIGIN_MODULE)
+		return false;
+	*o = c.origin;
+	*seq = c.sequence;
+	return true;
+}
+
+struct taken {
+	const struct mq_origin *o;
+	uint64_t seq;
+};
+
 static bool acked_by(const struct egress_item *it, const void *arg)
 {
-	const struct mq_message *m = arg;
-	return same_sender(&it->m.origin, &m->origin) && it->m.sequence <= m->sequence;
+	const struct taken *t = arg;
+	return same_sender(&it->m.origin, t->o) && it->m.sequence <= t->seq;
 }
 
-void sys_egress_observe(struct enclave *e, const struct mq_message *m)
+void sys_egress_observe(struct enclave *e, const struct mq_origin *o, uint64_t seq)
 {
-	if (m->origin.kind != MQ_ORIGIN_MODULE)
-		egress_filter(e->egress, acked_by, m);
-}
-
-void sys_egress_published(struct enclave *e, const char *topic, const uint8_t *payload, size_t len)
-{
-	struct enclave_egress *q = e->egress;
-	size_t tn = strlen(topic);
-	for (size_t i = 0; i < q->n; i++) {
-		const struct mq_message *m = &q->items[i].m;
-		if (m->origin.kind == MQ_ORIGIN_GATEKEEPER && m->topic_len == tn &&
-		    memcmp(m->topic, topic, tn) == 0 && m->payload_len == len &&
-		    memcmp(m->payload, payload, len) == 0) {
-			struct mq_message upto = *m; /* copied: the filter frees its bytes */
-			egress_filter(q, acked_by, &upto);
-			return;
-		}
-	}
+	struct egress_seq *s = seq_find(e->egress, o);
+	if (s && seq < UINT64_MAX && seq + 1 > s->acked)
+		s->acked = seq + 1;
+	struct taken t = {o, seq};
+	egress_filter(e->egress, acked_by, &t);
 }
 
 static bool of_kind(const struct egress_item *it, const void *arg)
@@ -245,6 +293,7 @@ void enclave_egress_encode(const struct enclave *e, struct enc *p)
 	for (size_t i = 0; i < q->n_seqs; i++) {
 		mq_origin_encode(p, &q->seqs[i].origin);
 		enc_u64(p, q->seqs[i].next);
+		enc_u64(p, q->seqs[i].acked);
 	}
 	enc_uleb(p, q->n);
 	for (size_t i = 0; i < q->n; i++)
@@ -295,6 +344,7 @@ void enclave_egress_decode(struct enclave *e, struct dec *d)
 	for (size_t i = 0; i < n && d->err == CODEC_OK; i++) {
 		origin_read(d, &q->seqs[i].origin);
 		q->seqs[i].next = dec_u64(d);
+		q->seqs[i].acked = dec_u64(d);
 		q->n_seqs = i + 1;
 	}
 	n = (size_t)dec_uleb(d, e->cfg.max_egress);

@@ -38,6 +38,7 @@ struct enclave {
 	struct contract_host *contracts; /* enclave_contracts.c; NULL until the first deploy */
 	struct enclave_sys *sys;         /* enclave_sys.c: registry view, keys, gatekeeper */
 	struct enclave_egress *egress;   /* enclave_egress.c */
+	struct enclave_backlog *backlog; /* enclave_backlog.c: inputs of contracts without keys */
 };
 
 /* Formats one log line and hands it to the platform. */
@@ -75,9 +76,10 @@ bool enclave_contract_keys(struct enclave *e, const uint8_t id[32], uint32_t clu
 
 /* Queues a message signed by sign_sk from origin o (not a gatekeeper or module: gatekeeper
  * messages take the shared sequence the gatekeeper protocol counts) with o's next egress
- * sequence. ENCLAVE_TOO_LARGE when the queue (config.max_egress), the payload (MQ_PAYLOAD_MAX) or
- * the table of origins (config.max_contracts + 8) is full; ENCLAVE_BAD_INPUT for a topic that is
- * not 1..MQ_TOPIC_MAX bytes of 0x21..0x7e; ENCLAVE_NOMEM. */
+ * sequence; a sequence below o's acked mark (sys_egress_acked) is taken but not queued: the chain
+ * has that message already. ENCLAVE_TOO_LARGE when the queue (config.max_egress), the payload
+ * (MQ_PAYLOAD_MAX) or the table of origins (config.max_contracts + 8) is full; ENCLAVE_BAD_INPUT
+ * for a topic that is not 1..MQ_TOPIC_MAX bytes of 0x21..0x7e; ENCLAVE_NOMEM. */
 enum enclave_result enclave_egress_push(struct enclave *e, const struct mq_origin *o,
                                         const uint8_t sign_sk[64], const char *topic,
                                         const uint8_t *payload, size_t len);
@@ -97,8 +99,16 @@ void enclave_sys_status(const struct enclave *e, struct enclave_status *out);
 void enclave_sys_encode(const struct enclave *e, struct enc *p);
 void enclave_sys_decode(struct enclave *e, struct dec *d);
 
-/* Contract host: a message for contracts (deploy events, commands, contract messages). */
+/* Contract host: a message for contracts (deploy events, commands, contract messages). A deploy
+ * or input of a contract whose keys are not here goes to the backlog. */
 enum enclave_result enclave_contracts_on_message(struct enclave *e, const struct mq_message *m);
+/* After a system message (registry event, key share): if keys arrived for contracts waiting in
+ * the backlog, creates their instances and replays their inputs in chain order
+ * (docs/protocol/worker.md "Late joiners"). ENCLAVE_OK, or ENCLAVE_NOMEM / ENCLAVE_FAILED. */
+enum enclave_result enclave_contracts_catch_up(struct enclave *e, const struct mq_message *m);
+/* The contract code compiled in under this name, or NULL. */
+const struct contract_code *enclave_code_by_name(const struct enclave *e, const uint8_t *name,
+                                                 size_t n);
 /* After each block's messages: the contracts' block hooks. */
 void enclave_contracts_on_block(struct enclave *e);
 /* Instances hosted. */
@@ -125,6 +135,68 @@ enum contract_result enclave_contracts_query(const struct enclave *e,
                                              const struct contract_instance *c,
                                              const uint8_t account[32], const uint8_t *req,
                                              size_t len, struct enc *resp);
+
+/* ---- enclave_backlog.c: inputs of contracts this enclave cannot run yet -------------------
+ * Every enclave keeps, within config.max_backlog_msgs / _bytes, the verified inputs of contracts
+ * whose code it carries but whose keys it lacks (any cluster), in chain order, so that when the
+ * keys come it rebuilds exactly the state the cluster's other workers hold
+ * (docs/protocol/worker.md "Late joiners"). */
+enum backlog_kind {
+	BACKLOG_DEPLOY = 0, /* the contract's deploy: create the instance */
+	BACKLOG_INPUT = 1,  /* a command or contract message */
+	BACKLOG_TICK = 2,   /* the end of a block: block hooks */
+};
+
+/* One entry as enclave_backlog_replay hands it out; pointers valid during the callback only. */
+struct backlog_item {
+	uint8_t kind;
+	uint64_t height, time_ms; /* the block it arrived in (a tick: the block that ended) */
+	const uint8_t *id;        /* deploy, input: the contract */
+	uint32_t cluster;         /* deploy */
+	const struct contract_code *code; /* deploy */
+	uint64_t acked;                   /* deploy: its egress sequences below it are on chain */
+	const uint8_t *msg;               /* input: the verified message (mq_message_encode) */
+	size_t len;
+};
+
+/* false on allocation failure (enclave_backlog_free is still safe). */
+bool enclave_backlog_new(struct enclave *e);
+void enclave_backlog_free(struct enclave *e);
+/* A deploy, at the verified block, of contract id of `code` in `cluster` that is not hosted:
+ * it waits with its later inputs until its keys come; lost: it can never be rebuilt here (it is
+ * kept only so that queries and status can say so). A contract already known is ignored.
+ * ENCLAVE_OK or ENCLAVE_NOMEM. */
+enum enclave_result enclave_backlog_deploy(struct enclave *e, const uint8_t id[32],
+                                           uint32_t cluster, const struct contract_code *code,
+                                           bool lost);
+/* An input m (a command or contract message) of contract id, at the verified block: kept if
+ * the contract waits here, else ignored. ENCLAVE_OK or ENCLAVE_NOMEM. */
+enum enclave_result enclave_backlog_input(struct enclave *e, const uint8_t id[32],
+                                          const struct mq_message *m);
+/* The chain took sequence seq of origin o (sys_taken): a waiting contract's acked mark. */
+void enclave_backlog_observe(struct enclave *e, const struct mq_origin *o, uint64_t seq);
+/* The verified block ended: a tick while a waiting contract has a block hook. ENCLAVE_OK or
+ * ENCLAVE_NOMEM. */
+enum enclave_result enclave_backlog_block_end(struct enclave *e);
+/* Whether contract id is of this worker's cluster and lost: its state cannot be rebuilt here.
+ * Only reads (safe under concurrent queries). */
+bool enclave_backlog_unavailable(const struct enclave *e, const uint8_t id[32]);
+/* Whether a contract of `cluster` waits. */
+bool enclave_backlog_waiting(const struct enclave *e, uint32_t cluster);
+/* Fills n_unavailable (lost contracts of the worker's cluster), backlog_msgs, backlog_bytes. */
+void enclave_backlog_status(const struct enclave *e, struct enclave_status *out);
+/* Replays every waiting contract for which ready() holds: each of their entries, and every tick
+ * from the first of their deploys on, in chain order, to fn, then forgets them. fn returning
+ * ENCLAVE_TOO_LARGE for a deploy marks that contract lost (its inputs are skipped); any other
+ * error stops the replay and is returned (the enclave is then failed). */
+typedef bool (*backlog_ready_fn)(struct enclave *e, const uint8_t id[32], uint32_t cluster);
+typedef enum enclave_result (*backlog_replay_fn)(struct enclave *e, const struct backlog_item *x,
+                                                 void *arg);
+enum enclave_result enclave_backlog_replay(struct enclave *e, backlog_ready_fn ready,
+                                           backlog_replay_fn fn, void *arg);
+/* Checkpoint section; decode fails d on bytes encode did not produce. */
+void enclave_backlog_encode(const struct enclave *e, struct enc *p);
+void enclave_backlog_decode(struct enclave *e, struct dec *d);
 
 /* Restores a sealed checkpoint into e, whose chain id and measurement are set and which is not
  * started. ENCLAVE_UNSEAL (logged with the reason) for a blob of another chain, measurement or

@@ -98,7 +98,8 @@ enum enclave_result enclave_query(struct enclave *e, const uint8_t *envelope, si
 		return ENCLAVE_BAD_INPUT;
 	const struct contract_instance *c = enclave_contracts_find(e, m.contract_id);
 	if (!c)
-		return ENCLAVE_QUERY_NO_CONTRACT;
+		return enclave_backlog_unavailable(e, m.contract_id) ? ENCLAVE_QUERY_UNAVAILABLE
+		                                                     : ENCLAVE_QUERY_NO_CONTRACT;
 	/* Secret scratch: the request's plaintext and the answer's. */
 	uint8_t *buf = malloc(len ? len : 1), *pt = malloc(pt_cap);
 	struct env_query q;

@@ -56,6 +56,8 @@ void enclave_sys_status(const struct enclave *e, struct enclave_status *out)
 	out->registered = e->sys->registered;
 	out->gatekeeper = sys_gk_active(e->sys);
 	out->cluster = e->sys->my_cluster;
+	out->has_cluster_key = e->sys->my_cluster != UINT32_MAX &&
+	                       (e->sys->cluster_keys->n > 0 || sys_gk_active(e->sys));
 	out->n_egress = enclave_egress_count(e);
 }
 
@@ -214,7 +216,6 @@ static enum enclave_result ev_master_key(struct enclave *e, const uint8_t *b)
 {
 	struct enclave_sys *s = e->sys;
 	uint32_t epoch = get_u32(b);
-	sys_egress_published(e, REGISTRY_TOPIC_MASTER_KEY, b, 36);
 	s->master_published = true;
 	if (epoch == s->n_pks && epoch < SYS_MAX_EPOCHS)
 		memcpy(s->master_pks[s->n_pks++], b + 4, 32);
@@ -230,7 +231,6 @@ static enum enclave_result ev_master_key(struct enclave *e, const uint8_t *b)
 static enum enclave_result ev_cluster_key(struct enclave *e, const uint8_t *b)
 {
 	struct enclave_sys *s = e->sys;
-	sys_egress_published(e, REGISTRY_TOPIC_CLUSTER_KEY, b, 72);
 	struct sys_cluster *c = sys_cluster_find(s, get_u32(b));
 	if (!c)
 		return ENCLAVE_OK;
@@ -244,12 +244,6 @@ static enum enclave_result ev_cluster_key(struct enclave *e, const uint8_t *b)
 		            c->id);
 		sodium_memzero(s->cluster_keys, sizeof(*s->cluster_keys));
 	}
-	return ENCLAVE_OK;
-}
-
-static enum enclave_result ev_contract_key(struct enclave *e, const uint8_t *b)
-{
-	sys_egress_published(e, REGISTRY_TOPIC_CONTRACT_KEY, b, 104);
 	return ENCLAVE_OK;
 }
 
@@ -268,7 +262,6 @@ static const struct ev_route ev_routes[] = {
     {REGISTRY_EV_MASTER_KEY_ROTATION, 4, ev_rotation},
     {REGISTRY_EV_MASTER_KEY, 36, ev_master_key},
     {REGISTRY_EV_CLUSTER_KEY, 72, ev_cluster_key},
-    {REGISTRY_EV_CONTRACT_KEY, 104, ev_contract_key},
 };
 
 static bool from_module(const struct mq_message *m, const char *module)

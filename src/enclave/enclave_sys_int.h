@@ -151,13 +151,18 @@ void enclave_egress_decode(struct enclave *e, struct dec *d);
 enum enclave_result sys_egress_push_at(struct enclave *e, const struct mq_origin *o,
                                        const uint8_t sign_sk[64], const char *topic,
                                        const uint8_t *payload, size_t len, uint64_t seq);
-/* A verified block carried m: the chain accepted m's sequence from m's origin, so every queued
- * message of that origin (any gatekeeper, for the shared gatekeeper sequence) at or below it is
- * done. */
-void sys_egress_observe(struct enclave *e, const struct mq_message *m);
-/* A verified registry event shows that the chain consumed a gatekeeper message on `topic` with
- * exactly this payload: that message and every gatekeeper message before it are done. */
-void sys_egress_published(struct enclave *e, const char *topic, const uint8_t *payload, size_t len);
+/* The origin and sequence a verified message proves the chain took: its own, unless it is a
+ * module's; for mq's consumed notice (module:mq, MQ_CONSUMED_TOPIC), those of the consumed
+ * message. False when it proves nothing. */
+bool sys_taken(const struct mq_message *m, struct mq_origin *o, uint64_t *seq);
+/* A verified block shows the chain took sequence seq of origin o: every queued message of that
+ * origin (any gatekeeper, for the shared gatekeeper sequence) at or below it is done, and o's
+ * acked mark moves past it. */
+void sys_egress_observe(struct enclave *e, const struct mq_origin *o, uint64_t seq);
+/* Raises o's acked mark to `acked` (creating o's counter at 0 if needed): later pushes of o below
+ * it are not queued (docs/protocol/worker.md "Late joiners"). o is not a gatekeeper or module.
+ * ENCLAVE_TOO_LARGE when the table of origins is full. */
+enum enclave_result sys_egress_acked(struct enclave *e, const struct mq_origin *o, uint64_t acked);
 /* Drops every queued message of origin kind `kind`. */
 void sys_egress_drop_kind(struct enclave *e, uint8_t kind);
 

@@ -111,8 +111,9 @@ struct harness_chain {
 	uint8_t alice_sk[64];
 	uint64_t height;
 	uint8_t prev[32];
-	uint64_t contracts_seq; /* sequences of module:contracts and module:registry messages */
+	uint64_t contracts_seq; /* sequences of module:contracts, module:registry, module:mq */
 	uint64_t registry_seq;
+	uint64_t mq_seq;
 	/* the next block's outbound messages (encoded) */
 	struct enc msgs[HARNESS_BLOCK_MAX_MSGS];
 	size_t n_msgs;
@@ -157,8 +158,9 @@ static inline void harness_queue(struct harness_chain *c, struct mq_message *m)
 	if (c->n_msgs == HARNESS_BLOCK_MAX_MSGS)
 		HARNESS_FAIL("too many messages in one block");
 	if (m->origin.kind == MQ_ORIGIN_MODULE)
-		m->sequence = strcmp(m->origin.module, "registry") == 0 ? c->registry_seq++
-		                                                        : c->contracts_seq++;
+		m->sequence = strcmp(m->origin.module, "registry") == 0       ? c->registry_seq++
+		              : strcmp(m->origin.module, MQ_MODULE_NAME) == 0 ? c->mq_seq++
+		                                                              : c->contracts_seq++;
 	struct enc *e = &c->msgs[c->n_msgs++];
 	enc_init(e, MQ_MESSAGE_MAX);
 	mq_message_encode(e, m);
@@ -304,8 +306,9 @@ static inline size_t harness_relay(struct harness_chain *c, struct enclave *e, c
 	return (size_t)relayed;
 }
 
-/* What the registry module does with the gatekeeper's pending "^registry/<kind>" messages: each
- * becomes a registry event whose body is the message's payload. Returns the count. */
+/* What the registry and mq modules do with the gatekeeper's pending "^registry/<kind>" messages:
+ * each becomes a registry event whose body is the message's payload, then mq's notice that it
+ * consumed the message. Returns the count. */
 static inline size_t harness_publish(struct harness_chain *c, struct enclave *e)
 {
 	static const struct {
@@ -332,6 +335,16 @@ static inline size_t harness_publish(struct harness_chain *c, struct enclave *e)
 			if (m.topic_len == strlen(pubs[k].topic) &&
 			    memcmp(m.topic, pubs[k].topic, m.topic_len) == 0) {
 				harness_registry_event(c, pubs[k].kind, m.payload, m.payload_len);
+				struct mq_consumed nc = {m.origin, m.sequence, m.topic, m.topic_len,
+				                         0};
+				uint8_t nb[256];
+				struct enc ne;
+				enc_init_fixed(&ne, nb, sizeof(nb));
+				mq_consumed_encode(&ne, &nc);
+				if (enc_finish(&ne) != CODEC_OK)
+					HARNESS_FAIL("consumed notice");
+				harness_module_message(c, MQ_MODULE_NAME, MQ_CONSUMED_TOPIC, nb,
+				                       ne.len);
 				published++;
 			}
 	}
@@ -339,46 +352,61 @@ static inline size_t harness_publish(struct harness_chain *c, struct enclave *e)
 	return published;
 }
 
-/* Registers every es[i], elects es[0] the first gatekeeper, creates `cluster` and assigns them
- * all to it, then delivers the cluster key shares es[0] sends: afterwards every es[i] holds the
- * cluster key, and contracts deployed in `cluster` get keys. Two blocks. */
-static inline void harness_provision(struct harness_chain *c, struct enclave **es, size_t n,
-                                     uint32_t cluster)
+/* Queues the registration of e and its assignment to `cluster` for the next block. */
+static inline void harness_register_assign(struct harness_chain *c, struct enclave *e,
+                                           uint32_t cluster)
 {
 	uint8_t op[32] = {0};
-	struct enclave_registration reg[4];
-	if (n > 4)
-		HARNESS_FAIL("at most 4 enclaves");
-	for (size_t i = 0; i < n; i++) {
-		if (enclave_registration(es[i], op, &reg[i]) != ENCLAVE_OK)
-			HARNESS_FAIL("registration");
-		struct registry_worker w = {.backend = ENCLAVE_BACKEND_SIM, .confidence_level = 1};
-		memcpy(w.identity, reg[i].identity, 32);
-		memcpy(w.hpke_pk, reg[i].hpke_pk, 32);
-		uint8_t rec[REGISTRY_WORKER_LEN];
-		struct enc e;
-		enc_init_fixed(&e, rec, sizeof(rec));
-		registry_worker_encode(&e, &w);
-		harness_registry_event(c, REGISTRY_EV_WORKER_REGISTERED, rec, e.len);
-	}
-	uint8_t b[68];
-	memcpy(b, reg[0].identity, 32);
-	memcpy(b + 32, reg[0].hpke_pk, 32);
-	harness_registry_event(c, REGISTRY_EV_GATEKEEPER_ADDED, b, 64);
+	struct enclave_registration reg;
+	if (enclave_registration(e, op, &reg) != ENCLAVE_OK)
+		HARNESS_FAIL("registration");
+	struct registry_worker w = {.backend = ENCLAVE_BACKEND_SIM, .confidence_level = 1};
+	memcpy(w.identity, reg.identity, 32);
+	memcpy(w.hpke_pk, reg.hpke_pk, 32);
+	uint8_t rec[REGISTRY_WORKER_LEN], b[68];
+	struct enc re;
+	enc_init_fixed(&re, rec, sizeof(rec));
+	registry_worker_encode(&re, &w);
+	harness_registry_event(c, REGISTRY_EV_WORKER_REGISTERED, rec, re.len);
+	memcpy(b, reg.identity, 32);
+	memcpy(b + 32, reg.hpke_pk, 32);
+	memcpy(b + 64, &cluster, 4);
+	harness_registry_event(c, REGISTRY_EV_WORKER_ASSIGNED, b, 68);
+}
+
+/* Registers es[0..assigned), elects es[0] the first gatekeeper, creates `cluster` and assigns
+ * them to it, then delivers the cluster key shares es[0] sends; all n enclaves follow the
+ * blocks (es[assigned..n) are not registered: workers that join later). Afterwards es[0..
+ * assigned) hold the cluster key, and contracts deployed in `cluster` get keys. Two blocks. */
+static inline void harness_provision_some(struct harness_chain *c, struct enclave **es, size_t n,
+                                          size_t assigned, uint32_t cluster)
+{
+	uint8_t op[32] = {0}, b[64];
+	struct enclave_registration gk;
+	if (assigned < 1 || assigned > n || enclave_registration(es[0], op, &gk) != ENCLAVE_OK)
+		HARNESS_FAIL("provisioning");
 	memcpy(b, &cluster, 4);
 	harness_registry_event(c, REGISTRY_EV_CLUSTER_CREATED, b, 4);
-	for (size_t i = 0; i < n; i++) {
-		memcpy(b, reg[i].identity, 32);
-		memcpy(b + 32, reg[i].hpke_pk, 32);
-		memcpy(b + 64, &cluster, 4);
-		harness_registry_event(c, REGISTRY_EV_WORKER_ASSIGNED, b, 68);
-	}
+	for (size_t i = 0; i < assigned; i++)
+		harness_register_assign(c, es[i], cluster);
+	memcpy(b, gk.identity, 32);
+	memcpy(b + 32, gk.hpke_pk, 32);
+	harness_registry_event(c, REGISTRY_EV_GATEKEEPER_ADDED, b, 64);
 	if (harness_block(c, es, n) != ENCLAVE_OK)
 		HARNESS_FAIL("provisioning block");
 	harness_publish(c, es[0]);
 	harness_relay(c, es[0], "worker/");
 	if (harness_block(c, es, n) != ENCLAVE_OK)
 		HARNESS_FAIL("key share block");
+}
+
+/* Registers every es[i] (at most 4), elects es[0] the first gatekeeper, creates `cluster` and
+ * assigns them all to it, then delivers the cluster key shares es[0] sends: afterwards every
+ * es[i] holds the cluster key, and contracts deployed in `cluster` get keys. Two blocks. */
+static inline void harness_provision(struct harness_chain *c, struct enclave **es, size_t n,
+                                     uint32_t cluster)
+{
+	harness_provision_some(c, es, n, n, cluster);
 }
 
 /* The public keys of contract id as the gatekeeper es[0] publishes them (its pending

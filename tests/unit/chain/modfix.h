@@ -301,4 +301,29 @@ static inline bool mfx_topic_is(const struct mq_message *m, const char *topic)
 	return m->topic_len == strlen(topic) && memcmp(m->topic, topic, m->topic_len) == 0;
 }
 
+/* Pushes m (signed by sk) like mfx_push. A push that is refused (origin, signature, sequence) or
+ * whose message is forwarded returns the push's result. A '^' message that mq accepted was handed
+ * to its consumer: then the block must end with mq's consumed notice for exactly m, and the
+ * consumer's result it records (TX_OK or its refusal) is returned; m's sequence is taken
+ * either way. */
+static inline enum tx_result mfx_push_consumed(struct mfx *f, int relayer,
+                                               const struct mq_message *m, const uint8_t sk[64])
+{
+	enum tx_result r = mfx_push(f, relayer, m, sk);
+	if (r != TX_OK || m->topic[0] != MQ_CONSUMED_PREFIX)
+		return r;
+	size_t n = mfx_out_count(f);
+	struct mq_message last;
+	struct mq_consumed c;
+	CHECK(n > 0 && mfx_out_msg(f, n - 1, &last));
+	CHECK(last.origin.kind == MQ_ORIGIN_MODULE &&
+	      strcmp(last.origin.module, MQ_MODULE_NAME) == 0);
+	CHECK(mfx_topic_is(&last, MQ_CONSUMED_TOPIC));
+	CHECK(mq_consumed_decode(&c, last.payload, last.payload_len) == CODEC_OK);
+	CHECK(c.sequence == m->sequence && c.origin.kind == m->origin.kind);
+	CHECK(memcmp(c.origin.id, m->origin.id, 32) == 0 && c.topic_len == m->topic_len);
+	CHECK(memcmp(c.topic, m->topic, m->topic_len) == 0);
+	return (enum tx_result)c.result;
+}
+
 #endif

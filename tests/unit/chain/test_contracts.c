@@ -181,14 +181,16 @@ static void contract_keys_and_origin(void)
 	uint8_t unknown[32] = {1};
 	registry_contract_key_payload(pl, unknown, &k);
 	struct mq_message m =
-	    mfx_msg(MQ_ORIGIN_GATEKEEPER, gk.id.pk, REGISTRY_TOPIC_CONTRACT_KEY, pl, 104, seq);
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_CONTRACT_UNKNOWN);
+	    mfx_msg(MQ_ORIGIN_GATEKEEPER, gk.id.pk, REGISTRY_TOPIC_CONTRACT_KEY, pl, 104, seq++);
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_CONTRACT_UNKNOWN);
 	k.cluster = 1;
 	registry_contract_key_payload(pl, id, &k);
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_MQ_BAD_MESSAGE);
+	m.sequence = seq++;
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_MQ_BAD_MESSAGE);
 	k.cluster = 0;
 	registry_contract_key_payload(pl, id, &k);
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_OK);
+	m.sequence = seq;
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_OK);
 	struct mq_message ev;
 	CHECK(mfx_out_msg(&f, 0, &ev) && ev.payload[0] == REGISTRY_EV_CONTRACT_KEY);
 	CHECK(ev.payload_len == 105 && memcmp(ev.payload + 1, pl, 104) == 0);
@@ -204,7 +206,7 @@ static void contract_keys_and_origin(void)
 	k.x25519[0] ^= 1;
 	registry_contract_key_payload(pl, id, &k);
 	m.sequence = ++seq;
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_REG_KEY_CONFLICT);
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_REG_KEY_CONFLICT);
 	mfx_release(&f);
 }
 

@@ -1,8 +1,9 @@
 /*
  * Message queue: signed messages relayed by any account, exactly-once in-order sequences per
- * sender (the gatekeepers share one), distinct refusals (origin, signature, sequence, topic), a
- * failing message reverting its whole push, the block's outbound list (order, root, caps, no
- * trace in committed state) and the list format the enclave checks.
+ * sender (the gatekeepers share one), distinct refusals (origin, signature, sequence), a
+ * failing message reverting its whole push, consumed ('^') messages taking their sequence even
+ * when their consumer refuses them (recorded in mq's notice), the block's outbound list (order,
+ * root, caps, no trace in committed state) and the list format the enclave checks.
  */
 #include "check.h"
 
@@ -140,20 +141,121 @@ static void signatures_and_origins(void)
 	mfx_release(&f);
 }
 
+/* The i-th message of the last block is mq's consumed notice for (origin of m, seq); returns
+ * the result it records. */
+static uint32_t notice_at(struct mfx *f, size_t i, const struct mq_message *m, uint64_t seq)
+{
+	struct mq_message n;
+	struct mq_consumed c;
+	CHECK(mfx_out_msg(f, i, &n));
+	CHECK(n.origin.kind == MQ_ORIGIN_MODULE && strcmp(n.origin.module, MQ_MODULE_NAME) == 0);
+	CHECK(mfx_topic_is(&n, MQ_CONSUMED_TOPIC));
+	CHECK(mq_consumed_decode(&c, n.payload, n.payload_len) == CODEC_OK);
+	CHECK(c.origin.kind == m->origin.kind && memcmp(c.origin.id, m->origin.id, 32) == 0);
+	CHECK(c.sequence == seq && c.topic_len == m->topic_len);
+	CHECK(memcmp(c.topic, m->topic, m->topic_len) == 0);
+	return c.result;
+}
+
+/* A '^' message whose signature and sequence pass always takes its sequence: no consumer for
+ * the topic, or a consumer's refusal, is recorded in a notice, never rolled back, so a refused
+ * message cannot block its sender's later ones. */
 static void consumed_topics(void)
 {
 	struct mfx f;
 	struct mfx_worker w;
+	struct enc e;
 	mfx_init(&f);
 	registered(&f, &w, "w");
 	struct mq_message m = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "^nobody/listens", "p", 1, 0);
-	CHECK(mfx_push(&f, CHARLIE, &m, w.id.sk) == TX_CALL_MQ_UNKNOWN_TOPIC);
-	CHECK(next_seq(&f, &m.origin) == 0); /* the whole call reverted */
-	/* a prefix of a consumed topic is not that topic */
-	m.topic = (const uint8_t *)"^registry/master";
-	m.topic_len = strlen("^registry/master");
-	CHECK(mfx_push(&f, CHARLIE, &m, w.id.sk) == TX_CALL_MQ_UNKNOWN_TOPIC);
+	CHECK(mfx_push(&f, CHARLIE, &m, w.id.sk) == TX_OK);
+	CHECK(next_seq(&f, &m.origin) == 1);
+	CHECK(mfx_out_count(&f) == 1);
+	CHECK(notice_at(&f, 0, &m, 0) == TX_CALL_MQ_UNKNOWN_TOPIC);
+	/* a prefix of a consumed topic is not that topic; in a batch, the forwarded message after
+	 * the refused one goes through */
+	struct mq_message pre = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "^registry/master", "", 0, 1);
+	struct mq_message fwd = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "a/b", "x", 1, 2);
+	enc_init(&e, TX_MAX_PAYLOAD);
+	enc_uleb(&e, 2);
+	mq_sign_encode(&e, f.p.chain_id, &pre, w.id.sk);
+	mq_sign_encode(&e, f.p.chain_id, &fwd, w.id.sk);
+	CHECK(enc_finish(&e) == CODEC_OK);
+	CHECK(mfx_call(&f, EVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) == TX_OK);
+	enc_release(&e);
+	CHECK(mfx_out_count(&f) == 2);
+	CHECK(notice_at(&f, 0, &pre, 1) == TX_CALL_MQ_UNKNOWN_TOPIC);
+	struct mq_message got;
+	CHECK(mfx_out_msg(&f, 1, &got) && got.sequence == 2 && mfx_topic_is(&got, "a/b"));
+	CHECK(next_seq(&f, &m.origin) == 3);
+	/* a worker may not publish keys: the registry refuses, the sequence is taken */
+	uint8_t pl[36] = {0};
+	struct mq_message mk =
+	    mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, REGISTRY_TOPIC_MASTER_KEY, pl, 36, 3);
+	CHECK(mfx_push(&f, CHARLIE, &mk, w.id.sk) == TX_OK);
+	CHECK(mfx_out_count(&f) == 1 && notice_at(&f, 0, &mk, 3) == TX_CALL_MQ_BAD_ORIGIN);
+	/* a signature or sequence failure still refuses the whole push: nothing is consumed */
+	mk.sequence = 3;
+	CHECK(mfx_push(&f, CHARLIE, &mk, w.id.sk) == TX_CALL_MQ_WRONG_SEQUENCE);
+	CHECK(next_seq(&f, &m.origin) == 4);
 	mfx_release(&f);
+}
+
+/* The gatekeepers' shared sequence moves past a refused publication: the next gatekeeper
+ * message, from any gatekeeper, is taken. */
+static void a_refused_gatekeeper_message_does_not_block(void)
+{
+	struct mfx f;
+	struct mfx_worker g1, g2;
+	mfx_init(&f);
+	registered(&f, &g1, "g1");
+	registered(&f, &g2, "g2");
+	CHECK(mfx_sudo_id(&f, REGISTRY_FN_ADD_GATEKEEPER, g1.id.pk) == TX_OK);
+	CHECK(mfx_sudo_id(&f, REGISTRY_FN_ADD_GATEKEEPER, g2.id.pk) == TX_OK);
+	uint8_t k[32] = {9}, pl[36];
+	registry_master_key_payload(pl, 5, k); /* an epoch the chain is not at */
+	struct mq_message m1 =
+	    mfx_msg(MQ_ORIGIN_GATEKEEPER, g1.id.pk, REGISTRY_TOPIC_MASTER_KEY, pl, 36, 0);
+	CHECK(mfx_push(&f, CHARLIE, &m1, g1.id.sk) == TX_OK);
+	CHECK(mfx_out_count(&f) == 1 && notice_at(&f, 0, &m1, 0) == TX_CALL_REG_KEY_CONFLICT);
+	struct registry_master rm;
+	struct state_reader r = mfx_reader(&f);
+	CHECK(registry_master_get(&r, &rm) == 0 && !rm.published);
+	registry_master_key_payload(pl, 0, k);
+	struct mq_message m2 =
+	    mfx_msg(MQ_ORIGIN_GATEKEEPER, g2.id.pk, REGISTRY_TOPIC_MASTER_KEY, pl, 36, 1);
+	CHECK(mfx_push(&f, CHARLIE, &m2, g2.id.sk) == TX_OK);
+	CHECK(mfx_out_count(&f) == 2 && notice_at(&f, 1, &m2, 1) == TX_OK);
+	CHECK(registry_master_get(&r, &rm) == 1 && rm.published);
+	CHECK(next_seq(&f, &m1.origin) == 2);
+	mfx_release(&f);
+}
+
+static void consumed_notice_codec(void)
+{
+	struct mq_consumed c = {.origin = {.kind = MQ_ORIGIN_CLUSTER, .cluster = 7},
+	                        .sequence = 1234567,
+	                        .topic = (const uint8_t *)"^x/y",
+	                        .topic_len = 4,
+	                        .result = TX_CALL_REG_KEY_CONFLICT},
+	                   d;
+	uint8_t b[256];
+	struct enc e;
+	enc_init_fixed(&e, b, sizeof(b));
+	mq_consumed_encode(&e, &c);
+	CHECK(enc_finish(&e) == CODEC_OK && e.len == 1 + 4 + 8 + 1 + 4 + 4);
+	CHECK(mq_consumed_decode(&d, b, e.len) == CODEC_OK);
+	CHECK(d.origin.kind == MQ_ORIGIN_CLUSTER && d.origin.cluster == 7);
+	CHECK(d.sequence == c.sequence && d.result == c.result && d.topic_len == 4);
+	CHECK(memcmp(d.topic, "^x/y", 4) == 0);
+	CHECK(mq_consumed_decode(&d, b, e.len - 1) != CODEC_OK); /* truncated */
+	b[e.len] = 0;
+	CHECK(mq_consumed_decode(&d, b, e.len + 1) != CODEC_OK); /* trailing */
+	b[14] = 0x0a;                                            /* a topic byte below 0x21 */
+	CHECK(mq_consumed_decode(&d, b, e.len) != CODEC_OK);
+	b[14] = '^';
+	b[0] = 9; /* no such origin kind */
+	CHECK(mq_consumed_decode(&d, b, e.len) != CODEC_OK);
 }
 
 static void batches(void)
@@ -408,5 +510,6 @@ static void block_cap(void)
 }
 
 CHECK_MAIN(CASE(worker_message_outbound), CASE(sequences), CASE(signatures_and_origins),
-           CASE(consumed_topics), CASE(batches), CASE(gatekeepers_share_a_sequence),
+           CASE(consumed_topics), CASE(a_refused_gatekeeper_message_does_not_block),
+           CASE(consumed_notice_codec), CASE(batches), CASE(gatekeepers_share_a_sequence),
            CASE(malformed_pushes), CASE(message_codec), CASE(block_list_and_root), CASE(block_cap))

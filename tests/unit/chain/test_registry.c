@@ -40,17 +40,27 @@ static struct registry_worker worker_of(struct mfx *f, const uint8_t id[32])
 	return w;
 }
 
-/* The last block's only registry event: kind and the bytes after it. */
+/* The last block's only registry event (mq's consumed notice may follow it): kind and the bytes
+ * after it. */
 static const uint8_t *event(struct mfx *f, uint8_t kind, size_t len)
 {
 	struct mq_message m;
-	CHECK(mfx_out_count(f) == 1);
-	if (!mfx_out_msg(f, 0, &m))
-		return NULL;
-	CHECK(m.origin.kind == MQ_ORIGIN_MODULE && strcmp(m.origin.module, "registry") == 0);
-	CHECK(mfx_topic_is(&m, REGISTRY_EVENT_TOPIC));
-	CHECK(m.payload_len == 1 + len && m.payload[0] == kind);
-	return m.payload_len == 1 + len ? m.payload + 1 : NULL;
+	const uint8_t *found = NULL;
+	size_t n = mfx_out_count(f), events = 0;
+	for (size_t i = 0; i < n; i++) {
+		CHECK(mfx_out_msg(f, i, &m));
+		if (m.origin.kind == MQ_ORIGIN_MODULE &&
+		    strcmp(m.origin.module, MQ_MODULE_NAME) == 0)
+			continue;
+		events++;
+		CHECK(m.origin.kind == MQ_ORIGIN_MODULE &&
+		      strcmp(m.origin.module, "registry") == 0);
+		CHECK(mfx_topic_is(&m, REGISTRY_EVENT_TOPIC));
+		CHECK(m.payload_len == 1 + len && m.payload[0] == kind);
+		found = m.payload_len == 1 + len ? m.payload + 1 : NULL;
+	}
+	CHECK(events == 1);
+	return events == 1 ? found : NULL;
 }
 
 /* A well-formed SGX DCAP v3 quote (signature data zeroed) with the given fields. */
@@ -530,9 +540,21 @@ static enum tx_result publish_master(struct mfx *f, const struct mfx_worker *gk,
 	uint8_t pl[36];
 	registry_master_key_payload(pl, epoch, pub);
 	struct mq_message m = mfx_msg(kind, gk->id.pk, REGISTRY_TOPIC_MASTER_KEY, pl, 36, seq);
-	return mfx_push(f, CHARLIE, &m, gk->id.sk);
+	return mfx_push_consumed(f, CHARLIE, &m, gk->id.sk);
 }
 
+static uint64_t next_seq(struct mfx *f, uint8_t kind, const uint8_t id[32])
+{
+	struct mq_origin o = {.kind = kind};
+	uint64_t seq;
+	memcpy(o.id, id, 32);
+	struct state_reader r = mfx_reader(f);
+	CHECK(mq_next_sequence(&r, &o, &seq) >= 0);
+	return seq;
+}
+
+/* Publications arrive through mq: a refusal by the registry is recorded in mq's consumed notice
+ * and still takes the sender's sequence (mfx_push_consumed checks the notice). */
 static void master_key_and_rotation(void)
 {
 	struct mfx f;
@@ -547,26 +569,34 @@ static void master_key_and_rotation(void)
 	hash_tagged(k1, "tenebra/v1/test", "k1", 2);
 	CHECK(mfx_register(&f, &gk, BOB) == TX_OK);
 	CHECK(mfx_register(&f, &plain, BOB) == TX_OK);
-	/* only a current gatekeeper may publish, and only with the gatekeeper origin */
+	/* only a current gatekeeper may publish (mq refuses the push: no sequence is taken), and
+	 * only with the gatekeeper origin (the registry refuses: the worker's sequence is taken) */
 	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k0, 0) ==
 	      TX_CALL_REG_NOT_GATEKEEPER);
+	CHECK(next_seq(&f, MQ_ORIGIN_GATEKEEPER, gk.id.pk) == 0);
 	CHECK(publish_master(&f, &plain, MQ_ORIGIN_WORKER, 0, k0, 0) == TX_CALL_MQ_BAD_ORIGIN);
+	CHECK(next_seq(&f, MQ_ORIGIN_WORKER, plain.id.pk) == 1);
 	CHECK(mfx_call(&f, ALICE, RUNTIME_MODULE_REGISTRY, REGISTRY_FN_ROTATE_MASTER_KEY, NULL,
 	               0) == TX_CALL_REG_NO_MASTER_KEY);
 	CHECK(mfx_sudo_id(&f, REGISTRY_FN_ADD_GATEKEEPER, gk.id.pk) == TX_OK);
+	/* an epoch ahead of the chain's is refused; the refusal writes nothing but takes seq 0 */
 	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 1, k0, 0) == TX_CALL_REG_KEY_CONFLICT);
+	CHECK(mfx_out_count(&f) == 1); /* the notice only: no registry event */
+	struct state_reader r = mfx_reader(&f);
+	CHECK(registry_master_get(&r, &m) == 0 && !m.published);
+	CHECK(next_seq(&f, MQ_ORIGIN_GATEKEEPER, gk.id.pk) == 1);
 	h = f.height;
-	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k0, 0) == TX_OK);
+	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k0, 1) == TX_OK);
 	const uint8_t *ev = event(&f, REGISTRY_EV_MASTER_KEY, 36);
 	CHECK(ev && ev[0] == 0 && memcmp(ev + 4, k0, 32) == 0);
-	struct state_reader r = mfx_reader(&f);
 	uint64_t ph;
 	CHECK(registry_master_get(&r, &m) == 1 && m.epoch == 0 && m.published);
 	CHECK(registry_master_key_get(&r, 0, got, &ph) == 1 && memcmp(got, k0, 32) == 0 && ph == h);
 	/* the same key again is a no-op; another key for epoch 0 is refused */
-	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k0, 1) == TX_OK);
-	CHECK(mfx_out_count(&f) == 0);
-	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k1, 2) == TX_CALL_REG_KEY_CONFLICT);
+	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k0, 2) == TX_OK);
+	CHECK(mfx_out_count(&f) == 1);
+	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k1, 3) == TX_CALL_REG_KEY_CONFLICT);
+	CHECK(registry_master_key_get(&r, 0, got, &ph) == 1 && memcmp(got, k0, 32) == 0);
 	/* the last gatekeeper holding a key cannot be removed */
 	CHECK(mfx_sudo_id(&f, REGISTRY_FN_REMOVE_GATEKEEPER, gk.id.pk) ==
 	      TX_CALL_REG_LAST_GATEKEEPER);
@@ -582,19 +612,25 @@ static void master_key_and_rotation(void)
 	CHECK(registry_master_get(&r, &m) == 1 && m.epoch == 1 && !m.published);
 	CHECK(mfx_call(&f, ALICE, RUNTIME_MODULE_REGISTRY, REGISTRY_FN_ROTATE_MASTER_KEY, NULL,
 	               0) == TX_CALL_REG_NO_MASTER_KEY);
-	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k0, 2) == TX_CALL_REG_KEY_CONFLICT);
-	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 1, k1, 2) == TX_OK);
+	/* a publication for an epoch the rotation left behind is a no-op, even another key */
+	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, k1, 4) == TX_OK);
+	CHECK(mfx_out_count(&f) == 1);
+	CHECK(registry_master_get(&r, &m) == 1 && m.epoch == 1 && !m.published);
+	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 1, k1, 5) == TX_OK);
 	/* history: both keys readable */
 	CHECK(registry_master_key_get(&r, 0, got, &ph) == 1 && memcmp(got, k0, 32) == 0);
 	CHECK(registry_master_key_get(&r, 1, got, &ph) == 1 && memcmp(got, k1, 32) == 0);
 	CHECK(registry_master_key_get(&r, 2, got, &ph) == 0);
-	/* malformed payload */
+	/* malformed payload: refused, sequence taken */
 	struct mq_message bad =
-	    mfx_msg(MQ_ORIGIN_GATEKEEPER, gk.id.pk, REGISTRY_TOPIC_MASTER_KEY, k0, 32, 3);
-	CHECK(mfx_push(&f, CHARLIE, &bad, gk.id.sk) == TX_CALL_MQ_BAD_MESSAGE);
+	    mfx_msg(MQ_ORIGIN_GATEKEEPER, gk.id.pk, REGISTRY_TOPIC_MASTER_KEY, k0, 32, 6);
+	CHECK(mfx_push_consumed(&f, CHARLIE, &bad, gk.id.sk) == TX_CALL_MQ_BAD_MESSAGE);
+	CHECK(next_seq(&f, MQ_ORIGIN_GATEKEEPER, gk.id.pk) == 7);
 	mfx_release(&f);
 }
 
+/* Cluster keys; and the rule that keeps the shared gatekeeper sequence moving: whatever the
+ * registry refuses, the next gatekeeper message (here the one that matters) is taken. */
 static void cluster_keys(void)
 {
 	struct mfx f;
@@ -612,25 +648,45 @@ static void cluster_keys(void)
 	CHECK(mfx_sudo_id(&f, REGISTRY_FN_ADD_GATEKEEPER, gk.id.pk) == TX_OK);
 	registry_cluster_key_payload(pl, &k);
 	struct mq_message m =
-	    mfx_msg(MQ_ORIGIN_GATEKEEPER, gk.id.pk, REGISTRY_TOPIC_CLUSTER_KEY, pl, 72, seq);
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_REG_UNKNOWN_CLUSTER);
+	    mfx_msg(MQ_ORIGIN_GATEKEEPER, gk.id.pk, REGISTRY_TOPIC_CLUSTER_KEY, pl, 72, seq++);
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_REG_UNKNOWN_CLUSTER);
 	CHECK(mfx_sudo_u32(&f, REGISTRY_FN_CREATE_CLUSTER, 3) == TX_OK);
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_REG_NO_MASTER_KEY);
+	m.sequence = seq++;
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_REG_NO_MASTER_KEY);
+	struct state_reader r = mfx_reader(&f);
+	CHECK(registry_cluster_get(&r, 3, &created, &has_keys, &got) == 1 && !has_keys);
 	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 0, mk, seq++) == TX_OK);
 	m.sequence = seq++;
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_OK);
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_OK);
 	const uint8_t *ev = event(&f, REGISTRY_EV_CLUSTER_KEY, 72);
 	CHECK(ev && memcmp(ev, pl, 72) == 0);
-	struct state_reader r = mfx_reader(&f);
 	CHECK(registry_cluster_get(&r, 3, &created, &has_keys, &got) == 1 && has_keys);
 	CHECK(got.epoch == 0 && memcmp(got.ed25519, k.ed25519, 32) == 0);
 	m.sequence = seq++;
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_OK); /* same keys: no-op */
-	CHECK(mfx_out_count(&f) == 0);
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_OK); /* same keys: no-op */
+	CHECK(mfx_out_count(&f) == 1);
 	k.ed25519[0] ^= 1;
 	registry_cluster_key_payload(pl, &k);
-	m.sequence = seq;
-	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_REG_KEY_CONFLICT);
+	m.sequence = seq++;
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_REG_KEY_CONFLICT);
+	/* a rotation lands between queueing epoch 0's keys and their inclusion: a no-op, and the
+	 * sequence moves on to the next epoch's publications */
+	uint8_t mk1[32];
+	memset(mk1, 0x44, 32);
+	CHECK(mfx_call(&f, ALICE, RUNTIME_MODULE_REGISTRY, REGISTRY_FN_ROTATE_MASTER_KEY, NULL,
+	               0) == TX_OK);
+	m.sequence = seq++;
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_OK);
+	CHECK(mfx_out_count(&f) == 1);
+	CHECK(publish_master(&f, &gk, MQ_ORIGIN_GATEKEEPER, 1, mk1, seq++) == TX_OK);
+	k.epoch = 1;
+	registry_cluster_key_payload(pl, &k);
+	m.sequence = seq++;
+	CHECK(mfx_push_consumed(&f, CHARLIE, &m, gk.id.sk) == TX_OK);
+	CHECK(registry_cluster_get(&r, 3, &created, &has_keys, &got) == 1 && got.epoch == 1);
+	CHECK(next_seq(&f, MQ_ORIGIN_GATEKEEPER, gk.id.pk) == seq);
+	/* the same sequence again is a replay: refused by mq, nothing consumed */
+	CHECK(mfx_push(&f, CHARLIE, &m, gk.id.sk) == TX_CALL_MQ_WRONG_SEQUENCE);
 	mfx_release(&f);
 }
 

@@ -4,7 +4,8 @@
  * validator) whose outbound messages the test chooses: registry and contract events from
  * module:registry / module:contracts, and the egress of enclaves, accepted as the chain's mq
  * module would (signature by the origin's key, the exact next sequence; "^registry/..." topics
- * consumed into the registry event the chain emits, other topics forwarded).
+ * consumed into the registry event the chain emits and mq's consumed notice, other topics
+ * forwarded).
  */
 #ifndef TN_TEST_SYSFIX_H
 #define TN_TEST_SYSFIX_H
@@ -111,7 +112,7 @@ struct fix_chain {
 	uint8_t alice_sk[64];
 	uint64_t height;
 	uint8_t prev[32];
-	uint64_t module_seq[2]; /* registry, contracts */
+	uint64_t module_seq[3]; /* registry, contracts, mq */
 	struct fix_seq seqs[FIX_MAX_SEQS];
 	size_t n_seqs;
 	uint8_t gks[8][32]; /* current gatekeepers, as the registry knows them */
@@ -150,7 +151,7 @@ static inline void fix_out(struct fix_chain *c, const struct mq_message *m)
 	c->lens[c->n_msgs++] = e.len;
 }
 
-/* A message from module:<module> on topic. */
+/* A message from module:<module> on topic (which: 0 registry, 1 contracts, 2 mq). */
 static inline void fix_module_msg(struct fix_chain *c, int which, const char *topic,
                                   const uint8_t *p, size_t n)
 {
@@ -160,7 +161,8 @@ static inline void fix_module_msg(struct fix_chain *c, int which, const char *to
 	                       .payload_len = n,
 	                       .sequence = c->module_seq[which]++};
 	m.origin.kind = MQ_ORIGIN_MODULE;
-	strcpy(m.origin.module, which == 0 ? "registry" : "contracts");
+	static const char *const names[] = {"registry", "contracts", MQ_MODULE_NAME};
+	strcpy(m.origin.module, names[which]);
 	fix_out(c, &m);
 }
 
@@ -319,7 +321,20 @@ static inline uint64_t *fix_seq(struct fix_chain *c, const struct mq_origin *o)
 	return &c->seqs[c->n_seqs++].next;
 }
 
-/* What the registry emits when it consumes a gatekeeper's "^registry/..." message. */
+/* mq's notice that it consumed m, with the consumer's result (0: applied). */
+static inline void fix_notice(struct fix_chain *c, const struct mq_message *m, uint32_t result)
+{
+	struct mq_consumed n = {m->origin, m->sequence, m->topic, m->topic_len, result};
+	uint8_t b[256];
+	struct enc e;
+	enc_init_fixed(&e, b, sizeof(b));
+	mq_consumed_encode(&e, &n);
+	CHECK(enc_finish(&e) == CODEC_OK);
+	fix_module_msg(c, 2, MQ_CONSUMED_TOPIC, b, e.len);
+}
+
+/* What the registry emits when it consumes a gatekeeper's "^registry/..." message (every
+ * publication is applied here), then mq's notice. */
 static inline void fix_consume(struct fix_chain *c, const struct mq_message *m)
 {
 	static const struct {
@@ -332,6 +347,7 @@ static inline void fix_consume(struct fix_chain *c, const struct mq_message *m)
 		if (m->topic_len == strlen(consumers[i].topic) &&
 		    memcmp(m->topic, consumers[i].topic, m->topic_len) == 0)
 			fix_event(c, consumers[i].ev, m->payload, m->payload_len);
+	fix_notice(c, m, 0);
 }
 
 /* Whether the chain would take this signed message now: a gatekeeper or worker origin signed by

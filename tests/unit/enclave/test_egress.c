@@ -1,6 +1,7 @@
 /* The egress queue: signed messages with strictly increasing sequences per origin, a cap that
- * refuses, drops only when a verified block shows the chain accepted the sequence, and a
- * checkpoint that keeps the queue and the sequences. */
+ * refuses, drops only when a verified block shows the chain took the sequence (a forwarded
+ * message, or mq's consumed notice, applied or refused), sequences already taken on chain not
+ * queued again, and a checkpoint that keeps the queue and the sequences. */
 #include "crypto/kdf.h"
 #include "enclave/enclave_sys_int.h"
 #include "sysfix.h"
@@ -214,5 +215,104 @@ static void checkpoints_keep_the_queue_and_sequences(void)
 	enclave_free(e);
 }
 
+/* The notice's payload for (o, seq) on topic, with the consumer's result. */
+static size_t notice(uint8_t *b, size_t cap, const struct mq_origin *o, uint64_t seq,
+                     const char *topic, uint32_t result)
+{
+	struct mq_consumed n = {*o, seq, (const uint8_t *)topic, strlen(topic), result};
+	struct enc e;
+	enc_init_fixed(&e, b, cap);
+	mq_consumed_encode(&e, &n);
+	CHECK(enc_finish(&e) == CODEC_OK);
+	return e.len;
+}
+
+/* A '^' message is consumed by a chain module, not forwarded: mq's consumed notice acknowledges
+ * it whether the consumer applied or refused it (its sequence is taken either way), so a refused
+ * message never blocks the ones behind it. The same bytes from anyone but module:mq prove
+ * nothing. */
+static void a_consumed_notice_drops_refused_or_not(void)
+{
+	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_enclave(&tp, 16);
+	fix_start(e, NULL, 0);
+	struct fix_chain c;
+	fix_chain_init(&c);
+	struct signer a;
+	contract_signer(&a, 0xa1);
+	for (int i = 0; i < 3; i++)
+		CHECK(push(e, &a, "^bank/withdraw", (uint8_t)i) == ENCLAVE_OK);
+	uint8_t b[256];
+	size_t n = notice(b, sizeof(b), &a.o, 1, "^bank/withdraw", TX_CALL_MQ_UNKNOWN_TOPIC);
+	fix_module_msg(&c, 0, MQ_CONSUMED_TOPIC, b, n); /* from module:registry */
+	struct mq_message w = {.origin = {.kind = MQ_ORIGIN_WORKER},
+	                       .topic = (const uint8_t *)MQ_CONSUMED_TOPIC,
+	                       .topic_len = strlen(MQ_CONSUMED_TOPIC),
+	                       .payload = b,
+	                       .payload_len = n};
+	fix_out(&c, &w);
+	fix_module_msg(&c, 2, MQ_CONSUMED_TOPIC, b, n - 1); /* does not decode */
+	fix_block(&c, &e, 1);
+	CHECK(pending(e) == 3);
+	fix_module_msg(&c, 2, MQ_CONSUMED_TOPIC, b, n); /* refused, but consumed */
+	fix_block(&c, &e, 1);
+	CHECK(pending(e) == 1);
+	struct enc out;
+	struct mq_message m[2];
+	CHECK(fix_egress(e, &out, m, NULL, 2) == 1 && m[0].sequence == 2);
+	enc_release(&out);
+	n = notice(b, sizeof(b), &a.o, 2, "^bank/withdraw", 0);
+	fix_module_msg(&c, 2, MQ_CONSUMED_TOPIC, b, n);
+	fix_block(&c, &e, 1);
+	CHECK(pending(e) == 0);
+	enclave_free(e);
+}
+
+/* Sequences the chain is known to have taken (a contract's messages sent by the cluster's other
+ * workers before this one could run it) are used but not queued again; the mark follows what
+ * verified blocks show and survives a checkpoint. */
+static void pushes_below_the_acked_mark_are_not_queued(void)
+{
+	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_enclave(&tp, 16);
+	fix_start(e, NULL, 0);
+	struct signer a;
+	contract_signer(&a, 0xa1);
+	CHECK(sys_egress_acked(e, &a.o, 2) == ENCLAVE_OK);
+	CHECK(sys_egress_acked(e, &a.o, 1) == ENCLAVE_OK); /* never lowered */
+	for (int i = 0; i < 3; i++)
+		CHECK(push(e, &a, "contract/x/message", (uint8_t)i) == ENCLAVE_OK);
+	struct enc out;
+	struct mq_message m[4];
+	CHECK(fix_egress(e, &out, m, NULL, 4) == 1 && m[0].sequence == 2 && m[0].payload[0] == 2);
+	enc_release(&out);
+	/* Caps are checked below the mark too: a refused push takes no sequence. */
+	CHECK(push(e, &a, "has space", 0) == ENCLAVE_BAD_INPUT);
+	/* A block shows sequence 5 taken: 3..5 are not queued, 6 is. */
+	struct fix_chain c;
+	fix_chain_init(&c);
+	struct mq_message seen = {.origin = a.o,
+	                          .topic = (const uint8_t *)"contract/x/message",
+	                          .topic_len = 18,
+	                          .sequence = 5};
+	fix_out(&c, &seen);
+	fix_block(&c, &e, 1);
+	CHECK(pending(e) == 0);
+	struct enc ck;
+	enc_init(&ck, 8 << 20);
+	CHECK(enclave_checkpoint(e, &ck) == ENCLAVE_OK);
+	struct enclave *r = fix_enclave(&tp, 16);
+	fix_start(r, ck.buf, ck.len);
+	enc_release(&ck);
+	for (int i = 3; i < 7; i++)
+		CHECK(push(r, &a, "contract/x/message", (uint8_t)i) == ENCLAVE_OK);
+	CHECK(fix_egress(r, &out, m, NULL, 4) == 1 && m[0].sequence == 6 && m[0].payload[0] == 6);
+	enc_release(&out);
+	enclave_free(r);
+	enclave_free(e);
+}
+
 CHECK_MAIN(CASE(sequences_increase_per_origin), CASE(caps_and_bad_input_are_refused),
-           CASE(only_a_verified_acceptance_drops), CASE(checkpoints_keep_the_queue_and_sequences))
+           CASE(only_a_verified_acceptance_drops), CASE(checkpoints_keep_the_queue_and_sequences),
+           CASE(a_consumed_notice_drops_refused_or_not),
+           CASE(pushes_below_the_acked_mark_are_not_queued))

@@ -509,7 +509,42 @@ static void checkpoints_keep_keys_history_and_queue(void)
 	world_free(&w);
 }
 
-CHECK_MAIN(CASE(first_gatekeeper_generates_and_publishes_the_master_key),
+/* A rotation lands between a publication's queueing and its inclusion: the chain consumes the
+ * now stale message as a no-op (no registry event), which every gatekeeper sees in mq's consumed
+ * notice, so nobody resubmits it forever and the next epoch's messages follow on the shared
+ * sequence, from whichever gatekeeper. */
+static void a_stale_publication_does_not_stall_the_gatekeepers(void)
+{
+	struct world w;
+	world_init(&w);
+	second_gatekeeper(&w);
+	fix_ev_cluster(&w.c, 1);
+	world_block(&w);
+	CHECK(status(w.e[0]).n_egress == 1 && status(w.e[1]).n_egress == 1);
+	fix_ev_rotation(&w.c, 1);
+	world_block(&w); /* master key, clusters 0 and 1 of epoch 1 */
+	CHECK(status(w.e[0]).n_egress == 4 && status(w.e[1]).n_egress == 4);
+	struct enc out;
+	struct mq_message m[8];
+	CHECK(fix_egress(w.e[1], &out, m, NULL, 8) == 4);
+	CHECK(fix_topic_is(&m[0], REGISTRY_TOPIC_CLUSTER_KEY) && m[0].payload[4] == 0);
+	uint64_t *next = fix_seq(&w.c, &m[0].origin);
+	CHECK(*next == m[0].sequence);
+	++*next;
+	fix_notice(&w.c, &m[0], 0); /* taken, nothing applied */
+	enc_release(&out);
+	world_block(&w);
+	CHECK(status(w.e[0]).n_egress == 3 && status(w.e[1]).n_egress == 3);
+	CHECK(fix_submit(&w.c, w.e[1]) == 3);
+	CHECK(fix_submit(&w.c, w.e[0]) == 0);
+	world_block(&w);
+	CHECK(status(w.e[0]).n_egress == 0 && status(w.e[1]).n_egress == 0);
+	CHECK(status(w.e[0]).gatekeeper && status(w.e[1]).gatekeeper);
+	world_free(&w);
+}
+
+CHECK_MAIN(CASE(a_stale_publication_does_not_stall_the_gatekeepers),
+           CASE(first_gatekeeper_generates_and_publishes_the_master_key),
            CASE(a_later_gatekeeper_receives_the_master_key),
            CASE(gatekeepers_emit_identical_key_shares), CASE(unusable_hpke_keys_take_no_sequence),
            CASE(workers_derive_the_published_contract_keys), CASE(rotation_keeps_the_history),
