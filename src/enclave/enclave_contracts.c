@@ -13,9 +13,12 @@
  * and time, and contract_random, which is a KDF of the contract's own key, the height and a
  * per-instance per-block counter (nothing another instance or worker does can shift it).
  *
- * Keys: the contract's HPKE and signing keys come from the gatekeeper part
+ * Keys: an instance exists only with its keys. They come from the gatekeeper part
  * (enclave_contract_keys) once this worker holds its cluster's key, and are kept per instance in
- * guarded memory (and in the sealed checkpoint) so queries never derive anything.
+ * guarded memory (and in the sealed checkpoint) so queries never derive anything. A contract
+ * whose keys are not here waits in the backlog (enclave_backlog.c) with its inputs; when the keys
+ * come, catch-up creates the instance and replays them with the height and time of their blocks
+ * (every handler takes its block from the env, never from the light client directly).
  *
  * Threads: everything here runs under the host's write lock except enclave_contracts_find/
  * _hpke_sk/_query, which only read (enclave.h "Threads").
@@ -31,7 +34,7 @@
 #include "chain/mq.h"
 #include "crypto/envelope.h"
 #include "crypto/kdf.h"
-#include "enclave/enclave_int.h"
+#include "enclave/enclave_sys_int.h"
 
 #define RANDOM_LABEL "tenebra/v1/contract-random"
 #define COMMAND_AEAD HPKE_AEAD_CHACHA20POLY1305 /* the command payload carries no AEAD id */
@@ -60,7 +63,6 @@ struct contract_instance {
 	uint32_t cluster;
 	const struct contract_code *code;
 	void *state;
-	bool keyed;                 /* keys holds this contract's keys */
 	struct contract_keys *keys; /* slot in the host's guarded array */
 	uint64_t rand_height;       /* contract_random's counter restarts every block */
 	uint32_t rand_counter;
@@ -78,9 +80,15 @@ struct contract_host {
 	struct enc emits;
 };
 
+/* The block an input belongs to: the verified one, or an earlier one during catch-up. */
+struct clock {
+	uint64_t height, time_ms;
+};
+
 /* One frame of the call stack; frames live on the C stack, so concurrent queries share none. */
 struct contract_env {
 	struct enclave *e;
+	struct clock at;
 	struct contract_instance *self;
 	bool read_only;                    /* a query, or a call made from one */
 	unsigned depth;                    /* 0 for the outermost handler */
@@ -97,19 +105,19 @@ const uint8_t *contract_self(const struct contract_env *env)
 
 uint64_t contract_height(const struct contract_env *env)
 {
-	return env->e->lc.height;
+	return env->at.height;
 }
 
 uint64_t contract_time_ms(const struct contract_env *env)
 {
-	return env->e->lc.time_ms;
+	return env->at.time_ms;
 }
 
 void contract_random(struct contract_env *env, uint8_t *out, size_t n)
 {
-	assert(!env->read_only && env->self->keyed);
+	assert(!env->read_only);
 	struct contract_instance *c = env->self;
-	uint64_t h = env->e->lc.height;
+	uint64_t h = env->at.height;
 	if (c->rand_height != h) {
 		c->rand_height = h;
 		c->rand_counter = 0;
@@ -180,19 +188,6 @@ static struct contract_instance *host_find(const struct contract_host *h, const 
 	return NULL;
 }
 
-/* Loads c's keys if the gatekeeper part has them now. */
-static bool instance_keys(struct enclave *e, struct contract_instance *c)
-{
-	if (c->keyed)
-		return true;
-	uint8_t hpke_pk[HPKE_PK_LEN], sign_pk[SIG_PK_LEN];
-	c->keyed = enclave_contract_keys(e, c->id, c->cluster, hpke_pk, c->keys->hpke_sk, sign_pk,
-	                                 c->keys->sign_sk);
-	if (!c->keyed)
-		sodium_memzero(c->keys, sizeof(*c->keys));
-	return c->keyed;
-}
-
 static bool on_stack(const struct contract_env *env, const struct contract_instance *c)
 {
 	for (; env; env = env->caller)
@@ -204,7 +199,8 @@ static bool on_stack(const struct contract_env *env, const struct contract_insta
 static enum contract_result call_in(struct contract_env *env, struct contract_instance *callee,
                                     const uint8_t *req, size_t len, struct enc *resp)
 {
-	struct contract_env inner = {env->e, callee, env->read_only, env->depth + 1, env, NULL};
+	struct contract_env inner = {env->e,         env->at, callee, env->read_only,
+	                             env->depth + 1, env,     NULL};
 	struct contract_origin from = {.kind = CONTRACT_FROM_CONTRACT};
 	memcpy(from.id, env->self->id, 32);
 	const struct contract_code *k = callee->code;
@@ -228,7 +224,7 @@ enum contract_result contract_call(struct contract_env *env, const uint8_t calle
 	struct contract_instance *c = host_find(env->e->contracts, callee);
 	/* Another cluster's contract is refused even when this worker happens to host it: every
 	 * worker of the caller's cluster must give the same answer. */
-	if (!c || c->cluster != env->self->cluster || !c->keyed)
+	if (!c || c->cluster != env->self->cluster)
 		return CONTRACT_NO_SUCH_CONTRACT;
 	if (env->depth + 1 > CONTRACT_CALL_DEPTH)
 		return CONTRACT_DEPTH;
@@ -293,8 +289,8 @@ void enclave_contracts_free(struct enclave *e)
 	e->contracts = NULL;
 }
 
-static const struct contract_code *code_by_name(const struct enclave *e, const uint8_t *name,
-                                                size_t n)
+const struct contract_code *enclave_code_by_name(const struct enclave *e, const uint8_t *name,
+                                                 size_t n)
 {
 	for (size_t i = 0; i < e->cfg.n_codes; i++) {
 		const char *c = e->cfg.codes[i]->name;
@@ -329,15 +325,23 @@ static enum enclave_result host_add(struct enclave *e, const uint8_t id[32], uin
 	return ENCLAVE_OK;
 }
 
-/* Whether this worker should host a contract of `cluster`: it holds the key, or it is in that
- * cluster (or not yet in any) and the key may still come. */
-static bool host_wants(struct enclave *e, struct contract_instance *probe)
+/* A new instance of contract id in the next slot, if this worker holds its keys: ENCLAVE_OK with
+ * *keyed telling whether it was created, ENCLAVE_TOO_LARGE (the keys are here but
+ * max_contracts instances are hosted) or ENCLAVE_NOMEM. */
+static enum enclave_result host_open(struct enclave *e, const uint8_t id[32], uint32_t cluster,
+                                     const struct contract_code *code, bool *keyed)
 {
-	if (instance_keys(e, probe))
-		return true;
-	struct enclave_status st;
-	enclave_status(e, &st);
-	return st.cluster == UINT32_MAX || st.cluster == probe->cluster;
+	struct contract_keys k;
+	uint8_t hpke_pk[HPKE_PK_LEN], sign_pk[SIG_PK_LEN];
+	struct contract_instance *c;
+	enum enclave_result r = ENCLAVE_OK;
+	*keyed = enclave_contract_keys(e, id, cluster, hpke_pk, k.hpke_sk, sign_pk, k.sign_sk);
+	if (*keyed)
+		r = host_add(e, id, cluster, code, &c);
+	if (*keyed && r == ENCLAVE_OK)
+		memcpy(c->keys, &k, sizeof(k));
+	sodium_memzero(&k, sizeof(k));
+	return r;
 }
 
 static enum enclave_result on_deploy(struct enclave *e, const uint8_t *p, size_t n)
@@ -358,7 +362,7 @@ static enum enclave_result on_deploy(struct enclave *e, const uint8_t *p, size_t
 		enclave_log(e, LOG_WARN, "contracts: a deploy event that does not decode");
 		return ENCLAVE_OK;
 	}
-	const struct contract_code *code = code_by_name(e, name, len);
+	const struct contract_code *code = enclave_code_by_name(e, name, len);
 	if (!code) {
 		enclave_log(e, LOG_INFO,
 		            "contracts: %s uses code \"%.*s\" this worker lacks; skipped", hid,
@@ -367,22 +371,16 @@ static enum enclave_result on_deploy(struct enclave *e, const uint8_t *p, size_t
 	}
 	if (host_find(e->contracts, id))
 		return ENCLAVE_OK;
-	struct contract_instance *c;
-	enum enclave_result r = host_add(e, id, cluster, code, &c);
-	if (r == ENCLAVE_TOO_LARGE) {
-		enclave_log(e, LOG_ERROR, "contracts: %s not hosted: max_contracts reached", hid);
-		return ENCLAVE_OK;
-	}
-	if (r != ENCLAVE_OK)
-		return r;
-	if (!host_wants(e, c)) { /* undo: the slot was the last one */
-		code->destroy(c->state);
-		e->contracts->n--;
-		return ENCLAVE_OK;
-	}
-	enclave_log(e, LOG_INFO, "contracts: hosting %s (code %s, cluster %u)", hid, code->name,
-	            cluster);
-	return ENCLAVE_OK;
+	bool keyed;
+	enum enclave_result r = host_open(e, id, cluster, code, &keyed);
+	if (r == ENCLAVE_OK && keyed)
+		enclave_log(e, LOG_INFO, "contracts: hosting %s (code %s, cluster %u)", hid,
+		            code->name, cluster);
+	else if (r == ENCLAVE_OK) /* its keys may come later: keep its history */
+		r = enclave_backlog_deploy(e, id, cluster, code, false);
+	else if (r == ENCLAVE_TOO_LARGE)
+		r = enclave_backlog_deploy(e, id, cluster, code, true);
+	return r;
 }
 
 /* Sends the held messages of the input just handled, each signed by its contract's key. A
@@ -420,10 +418,11 @@ static enum enclave_result flush_emits(struct enclave *e)
  * command (NULL otherwise), whose result is set here. */
 typedef enum contract_result (*handler_fn)(struct contract_env *env, void *arg);
 
-static enum enclave_result run(struct enclave *e, struct contract_instance *c, handler_fn fn,
-                               void *arg, const char *what, struct cmd_receipt *reply)
+static enum enclave_result run(struct enclave *e, struct contract_instance *c, struct clock at,
+                               handler_fn fn, void *arg, const char *what,
+                               struct cmd_receipt *reply)
 {
-	struct contract_env env = {e, c, false, 0, NULL, reply};
+	struct contract_env env = {e, at, c, false, 0, NULL, reply};
 	enum contract_result cr = fn(&env, arg);
 	if (reply)
 		reply->result = (uint32_t)cr;
@@ -488,9 +487,9 @@ static const struct cmd_receipt *receipt_at(const struct contract_instance *c, s
 
 /* sender ‖ u64 nonce ‖ envelope: decrypted under AAD chain_id ‖ contract id ‖ sender ‖ nonce,
  * so the same envelope in another tx (another nonce or sender) does not open. Every command that
- * reaches a keyed instance leaves a receipt. */
+ * reaches an instance leaves a receipt. */
 static enum enclave_result on_command(struct enclave *e, struct contract_instance *c,
-                                      const uint8_t *p, size_t n)
+                                      struct clock at, const uint8_t *p, size_t n)
 {
 	char hid[17];
 	log_id(hid, c->id);
@@ -499,17 +498,12 @@ static enum enclave_result on_command(struct enclave *e, struct contract_instanc
 		enclave_log(e, LOG_WARN, "contracts: %s: a command of %zu bytes refused", hid, n);
 		return ENCLAVE_OK;
 	}
-	if (!instance_keys(e, c)) {
-		enclave_log(e, LOG_WARN, "contracts: %s: command dropped, its key is not here yet",
-		            hid);
-		return ENCLAVE_OK;
-	}
 	struct env_command_ctx ctx;
 	memcpy(ctx.chain_id, e->chain_id, 32);
 	memcpy(ctx.contract_id, c->id, 32);
 	memcpy(ctx.sender, p, 32);
 	memcpy(&ctx.nonce, p + 32, 8); /* u64 LE (codec) */
-	struct cmd_receipt rc = {.nonce = ctx.nonce, .height = e->lc.height};
+	struct cmd_receipt rc = {.nonce = ctx.nonce, .height = at.height};
 	memcpy(rc.sender, p, 32);
 	struct input in = {.from = {.kind = CONTRACT_FROM_ACCOUNT}};
 	memcpy(in.from.id, p, 32);
@@ -523,7 +517,7 @@ static enum enclave_result on_command(struct enclave *e, struct contract_instanc
 		rc.result = CONTRACT_NOT_OPENED;
 	} else {
 		in.p = pt;
-		r = run(e, c, do_command, &in, "command", &rc);
+		r = run(e, c, at, do_command, &in, "command", &rc);
 	}
 	if (r == ENCLAVE_OK)
 		r = receipt_add(c, &rc);
@@ -554,22 +548,16 @@ static bool message_origin(const struct mq_origin *o, struct contract_origin *fr
 }
 
 static enum enclave_result on_contract_message(struct enclave *e, struct contract_instance *c,
-                                               const struct mq_message *m, const char *topic)
+                                               struct clock at, const struct mq_message *m)
 {
-	char hid[17];
-	log_id(hid, c->id);
+	char topic[MQ_TOPIC_MAX + 1];
+	memcpy(topic, m->topic, m->topic_len);
+	topic[m->topic_len] = '\0';
 	struct input in = {.topic = topic, .p = m->payload, .n = m->payload_len};
-	if (!message_origin(&m->origin, &in.from)) {
-		enclave_log(e, LOG_WARN, "contracts: %s: a message from origin kind %u ignored",
-		            hid, m->origin.kind);
-		return ENCLAVE_OK;
-	}
-	if (!instance_keys(e, c)) {
-		enclave_log(e, LOG_WARN, "contracts: %s: message dropped, its key is not here yet",
-		            hid);
-		return ENCLAVE_OK;
-	}
-	return run(e, c, do_message, &in, "message", NULL);
+	bool ok = message_origin(&m->origin, &in.from);
+	assert(ok); /* input_kind took only usable origins */
+	(void)ok;
+	return run(e, c, at, do_message, &in, "message", NULL);
 }
 
 static bool from_contracts_module(const struct mq_message *m)
@@ -577,49 +565,156 @@ static bool from_contracts_module(const struct mq_message *m)
 	return m->origin.kind == MQ_ORIGIN_MODULE && strcmp(m->origin.module, "contracts") == 0;
 }
 
-enum enclave_result enclave_contracts_on_message(struct enclave *e, const struct mq_message *m)
+enum input_kind { INPUT_NONE, INPUT_COMMAND, INPUT_MESSAGE };
+
+/* What m is for the contract host: a command ("contract/<id>/command" from the contracts module:
+ * a signed sender relaying a copy of someone's command under its original sender and nonce
+ * would otherwise replay it), a contract message ("contract/<id>/message" from a contract, a
+ * module or a worker; gatekeeper and cluster origins are ignored), or nothing; id is set for the
+ * first two. */
+static enum input_kind input_kind(const struct mq_message *m, uint8_t id[32])
 {
-	char topic[MQ_TOPIC_MAX + 1];
-	if (m->topic_len > MQ_TOPIC_MAX)
-		return ENCLAVE_OK;
-	memcpy(topic, m->topic, m->topic_len);
-	topic[m->topic_len] = '\0';
-	if (strcmp(topic, CONTRACTS_EVENT_TOPIC) == 0)
-		return from_contracts_module(m) ? on_deploy(e, m->payload, m->payload_len)
-		                                : ENCLAVE_OK;
-	/* contract/<64 lower-case hex>/command|message */
 	size_t pre = strlen(TOPIC_PREFIX);
-	if (m->topic_len < pre + ID_HEX_LEN + 1 || memcmp(topic, TOPIC_PREFIX, pre) != 0 ||
-	    topic[pre + ID_HEX_LEN] != '/')
-		return ENCLAVE_OK;
+	if (m->topic_len < pre + ID_HEX_LEN + 1 || memcmp(m->topic, TOPIC_PREFIX, pre) != 0 ||
+	    m->topic[pre + ID_HEX_LEN] != '/')
+		return INPUT_NONE;
 	char hex[ID_HEX_LEN + 1], canon[ID_HEX_LEN + 1];
-	uint8_t id[32];
-	memcpy(hex, topic + pre, ID_HEX_LEN);
+	memcpy(hex, m->topic + pre, ID_HEX_LEN);
 	hex[ID_HEX_LEN] = '\0';
 	if (!hex_decode_exact(id, 32, hex) || strcmp(hex_encode(canon, id, 32), hex) != 0)
+		return INPUT_NONE;
+	const uint8_t *kind = m->topic + pre + ID_HEX_LEN + 1;
+	size_t kn = m->topic_len - pre - ID_HEX_LEN - 1;
+	struct contract_origin from;
+	if (kn == 7 && memcmp(kind, "command", 7) == 0)
+		return from_contracts_module(m) ? INPUT_COMMAND : INPUT_NONE;
+	if (kn == 7 && memcmp(kind, "message", 7) == 0)
+		return message_origin(&m->origin, &from) ? INPUT_MESSAGE : INPUT_NONE;
+	return INPUT_NONE;
+}
+
+static enum enclave_result host_input(struct enclave *e, struct contract_instance *c,
+                                      enum input_kind k, struct clock at,
+                                      const struct mq_message *m)
+{
+	return k == INPUT_COMMAND ? on_command(e, c, at, m->payload, m->payload_len)
+	                          : on_contract_message(e, c, at, m);
+}
+
+static struct clock live(const struct enclave *e)
+{
+	return (struct clock){e->lc.height, e->lc.time_ms};
+}
+
+enum enclave_result enclave_contracts_on_message(struct enclave *e, const struct mq_message *m)
+{
+	if (m->topic_len == strlen(CONTRACTS_EVENT_TOPIC) &&
+	    memcmp(m->topic, CONTRACTS_EVENT_TOPIC, m->topic_len) == 0)
+		return from_contracts_module(m) ? on_deploy(e, m->payload, m->payload_len)
+		                                : ENCLAVE_OK;
+	uint8_t id[32];
+	enum input_kind k = input_kind(m, id);
+	if (k == INPUT_NONE)
 		return ENCLAVE_OK;
 	struct contract_instance *c = host_find(e->contracts, id);
-	if (!c)
-		return ENCLAVE_OK; /* not hosted here */
-	const char *kind = topic + pre + ID_HEX_LEN + 1;
-	/* Only the contracts module orders commands: a signed sender relaying a copy of someone's
-	 * command under its original sender and nonce would otherwise replay it. */
-	if (strcmp(kind, "command") == 0)
-		return from_contracts_module(m) ? on_command(e, c, m->payload, m->payload_len)
-		                                : ENCLAVE_OK;
-	if (strcmp(kind, "message") == 0)
-		return on_contract_message(e, c, m, topic);
-	return ENCLAVE_OK;
+	return c ? host_input(e, c, k, live(e), m) : enclave_backlog_input(e, id, m);
 }
 
 void enclave_contracts_on_block(struct enclave *e)
 {
 	struct contract_host *h = e->contracts;
-	for (size_t i = 0; h && i < h->n && !e->failed; i++) {
-		struct contract_instance *c = &h->v[i];
-		if (instance_keys(e, c) && c->code->on_block)
-			(void)run(e, c, do_block, NULL, "block", NULL);
+	for (size_t i = 0; h && i < h->n && !e->failed; i++)
+		if (h->v[i].code->on_block)
+			(void)run(e, &h->v[i], live(e), do_block, NULL, "block", NULL);
+}
+
+/* ---- catch-up: contracts whose keys arrived late (enclave_backlog.c) ---------------------- */
+
+static bool keys_ready(struct enclave *e, const uint8_t id[32], uint32_t cluster)
+{
+	struct contract_keys k;
+	uint8_t hpke_pk[HPKE_PK_LEN], sign_pk[SIG_PK_LEN];
+	bool ok = enclave_contract_keys(e, id, cluster, hpke_pk, k.hpke_sk, sign_pk, k.sign_sk);
+	sodium_memzero(&k, sizeof(k));
+	return ok;
+}
+
+/* The deploy: its instance, and its egress sequences the chain already took (the cluster's
+ * other workers sent them) are not queued again. */
+static enum enclave_result replay_deploy(struct enclave *e, const struct backlog_item *x)
+{
+	struct mq_origin o = {.kind = MQ_ORIGIN_CONTRACT};
+	memcpy(o.id, x->id, 32);
+	bool keyed = false;
+	enum enclave_result r = host_open(e, x->id, x->cluster, x->code, &keyed);
+	assert(r != ENCLAVE_OK || keyed); /* keys_ready said so, and no key went since */
+	/* The table of origins has a slot for every instance (max_contracts + 8): a refusal here is
+	 * a broken invariant that only a restart can clear. */
+	if (r == ENCLAVE_OK && sys_egress_acked(e, &o, x->acked) != ENCLAVE_OK)
+		r = ENCLAVE_FAILED;
+	char hid[17];
+	log_id(hid, x->id);
+	if (r == ENCLAVE_OK)
+		enclave_log(e, LOG_INFO,
+		            "contracts: hosting %s (code %s, cluster %u), rebuilt from block %llu",
+		            hid, x->code->name, x->cluster, (unsigned long long)x->height);
+	return r;
+}
+
+static enum enclave_result replay_input(struct enclave *e, const struct backlog_item *x)
+{
+	struct mq_message m;
+	uint8_t id[32];
+	enum codec_result cr = mq_message_decode(&m, x->msg, x->len);
+	assert(cr == CODEC_OK); /* the backlog holds what it encoded */
+	(void)cr;
+	enum input_kind k = input_kind(&m, id);
+	struct contract_instance *c = host_find(e->contracts, id);
+	assert(k != INPUT_NONE && c); /* its deploy came first */
+	return host_input(e, c, k, (struct clock){x->height, x->time_ms}, &m);
+}
+
+/* The end of a past block: the hooks of the instances this replay created so far, from `first`
+ * on (every other instance ran them then). */
+static enum enclave_result replay_tick(struct enclave *e, const struct backlog_item *x,
+                                       size_t first)
+{
+	struct contract_host *h = e->contracts;
+	enum enclave_result r = ENCLAVE_OK;
+	for (size_t i = first; h && i < h->n && r == ENCLAVE_OK; i++)
+		if (h->v[i].code->on_block)
+			r = run(e, &h->v[i], (struct clock){x->height, x->time_ms}, do_block, NULL,
+			        "block", NULL);
+	return r;
+}
+
+static enum enclave_result replay_one(struct enclave *e, const struct backlog_item *x, void *arg)
+{
+	const size_t *first = arg;
+	switch (x->kind) {
+	case BACKLOG_DEPLOY:
+		return replay_deploy(e, x);
+	case BACKLOG_INPUT:
+		return replay_input(e, x);
+	default:
+		return replay_tick(e, x, *first);
 	}
+}
+
+enum enclave_result enclave_contracts_catch_up(struct enclave *e, const struct mq_message *m)
+{
+	(void)m;
+	uint32_t mine = e->sys->my_cluster;
+	if (mine == UINT32_MAX || !enclave_backlog_waiting(e, mine))
+		return ENCLAVE_OK;
+	size_t first = enclave_contracts_count(e);
+	enum enclave_result r = enclave_backlog_replay(e, keys_ready, replay_one, &first);
+	if (r != ENCLAVE_OK) {
+		enclave_log(e, LOG_ERROR, "contracts: catch-up failed (%s); stopping",
+		            enclave_strerror(r));
+		e->failed = true;
+	}
+	return r;
 }
 
 /* ---- queries (read-only; safe to run concurrently with each other) ----------------------- */
@@ -627,8 +722,7 @@ void enclave_contracts_on_block(struct enclave *e)
 const struct contract_instance *enclave_contracts_find(const struct enclave *e,
                                                        const uint8_t id[32])
 {
-	const struct contract_instance *c = host_find(e->contracts, id);
-	return c && c->keyed ? c : NULL;
+	return host_find(e->contracts, id);
 }
 
 const uint8_t *enclave_contracts_hpke_sk(const struct contract_instance *c)
@@ -670,7 +764,7 @@ enum contract_result enclave_contracts_query(const struct enclave *e,
 	/* The env is non-const for the SDK's sake; read_only makes every writing service abort and
 	 * contract_call reach only on_query, so nothing is written through these pointers. */
 	struct contract_env env = {
-	    (struct enclave *)e, (struct contract_instance *)c, true, 0, NULL, NULL};
+	    (struct enclave *)e, live(e), (struct contract_instance *)c, true, 0, NULL, NULL};
 	struct contract_origin from = {.kind = CONTRACT_FROM_ACCOUNT};
 	memcpy(from.id, account, 32);
 	return c->code->on_query(c->state, &env, &from, req, len, resp);
@@ -684,11 +778,8 @@ static enum enclave_result encode_one(const struct enclave *e, const struct cont
 	enc_raw(p, c->id, 32);
 	enc_u32(p, c->cluster);
 	enc_bytes(p, c->code->name, strlen(c->code->name));
-	enc_bool(p, c->keyed);
-	if (c->keyed) {
-		enc_raw(p, c->keys->hpke_sk, HPKE_SK_LEN);
-		enc_raw(p, c->keys->sign_sk, SIG_SEED_LEN); /* the public half is re-derived */
-	}
+	enc_raw(p, c->keys->hpke_sk, HPKE_SK_LEN);
+	enc_raw(p, c->keys->sign_sk, SIG_SEED_LEN); /* the public half is re-derived */
 	/* The snapshot is the contract's secret state: built in guarded memory, wiped after. */
 	size_t cap = e->cfg.max_state_bytes;
 	uint8_t *buf = sodium_malloc(cap ? cap : 1);
@@ -738,7 +829,6 @@ static void decode_keys(struct dec *d, struct contract_instance *c)
 	dec_raw(d, seed, sizeof(seed));
 	sig_keypair_from_seed(pk, c->keys->sign_sk, seed);
 	sodium_memzero(seed, sizeof(seed));
-	c->keyed = true;
 }
 
 static void decode_receipt(struct dec *d, struct contract_instance *c)
@@ -766,7 +856,7 @@ static void decode_one(struct enclave *e, struct dec *d)
 	dec_raw(d, id, 32);
 	uint32_t cluster = dec_u32(d);
 	const uint8_t *name = dec_bytes(d, &len, CONTRACTS_CODE_MAX);
-	const struct contract_code *code = name ? code_by_name(e, name, len) : NULL;
+	const struct contract_code *code = name ? enclave_code_by_name(e, name, len) : NULL;
 	if (!code || host_find(e->contracts, id)) {
 		dec_fail(d, CODEC_NONCANONICAL);
 		return;
@@ -776,8 +866,7 @@ static void decode_one(struct enclave *e, struct dec *d)
 		dec_fail(d, CODEC_TOO_LARGE);
 		return;
 	}
-	if (dec_bool(d))
-		decode_keys(d, c);
+	decode_keys(d, c);
 	const uint8_t *snap = dec_bytes(d, &sn, e->cfg.max_state_bytes);
 	if (!snap || code->restore(c->state, snap, sn) != CONTRACT_OK)
 		dec_fail(d, CODEC_NONCANONICAL);
