@@ -2,13 +2,16 @@
  * The envelope openers and decoders (src/crypto/envelope.h) and seal_unwrap (seal.h) on arbitrary
  * input, against fixed keys (fuzz_keys). Byte 0 selects the target, the rest is its input:
  *
- *   0  env_query_decode (decode -> encode must round-trip) then env_query_open at height 100; a
+ *   0  env_query_decode (decode -> encode must round-trip) then env_query_open at height 100,
+ *      without and with a session cache shared by all inputs, which must decide the same; a
  *      query that opens must also answer: response seal -> open round trip
- *   1  env_cert_decode (round trip); env_cert_verify accepts only the one signed certificate
+ *   1  env_cert_decode (round trip) as both kinds; env_cert_verify accepts only the two signed
+ *      certificates, each for its own kind
  *   2  env_command_open (ChaCha20-Poly1305)     3  env_keyshare_open
  *   4  env_response_open under a fixed key      5  seal_unwrap
- *   6  the rest is a request: a valid query is sealed (signed by a session key when byte 1 is
- *      odd), must open to the same request, and must be refused with byte (byte 1) flipped
+ *   6  the rest is a request: a valid query is sealed (byte 1 % 3: by the account, an Ed25519
+ *      session key, or an X25519 session key in HPKE auth mode), must open to the same request
+ *      (through the cache too), and must be refused with byte (byte 1) flipped
  *
  * Every refusal must leave the output buffer free of plaintext; nothing may crash or leak.
  */
@@ -26,8 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct fuzz_keys {
 	uint8_t chain[32], contract[32], pk[32], sk[32];
 	uint8_t account_pk[32], account_sk[64], session_pk[32], session_sk[64];
+	uint8_t xsession_pk[32], xsession_sk[32];
 	uint8_t response_key[32], seal_key[32], measurement[32];
-	struct env_cert cert;
+	struct env_cert cert, xcert;
 	struct env_command_ctx cmd;
 	struct env_keyshare_ctx ks;
 };
@@ -47,7 +51,10 @@ static const struct fuzz_keys *keys(void)
 	sig_keypair_from_seed(k.account_pk, k.account_sk, seed);
 	memset(seed, 0x5e, 32);
 	sig_keypair_from_seed(k.session_pk, k.session_sk, seed);
-	env_cert_sign(&k.cert, k.chain, k.account_sk, k.session_pk, 1000);
+	env_cert_sign(&k.cert, ENV_CERT_ED25519, k.chain, k.account_sk, k.session_pk, 1000);
+	memset(seed, 0x65, 32);
+	hpke_keypair_from_seed(k.xsession_pk, k.xsession_sk, seed);
+	env_cert_sign(&k.xcert, ENV_CERT_X25519, k.chain, k.account_sk, k.xsession_pk, 1000);
 	memset(k.response_key, 0x72, 32);
 	memset(k.measurement, 0x3e, 32);
 	memset(seed, 0x5a, 32);
@@ -94,9 +101,29 @@ static void answer(const struct env_query *q)
 		abort();
 }
 
-static void fuzz_query(const uint8_t *in, size_t n, uint8_t *buf)
+/* The session cache every input shares: what one input put there must not change how a later
+ * one is decided. */
+static struct scache *sessions(void)
+{
+	static struct scache *c;
+	if (!c) {
+		uint8_t secret[32];
+		memset(secret, 0x5c, sizeof(secret));
+		if (!(c = scache_new(64, secret)))
+			abort();
+	}
+	return c;
+}
+
+static enum env_result open_q(const uint8_t *in, size_t n, uint8_t *buf, struct env_query *q,
+                              struct scache *c)
 {
 	const struct fuzz_keys *k = keys();
+	return env_query_open(k->sk, k->pk, k->chain, k->contract, HEIGHT, in, n, buf, q, c);
+}
+
+static void fuzz_query(const uint8_t *in, size_t n, uint8_t *buf)
+{
 	struct env_query_msg m;
 	if (env_query_decode(&m, in, n) == ENV_OK) {
 		struct enc e;
@@ -107,7 +134,13 @@ static void fuzz_query(const uint8_t *in, size_t n, uint8_t *buf)
 		enc_release(&e);
 	}
 	struct env_query q;
-	enum env_result r = env_query_open(k->sk, k->chain, k->contract, HEIGHT, in, n, buf, &q);
+	enum env_result r = open_q(in, n, buf, &q, NULL);
+	if (r == ENV_OK)
+		env_query_release(&q);
+	else
+		check_clean(buf, n);
+	if (open_q(in, n, buf, &q, sessions()) != r)
+		abort(); /* the cache changed a decision */
 	if (r == ENV_OK) {
 		if (q.request_len > n || q.expiry < HEIGHT)
 			abort();
@@ -120,22 +153,30 @@ static void fuzz_query(const uint8_t *in, size_t n, uint8_t *buf)
 
 static void fuzz_cert(const uint8_t *in, size_t n)
 {
-	struct dec d;
-	struct env_cert c;
-	dec_init(&d, in, n);
-	env_cert_decode(&d, &c);
-	if (dec_finish(&d) != CODEC_OK)
-		return;
-	uint8_t out[ENV_CERT_LEN];
-	struct enc e;
-	enc_init_fixed(&e, out, sizeof(out));
-	env_cert_encode(&e, &c);
-	if (enc_finish(&e) != CODEC_OK || e.len != n || memcmp(out, in, n) != 0)
-		abort();
-	/* Unforgeability: only the one certificate the account signed verifies. */
-	int same = memcmp(&c, &keys()->cert, sizeof(c)) == 0;
-	if ((env_cert_verify(&c, keys()->chain, HEIGHT) == ENV_OK) != same)
-		abort();
+	for (int kind = ENV_CERT_ED25519; kind <= ENV_CERT_X25519; kind++) {
+		struct dec d;
+		struct env_cert c;
+		dec_init(&d, in, n);
+		env_cert_decode(&d, &c, (enum env_cert_kind)kind);
+		if (dec_finish(&d) != CODEC_OK)
+			return;
+		uint8_t out[ENV_CERT_LEN];
+		struct enc e;
+		enc_init_fixed(&e, out, sizeof(out));
+		env_cert_encode(&e, &c);
+		if (enc_finish(&e) != CODEC_OK || e.len != n || memcmp(out, in, n) != 0)
+			abort();
+		/* Unforgeability: only the certificates the account signed verify, each only as
+		 * its own kind. */
+		const struct env_cert *signed_one =
+		    kind == ENV_CERT_X25519 ? &keys()->xcert : &keys()->cert;
+		uint8_t want[ENV_CERT_LEN];
+		enc_init_fixed(&e, want, sizeof(want));
+		env_cert_encode(&e, signed_one); /* bytes, not the struct: it has padding */
+		int same = memcmp(out, want, sizeof(want)) == 0;
+		if ((env_cert_verify(&c, keys()->chain, HEIGHT) == ENV_OK) != same)
+			abort();
+	}
 }
 
 static void fuzz_opens(uint8_t mode, const uint8_t *in, size_t n, uint8_t *buf)
@@ -144,10 +185,10 @@ static void fuzz_opens(uint8_t mode, const uint8_t *in, size_t n, uint8_t *buf)
 	size_t pt_len = 0;
 	int ok = 0;
 	if (mode == 2)
-		ok = env_command_open(HPKE_AEAD_CHACHA20POLY1305, k->sk, &k->cmd, in, n, buf,
+		ok = env_command_open(HPKE_AEAD_CHACHA20POLY1305, k->sk, k->pk, &k->cmd, in, n, buf,
 		                      &pt_len) == ENV_OK;
 	else if (mode == 3)
-		ok = env_keyshare_open(k->sk, &k->ks, in, n, buf, &pt_len) == ENV_OK;
+		ok = env_keyshare_open(k->sk, k->pk, &k->ks, in, n, buf, &pt_len) == ENV_OK;
 	else if (mode == 4)
 		ok = env_response_open(HPKE_AEAD_CHACHA20POLY1305, k->response_key, k->chain, in, n,
 		                       buf, &pt_len) == ENV_OK;
@@ -165,9 +206,12 @@ static void fuzz_valid_query(uint8_t flags, const uint8_t *req, size_t n, uint8_
 {
 	const struct fuzz_keys *k = keys();
 	struct env_signer s = {k->account_sk, NULL};
-	if (flags & 1) {
+	if (flags % 3 == 1) {
 		s.sk = k->session_sk;
 		s.cert = &k->cert;
+	} else if (flags % 3 == 2) {
+		s.sk = k->xsession_sk;
+		s.cert = &k->xcert;
 	}
 	uint8_t counter = flags;
 	size_t len = 0;
@@ -176,14 +220,17 @@ static void fuzz_valid_query(uint8_t flags, const uint8_t *req, size_t n, uint8_
 	                   n, fixed_fill, &counter, msg, &len, &keep) != ENV_OK)
 		abort();
 	struct env_query q;
-	if (env_query_open(k->sk, k->chain, k->contract, HEIGHT, msg, len, buf, &q) != ENV_OK ||
-	    q.request_len != n || memcmp(q.request, req, n) != 0 ||
-	    memcmp(q.response_key, keep.response_key, 32) != 0 ||
-	    memcmp(q.account, k->account_pk, 32) != 0)
-		abort();
-	env_query_release(&q);
+	for (int cached = 0; cached < 2; cached++) {
+		if (open_q(msg, len, buf, &q, cached ? sessions() : NULL) != ENV_OK ||
+		    q.request_len != n || memcmp(q.request, req, n) != 0 ||
+		    memcmp(q.response_key, keep.response_key, 32) != 0 ||
+		    memcmp(q.account, k->account_pk, 32) != 0)
+			abort();
+		env_query_release(&q);
+	}
 	msg[flags % len] ^= 0x01;
-	if (env_query_open(k->sk, k->chain, k->contract, HEIGHT, msg, len, buf, &q) == ENV_OK)
+	if (open_q(msg, len, buf, &q, NULL) == ENV_OK ||
+	    open_q(msg, len, buf, &q, sessions()) == ENV_OK)
 		abort();
 	env_query_client_release(&keep);
 }
@@ -196,7 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *in = data + 1;
 	size_t n = size - 1;
 	/* Mode 6 opens a message longer than the input: size everything for that. */
-	size_t cap = env_query_len(n, true);
+	size_t cap = env_query_len(n, ENV_AUTH_SESSION_SIG);
 	uint8_t *buf = malloc(cap), *msg = malloc(cap);
 	if (!buf || !msg)
 		abort();

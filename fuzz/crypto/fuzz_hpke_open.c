@@ -24,15 +24,16 @@ static void recipient(uint8_t pk[HPKE_PK_LEN], uint8_t sk[HPKE_SK_LEN])
 	hpke_keypair_from_seed(pk, sk, ikm);
 }
 
-static void check_open(enum hpke_aead aead, const uint8_t sk[HPKE_SK_LEN], const uint8_t *aad,
-                       size_t aad_len, const uint8_t *env, size_t env_len)
+static void check_open(enum hpke_aead aead, const uint8_t pk[HPKE_PK_LEN],
+                       const uint8_t sk[HPKE_SK_LEN], const uint8_t *aad, size_t aad_len,
+                       const uint8_t *env, size_t env_len)
 {
 	uint8_t *pt = malloc(env_len + 1);
 	if (!pt)
 		return;
 	size_t pt_len = 0;
 	struct hpke_ctx ctx;
-	enum hpke_result r = hpke_open_base(aead, sk, info, sizeof(info) - 1, aad, aad_len, env,
+	enum hpke_result r = hpke_open_base(aead, sk, pk, info, sizeof(info) - 1, aad, aad_len, env,
 	                                    env_len, pt, &pt_len, &ctx);
 	if (r == HPKE_ERR_OPEN)
 		for (size_t i = 0; i < env_len - HPKE_ENVELOPE_OVERHEAD; i++)
@@ -47,7 +48,7 @@ static void check_open(enum hpke_aead aead, const uint8_t sk[HPKE_SK_LEN], const
 		uint8_t other[256];
 		memcpy(other, aad, aad_len);
 		other[aad_len] = 0;
-		if (hpke_open_base(aead, sk, info, sizeof(info) - 1, other, aad_len + 1, env,
+		if (hpke_open_base(aead, sk, pk, info, sizeof(info) - 1, other, aad_len + 1, env,
 		                   env_len, pt, &pt_len, NULL) != HPKE_ERR_OPEN)
 			abort();
 		hpke_ctx_release(&ctx);
@@ -65,7 +66,7 @@ static void check_roundtrip(enum hpke_aead aead, const uint8_t pk[HPKE_PK_LEN],
 	if (env && back &&
 	    hpke_seal_base_derand(aead, pk, info, sizeof(info) - 1, NULL, 0, msg, n, ikmE, env,
 	                          NULL) == HPKE_OK) {
-		if (hpke_open_base(aead, sk, info, sizeof(info) - 1, NULL, 0, env,
+		if (hpke_open_base(aead, sk, pk, info, sizeof(info) - 1, NULL, 0, env,
 		                   n + HPKE_ENVELOPE_OVERHEAD, back, &back_len, NULL) != HPKE_OK ||
 		    back_len != n || memcmp(back, msg, n) != 0)
 			abort();
@@ -88,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t aad_len = data[1] < size - 2 ? data[1] : size - 2;
 	const uint8_t *aad = data + 2, *env = aad + aad_len;
 	size_t env_len = size - 2 - aad_len;
-	check_open(aead, sk, aad, aad_len, env, env_len);
+	check_open(aead, pk, sk, aad, aad_len, env, env_len);
 	check_roundtrip(aead, pk, sk, env, env_len);
 	return 0;
 }

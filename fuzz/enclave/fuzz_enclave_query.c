@@ -1,8 +1,11 @@
 /* enclave_query as an anonymous HTTP client drives it. One enclave (built once) hosts the counter
- * contract with some state, and holds one valid query. The first input byte picks a mode:
+ * contract with some state, and holds one valid signed query and one valid session query (HPKE
+ * auth mode, through the enclave's session cache). The first input byte picks a mode:
  *
  *   'V'  the valid query itself: answered, and the answer opens for the asker
- *   'M'  the valid query with bytes changed (then pairs of u16 position, xor value): refused
+ *   'M'  the valid query with bytes changed (then triples of u16 position, xor value): refused
+ *   'S'  the valid session query: answered, and the answer opens for the asker
+ *   'T'  the session query with bytes changed as for 'M': refused, however warm the cache
  *   else the rest of the input as a query envelope: any result, never a crash; an answer that
  *        is not refused is sealed (at least nonce + tag)
  *
@@ -21,9 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct fz {
 	struct harness_world w;
 	uint8_t id[32], pk[32];
-	uint8_t q[1024];
-	size_t qn;
-	struct env_query_client k;
+	uint8_t q[1024], sq[1024];
+	size_t qn, sqn;
+	struct env_query_client k, sk;
 	uint8_t *state;
 	size_t state_len;
 	uint64_t runs;
@@ -57,6 +60,12 @@ static void fz_init(void)
 	harness_world_block(&fz->w);
 	fz->qn = harness_seal_query(&fz->w.plat, &fz->w.chain, fz->pk, fz->id, "alice",
 	                            fz->w.chain.height + 50, "get mine", fz->q, &fz->k);
+	uint8_t seed[32], xpk[32], xsk[32];
+	memset(seed, 0x53, sizeof(seed));
+	hpke_keypair_from_seed(xpk, xsk, seed);
+	fz->sqn = harness_seal_session_query(&fz->w.plat, &fz->w.chain, fz->pk, fz->id, "alice",
+	                                     xpk, xsk, fz->w.chain.height + 50,
+	                                     fz->w.chain.height + 50, "get mine", fz->sq, &fz->sk);
 	fz->state = fz_state(&fz->state_len);
 }
 
@@ -71,31 +80,32 @@ static enum enclave_result fz_query(const uint8_t *q, size_t n, struct enc *out)
 	return r;
 }
 
-static void fz_valid(void)
+/* The valid query vq[0..n) with its client keys k: answered, and the answer opens. */
+static void fz_valid(const uint8_t *vq, size_t n, const struct env_query_client *k)
 {
 	struct enc out;
 	uint32_t res;
 	uint8_t body[64];
 	size_t len;
-	if (fz_query(fz->q, fz->qn, &out) != ENCLAVE_OK ||
-	    !harness_open_answer(&fz->k, out.buf, out.len, &res, body, &len) ||
-	    res != CONTRACT_OK || len != 8 || body[0] != 5)
+	if (fz_query(vq, n, &out) != ENCLAVE_OK ||
+	    !harness_open_answer(k, out.buf, out.len, &res, body, &len) || res != CONTRACT_OK ||
+	    len != 8 || body[0] != 5)
 		abort();
 	enc_release(&out);
 }
 
-static void fz_mutated(const uint8_t *data, size_t size)
+static void fz_mutated(const uint8_t *vq, size_t n, const uint8_t *data, size_t size)
 {
 	uint8_t q[sizeof(fz->q)];
-	memcpy(q, fz->q, fz->qn);
+	memcpy(q, vq, n);
 	bool changed = false;
 	for (size_t i = 0; i + 3 <= size; i += 3) {
-		size_t at = ((size_t)data[i] | (size_t)data[i + 1] << 8) % fz->qn;
+		size_t at = ((size_t)data[i] | (size_t)data[i + 1] << 8) % n;
 		q[at] ^= data[i + 2];
 	}
-	changed = memcmp(q, fz->q, fz->qn) != 0;
+	changed = memcmp(q, vq, n) != 0;
 	struct enc out;
-	enum enclave_result r = fz_query(q, fz->qn, &out);
+	enum enclave_result r = fz_query(q, n, &out);
 	if (changed && r == ENCLAVE_OK)
 		abort(); /* a changed byte slipped through */
 	enc_release(&out);
@@ -106,9 +116,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fz)
 		fz_init();
 	if (size >= 1 && data[0] == 'V')
-		fz_valid();
+		fz_valid(fz->q, fz->qn, &fz->k);
 	else if (size >= 1 && data[0] == 'M')
-		fz_mutated(data + 1, size - 1);
+		fz_mutated(fz->q, fz->qn, data + 1, size - 1);
+	else if (size >= 1 && data[0] == 'S')
+		fz_valid(fz->sq, fz->sqn, &fz->sk);
+	else if (size >= 1 && data[0] == 'T')
+		fz_mutated(fz->sq, fz->sqn, data + 1, size - 1);
 	else {
 		struct enc out;
 		(void)fz_query(size ? data + 1 : data, size ? size - 1 : 0, &out);

@@ -323,7 +323,7 @@ static int query_run(struct cli_ctx *ctx, const struct query_args *a, const uint
 		return cli_fail("chain_info lacks chain_id or height");
 	struct env_signer sg = {s->sk, NULL};
 	struct env_query_client keep;
-	size_t cap = env_query_len(len, false), n = 0;
+	size_t cap = env_query_len(len, ENV_AUTH_ACCOUNT), n = 0;
 	uint8_t *msg = malloc(cap);
 	if (!msg)
 		return cli_fail("out of memory");

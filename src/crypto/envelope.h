@@ -4,9 +4,11 @@
  *
  *   command   enc ‖ ct, info "tenebra/v1/command" ‖ contract_id,
  *             aad chain_id ‖ contract_id ‖ sender ‖ u64 nonce
- *   query     a signed message carrying enc ‖ ct, info "tenebra/v1/query" ‖ contract_id,
+ *   query     a message carrying enc ‖ ct, info "tenebra/v1/query" ‖ contract_id,
  *             aad chain_id ‖ contract_id ‖ account; plaintext request_id ‖ u64 expiry ‖ request;
- *             the answer is nonce ‖ AEAD under Export("tenebra/v1/response", 32),
+ *             either signed (HPKE base mode; Ed25519 by the account or a certified session key)
+ *             or a session query (HPKE auth mode from a certified X25519 session key, no
+ *             signature); the answer is nonce ‖ AEAD under Export("tenebra/v1/response", 32),
  *             aad request_id
  *   key share enc ‖ ct, info "tenebra/v1/keyshare" ‖ recipient_pk,
  *             aad chain_id ‖ sender ‖ recipient ‖ u64 seq ‖ purpose, with a deterministic
@@ -14,7 +16,8 @@
  *
  * Integers are little-endian (base/codec.h). Randomness (HPKE ephemerals of commands and queries,
  * request ids, answer nonces) comes from a caller-supplied generator (seal.h's seal_rand_fn), so
- * this module does no I/O and tests are reproducible. Nothing here allocates. Secrets (HPKE
+ * this module does no I/O and tests are reproducible. Nothing here allocates; the enclave's
+ * session cache (scache.h) is the caller's. Secrets (HPKE
  * contexts, response keys, ephemeral seeds) are wiped on every path; a refused open zeroes its
  * plaintext buffer.
  *
@@ -30,6 +33,7 @@
 
 #include "base/codec.h"
 #include "crypto/hpke.h"
+#include "crypto/scache.h"
 #include "crypto/seal.h"
 #include "crypto/sig.h"
 
@@ -46,6 +50,7 @@
 #define ENV_EXPORT_RESPONSE    "tenebra/v1/response"
 #define ENV_SIG_QUERY          "tenebra/v1/query-sig"
 #define ENV_SIG_SESSION_CERT   "tenebra/v1/session-cert"
+#define ENV_SIG_SESSION_CERT_X "tenebra/v1/session-cert-x25519"
 #define ENV_LABEL_KEYSHARE_EPH "tenebra/v1/keyshare-eph"
 
 enum env_result {
@@ -63,6 +68,14 @@ enum env_result {
 	ENV_ERR_CERT_SIGNATURE, /* the session certificate is not signed by its account */
 	ENV_ERR_CERT_EXPIRED,   /* the session certificate's expiry height has passed */
 	ENV_ERR_EXPIRED,        /* the query's expiry height has passed */
+};
+
+/* How a query proves its origin: the auth byte of the message. */
+enum env_auth {
+	ENV_AUTH_ACCOUNT = 0,     /* HPKE base mode, Ed25519-signed by the account */
+	ENV_AUTH_SESSION_SIG = 1, /* HPKE base mode, Ed25519-signed by a certified session key */
+	ENV_AUTH_SESSION_HPKE =
+	    2, /* HPKE auth mode from a certified X25519 session key, unsigned */
 };
 
 /* A static English message for r; never NULL. */
@@ -86,48 +99,64 @@ enum env_result env_command_seal(enum hpke_aead aead, const uint8_t contract_pk[
                                  const struct env_command_ctx *c, const uint8_t *pt, size_t pt_len,
                                  seal_rand_fn rng, void *rng_ctx, uint8_t *out)
     __attribute__((warn_unused_result));
-/* Opens env[0..env_len) with the contract's HPKE secret into pt[0..env_len - 48) (pt has room for
- * env_len bytes) and sets *pt_len. Errors: ENV_ERR_AEAD, ENV_ERR_TRUNCATED, ENV_ERR_INVALID_KEY,
- * ENV_ERR_TOO_LONG, ENV_ERR_OPEN. */
+/* Opens env[0..env_len) with the contract's HPKE key pair into pt[0..env_len - 48) (pt has room
+ * for env_len bytes) and sets *pt_len. contract_pk must be contract_sk's public key.
+ * Errors: ENV_ERR_AEAD, ENV_ERR_TRUNCATED, ENV_ERR_INVALID_KEY, ENV_ERR_TOO_LONG, ENV_ERR_OPEN. */
 enum env_result env_command_open(enum hpke_aead aead, const uint8_t contract_sk[HPKE_SK_LEN],
+                                 const uint8_t contract_pk[HPKE_PK_LEN],
                                  const struct env_command_ctx *c, const uint8_t *env,
                                  size_t env_len, uint8_t *pt, size_t *pt_len)
     __attribute__((warn_unused_result));
 
 /* --- Session certificates ---------------------------------------------------------------------
- * An account lets a short-lived session key sign queries on its behalf until a block height. The
- * account signs "tenebra/v1/session-cert" ‖ chain_id ‖ account ‖ session_pk ‖ u64 expiry, so a
- * certificate is valid on one chain only. Wire form: account ‖ session_pk ‖ u64 expiry ‖ sig
- * (136 bytes). */
+ * An account lets a short-lived session key act for it until a block height. Two kinds, told
+ * apart by the tag the account signs (and by the query's auth byte, never by a byte of the
+ * certificate):
+ *   ENV_CERT_ED25519  an Ed25519 session key that signs queries (auth 1); the account signs
+ *                     "tenebra/v1/session-cert" ‖ chain_id ‖ account ‖ session_pk ‖ u64 expiry
+ *   ENV_CERT_X25519   an X25519 session key that seals queries in HPKE auth mode (auth 2); the
+ *                     account signs "tenebra/v1/session-cert-x25519" ‖ chain_id ‖ account ‖
+ *                     session_pk ‖ u64 expiry
+ * so a certificate is valid on one chain and for one kind only. Wire form (both kinds): account ‖
+ * session_pk ‖ u64 expiry ‖ sig (136 bytes). */
 #define ENV_CERT_LEN (2 * SIG_PK_LEN + 8 + SIG_LEN)
 
+enum env_cert_kind {
+	ENV_CERT_ED25519 = 0,
+	ENV_CERT_X25519 = 1,
+};
+
 struct env_cert {
+	enum env_cert_kind kind; /* not on the wire: the query's auth byte carries it */
 	uint8_t account[SIG_PK_LEN];
-	uint8_t session_pk[SIG_PK_LEN];
-	uint64_t expiry; /* last block height at which the certificate is valid */
+	uint8_t session_pk[SIG_PK_LEN]; /* Ed25519 or X25519 public key, by kind */
+	uint64_t expiry;                /* last block height at which the certificate is valid */
 	uint8_t sig[SIG_LEN];
 };
 
-/* Fills c and signs it with the account's secret key (libsodium layout seed ‖ pk; the account is
- * taken from its second half). */
-void env_cert_sign(struct env_cert *c, const uint8_t chain_id[ENV_ID_LEN],
-                   const uint8_t account_sk[SIG_SK_LEN], const uint8_t session_pk[SIG_PK_LEN],
+/* Fills c as a certificate of `kind` for session_pk and signs it with the account's secret key
+ * (libsodium layout seed ‖ pk; the account is taken from its second half). */
+void env_cert_sign(struct env_cert *c, enum env_cert_kind kind, const uint8_t chain_id[ENV_ID_LEN],
+                   const uint8_t account_sk[SIG_SK_LEN], const uint8_t session_pk[32],
                    uint64_t expiry);
-/* Checks the signature, then that height <= c->expiry.
+/* Checks the signature (for c->kind), then that height <= c->expiry.
  * Errors: ENV_ERR_CERT_SIGNATURE, ENV_ERR_CERT_EXPIRED. */
 enum env_result env_cert_verify(const struct env_cert *c, const uint8_t chain_id[ENV_ID_LEN],
                                 uint64_t height) __attribute__((warn_unused_result));
 void env_cert_encode(struct enc *e, const struct env_cert *c);
-/* Reads ENV_CERT_LEN bytes; errors stick in d (CODEC_TRUNCATED). */
-void env_cert_decode(struct dec *d, struct env_cert *c);
+/* Reads ENV_CERT_LEN bytes as a certificate of `kind`; errors stick in d (CODEC_TRUNCATED). */
+void env_cert_decode(struct dec *d, struct env_cert *c, enum env_cert_kind kind);
 
 /* --- Queries (client → worker over HTTP → enclave, answer back) --------------------------------
  */
 
-/* Who signs a query: the account itself (cert NULL, sk the account's key) or a session key the
- * account certified (sk the session key's secret, cert its certificate). */
+/* Who makes a query, by cert:
+ *   NULL                    the account itself: sk is its Ed25519 secret (SIG_SK_LEN), auth 0
+ *   kind ENV_CERT_ED25519   a certified Ed25519 session key: sk its secret (SIG_SK_LEN), auth 1
+ *   kind ENV_CERT_X25519    a certified X25519 session key: sk its secret (HPKE_SK_LEN, the key
+ *                           whose public half is cert->session_pk), auth 2 (session query) */
 struct env_signer {
-	const uint8_t *sk; /* SIG_SK_LEN bytes */
+	const uint8_t *sk;
 	const struct env_cert *cert;
 };
 
@@ -136,12 +165,12 @@ struct env_query_msg {
 	uint8_t version;
 	uint16_t aead;
 	const uint8_t *contract_id; /* ENV_ID_LEN bytes */
-	bool has_cert;              /* auth byte 1: signed by a session key */
-	const uint8_t *account;     /* auth 0: the signer and origin */
-	struct env_cert cert;       /* auth 1: cert.account is the origin */
-	const uint8_t *envelope;    /* enc ‖ ct */
+	enum env_auth auth;
+	const uint8_t *account;  /* auth 0: the signer and origin */
+	struct env_cert cert;    /* auth 1, 2: cert.account is the origin */
+	const uint8_t *envelope; /* enc ‖ ct */
 	size_t envelope_len;
-	const uint8_t *sig; /* SIG_LEN bytes */
+	const uint8_t *sig; /* auth 0, 1: SIG_LEN bytes; auth 2: NULL */
 	size_t signed_len;  /* bytes of the message before sig */
 };
 
@@ -164,17 +193,18 @@ struct env_query {
 	size_t request_len;
 };
 
-/* Bytes of a query message carrying request_len request bytes (with_cert: signed by a session
- * key). */
-size_t env_query_len(size_t request_len, bool with_cert);
+/* Bytes of a query message carrying request_len request bytes under `auth`. */
+size_t env_query_len(size_t request_len, enum env_auth auth);
 
 /*
  * Client side: builds the query message for request[0..request_len) to the contract (its HPKE
  * public key contract_pk, id contract_id) on chain chain_id, valid until block height expiry,
- * signed by signer, into out[0..env_query_len(request_len, signer->cert != NULL)), and sets
- * *out_len. rng draws the request id and the HPKE ephemeral. keep gets the request id and the
- * response key (release it with env_query_client_release); untouched on error.
- * Errors: ENV_ERR_AEAD, ENV_ERR_INVALID_KEY, ENV_ERR_TOO_LONG (request over ENV_REQUEST_MAX).
+ * made by signer (signed, or sealed in auth mode for an X25519 session), into
+ * out[0..env_query_len(request_len, auth)), and sets *out_len. rng draws the request id and the
+ * HPKE ephemeral. keep gets the request id and the response key (release it with
+ * env_query_client_release); untouched on error.
+ * Errors: ENV_ERR_AEAD, ENV_ERR_INVALID_KEY (contract_pk, or an X25519 session_pk, of small
+ * order), ENV_ERR_TOO_LONG (request over ENV_REQUEST_MAX).
  */
 enum env_result env_query_seal(enum hpke_aead aead, const uint8_t contract_pk[HPKE_PK_LEN],
                                const uint8_t chain_id[ENV_ID_LEN],
@@ -192,20 +222,29 @@ enum env_result env_query_decode(struct env_query_msg *m, const uint8_t *msg, si
 void env_query_encode(struct enc *e, const struct env_query_msg *m);
 
 /*
- * Enclave side: decodes and verifies msg[0..len) for the contract (contract_id, its HPKE secret
- * contract_sk) on chain chain_id at block height `height`, in this order: decoding, version, AEAD,
- * contract id, certificate (signature then expiry), query signature, HPKE open (which fails if
- * the chain id or origin account differ from the sealer's), plaintext decoding, expiry. buf has
- * room for len bytes and receives the plaintext (secret: the caller wipes it after use);
- * q->request points into it. On error q is wiped and buf zeroed. Errors: ENV_ERR_MALFORMED,
- * ENV_ERR_VERSION, ENV_ERR_AEAD, ENV_ERR_CONTRACT, ENV_ERR_CERT_SIGNATURE, ENV_ERR_CERT_EXPIRED,
- * ENV_ERR_SIGNATURE, ENV_ERR_TRUNCATED, ENV_ERR_INVALID_KEY, ENV_ERR_OPEN, ENV_ERR_EXPIRED.
+ * Enclave side: decodes and verifies msg[0..len) for the contract (contract_id, its HPKE key pair
+ * contract_sk / contract_pk) on chain chain_id at block height `height`, in this order: decoding,
+ * version, AEAD, contract id, certificate (signature then expiry), query signature (auth 0, 1),
+ * HPKE open (which fails if the chain id, origin account or, for a session query, the session key
+ * differ from the sealer's), plaintext decoding, expiry. buf has room for len bytes and receives
+ * the plaintext (secret: the caller wipes it after use); q->request points into it. On error q is
+ * wiped and buf zeroed.
+ *
+ * sessions (may be NULL) caches, for session queries, each (chain, contract key, certificate)
+ * whose signature verified, with the static DH(contract_sk, session_pk): a session's later
+ * queries skip the Ed25519 check and one X25519. Only a certificate that verified is ever put in
+ * it; the expiry is checked on every query. Safe to share between concurrent calls.
+ *
+ * Errors: ENV_ERR_MALFORMED, ENV_ERR_VERSION, ENV_ERR_AEAD, ENV_ERR_CONTRACT,
+ * ENV_ERR_CERT_SIGNATURE, ENV_ERR_CERT_EXPIRED, ENV_ERR_SIGNATURE, ENV_ERR_TRUNCATED,
+ * ENV_ERR_INVALID_KEY, ENV_ERR_OPEN, ENV_ERR_EXPIRED.
  */
 enum env_result env_query_open(const uint8_t contract_sk[HPKE_SK_LEN],
+                               const uint8_t contract_pk[HPKE_PK_LEN],
                                const uint8_t chain_id[ENV_ID_LEN],
                                const uint8_t contract_id[ENV_ID_LEN], uint64_t height,
-                               const uint8_t *msg, size_t len, uint8_t *buf, struct env_query *q)
-    __attribute__((warn_unused_result));
+                               const uint8_t *msg, size_t len, uint8_t *buf, struct env_query *q,
+                               struct scache *sessions) __attribute__((warn_unused_result));
 
 /* Wipe the secret response keys. Idempotent. */
 void env_query_release(struct env_query *q);
@@ -251,9 +290,11 @@ enum env_result env_keyshare_seal(const uint8_t sender_secret[32],
                                   const uint8_t recipient_pk[HPKE_PK_LEN],
                                   const struct env_keyshare_ctx *c, const uint8_t *pt,
                                   size_t pt_len, uint8_t *out) __attribute__((warn_unused_result));
-/* Opens a key share with the recipient's HPKE secret into pt (room for env_len bytes).
+/* Opens a key share with the recipient's HPKE key pair (recipient_pk: recipient_sk's public key)
+ * into pt (room for env_len bytes).
  * Errors: ENV_ERR_TRUNCATED, ENV_ERR_TOO_LONG, ENV_ERR_INVALID_KEY, ENV_ERR_OPEN. */
 enum env_result env_keyshare_open(const uint8_t recipient_sk[HPKE_SK_LEN],
+                                  const uint8_t recipient_pk[HPKE_PK_LEN],
                                   const struct env_keyshare_ctx *c, const uint8_t *env,
                                   size_t env_len, uint8_t *pt, size_t *pt_len)
     __attribute__((warn_unused_result));

@@ -1,8 +1,8 @@
 /*
- * HPKE base mode over libsodium (see hpke.h). HKDF-SHA256 is written here over libsodium's
- * HMAC-SHA256 because crypto_kdf_hkdf_sha256_* only exists from libsodium 1.0.19 and Debian 12
- * ships 1.0.18. Labeled inputs are fed to HMAC piece by piece, so no labeled buffer is ever built
- * and nothing is allocated.
+ * HPKE base and auth modes over libsodium (see hpke.h). HKDF-SHA256 is written here over
+ * libsodium's HMAC-SHA256 because crypto_kdf_hkdf_sha256_* only exists from libsodium 1.0.19 and
+ * Debian 12 ships 1.0.18. Labeled inputs are fed to HMAC piece by piece, so no labeled buffer is
+ * ever built and nothing is allocated.
  */
 #include "crypto/hpke.h"
 #include "crypto/hpke_int.h"
@@ -152,20 +152,23 @@ static enum hpke_result dh(uint8_t out[HPKE_SECRET_LEN], const uint8_t sk[HPKE_S
 	return HPKE_OK;
 }
 
-/* ExtractAndExpand(dh, enc ‖ pkR) */
-static void extract_and_expand(uint8_t shared_secret[HPKE_SECRET_LEN],
-                               const uint8_t dh_out[HPKE_SECRET_LEN],
-                               const uint8_t enc[HPKE_ENC_LEN], const uint8_t pkR[HPKE_PK_LEN])
+/* ExtractAndExpand(dh, kem_context) with kem_context = enc ‖ pkR, and ‖ pkS in auth mode (pkS
+ * not NULL); dh_len is 32 (base) or 64 (auth: DH(skE, pkR) ‖ DH(skS, pkR)). */
+static void extract_and_expand(uint8_t shared_secret[HPKE_SECRET_LEN], const uint8_t *dh_out,
+                               size_t dh_len, const uint8_t enc[HPKE_ENC_LEN],
+                               const uint8_t pkR[HPKE_PK_LEN], const uint8_t *pkS)
 {
 	struct suite_id sid;
 	suite_kem(&sid);
-	uint8_t kem_context[HPKE_ENC_LEN + HPKE_PK_LEN];
+	uint8_t kem_context[HPKE_ENC_LEN + 2 * HPKE_PK_LEN];
 	memcpy(kem_context, enc, HPKE_ENC_LEN);
 	memcpy(kem_context + HPKE_ENC_LEN, pkR, HPKE_PK_LEN);
+	if (pkS)
+		memcpy(kem_context + HPKE_ENC_LEN + HPKE_PK_LEN, pkS, HPKE_PK_LEN);
 	uint8_t prk[HPKE_SECRET_LEN];
-	labeled_extract(prk, &sid, NULL, "eae_prk", dh_out, HPKE_SECRET_LEN);
+	labeled_extract(prk, &sid, NULL, "eae_prk", dh_out, dh_len);
 	labeled_expand(shared_secret, HPKE_SECRET_LEN, prk, &sid, "shared_secret", kem_context,
-	               sizeof(kem_context));
+	               HPKE_ENC_LEN + (pkS ? 2 : 1) * HPKE_PK_LEN);
 	sodium_memzero(prk, sizeof(prk));
 }
 
@@ -193,46 +196,94 @@ void hpke_keygen(uint8_t pk[HPKE_PK_LEN], uint8_t sk[HPKE_SK_LEN])
 	sodium_memzero(ikm, sizeof(ikm));
 }
 
-enum hpke_result hpke_kem_encap_derand(uint8_t shared_secret[HPKE_SECRET_LEN],
-                                       uint8_t enc[HPKE_ENC_LEN], const uint8_t pkR[HPKE_PK_LEN],
-                                       const uint8_t ikmE[HPKE_IKM_LEN])
+/* Encap and AuthEncap: skS NULL in base mode. */
+static enum hpke_result kem_encap(uint8_t shared_secret[HPKE_SECRET_LEN], uint8_t enc[HPKE_ENC_LEN],
+                                  const uint8_t pkR[HPKE_PK_LEN], const uint8_t *skS,
+                                  const uint8_t *pkS, const uint8_t ikmE[HPKE_IKM_LEN])
 {
-	uint8_t skE[HPKE_SK_LEN], dh_out[HPKE_SECRET_LEN];
+	uint8_t skE[HPKE_SK_LEN], dh_out[2 * HPKE_SECRET_LEN];
 	hpke_keypair_from_seed(enc, skE, ikmE);
 	enum hpke_result r = dh(dh_out, skE, pkR);
+	if (r == HPKE_OK && skS)
+		r = dh(dh_out + HPKE_SECRET_LEN, skS, pkR);
 	if (r == HPKE_OK)
-		extract_and_expand(shared_secret, dh_out, enc, pkR);
+		extract_and_expand(shared_secret, dh_out, (skS ? 2 : 1) * HPKE_SECRET_LEN, enc, pkR,
+		                   pkS);
 	sodium_memzero(skE, sizeof(skE));
 	sodium_memzero(dh_out, sizeof(dh_out));
 	return r;
 }
 
-enum hpke_result hpke_kem_decap(uint8_t shared_secret[HPKE_SECRET_LEN],
-                                const uint8_t enc[HPKE_ENC_LEN], const uint8_t skR[HPKE_SK_LEN])
+enum hpke_result hpke_kem_encap_derand(uint8_t shared_secret[HPKE_SECRET_LEN],
+                                       uint8_t enc[HPKE_ENC_LEN], const uint8_t pkR[HPKE_PK_LEN],
+                                       const uint8_t ikmE[HPKE_IKM_LEN])
 {
-	uint8_t pkR[HPKE_PK_LEN], dh_out[HPKE_SECRET_LEN];
-	int rc = crypto_scalarmult_curve25519_base(pkR, skR);
-	assert(rc == 0); /* see hpke_keypair_from_seed */
-	(void)rc;
+	return kem_encap(shared_secret, enc, pkR, NULL, NULL, ikmE);
+}
+
+enum hpke_result
+hpke_kem_auth_encap_derand(uint8_t shared_secret[HPKE_SECRET_LEN], uint8_t enc[HPKE_ENC_LEN],
+                           const uint8_t pkR[HPKE_PK_LEN], const uint8_t skS[HPKE_SK_LEN],
+                           const uint8_t pkS[HPKE_PK_LEN], const uint8_t ikmE[HPKE_IKM_LEN])
+{
+	assert(skS && pkS);
+	return kem_encap(shared_secret, enc, pkR, skS, pkS, ikmE);
+}
+
+/* Decap and AuthDecap: pkS and dh_rs NULL in base mode. */
+static enum hpke_result kem_decap(uint8_t shared_secret[HPKE_SECRET_LEN],
+                                  const uint8_t enc[HPKE_ENC_LEN], const uint8_t skR[HPKE_SK_LEN],
+                                  const uint8_t pkR[HPKE_PK_LEN], const uint8_t *pkS,
+                                  const uint8_t *dh_rs)
+{
+	uint8_t dh_out[2 * HPKE_SECRET_LEN];
 	enum hpke_result r = dh(dh_out, skR, enc);
+	if (r == HPKE_OK && pkS)
+		memcpy(dh_out + HPKE_SECRET_LEN, dh_rs, HPKE_SECRET_LEN);
 	if (r == HPKE_OK)
-		extract_and_expand(shared_secret, dh_out, enc, pkR);
+		extract_and_expand(shared_secret, dh_out, (pkS ? 2 : 1) * HPKE_SECRET_LEN, enc, pkR,
+		                   pkS);
 	sodium_memzero(dh_out, sizeof(dh_out));
 	return r;
 }
 
+enum hpke_result hpke_kem_decap(uint8_t shared_secret[HPKE_SECRET_LEN],
+                                const uint8_t enc[HPKE_ENC_LEN], const uint8_t skR[HPKE_SK_LEN],
+                                const uint8_t pkR[HPKE_PK_LEN])
+{
+	return kem_decap(shared_secret, enc, skR, pkR, NULL, NULL);
+}
+
+enum hpke_result hpke_kem_auth_decap(uint8_t shared_secret[HPKE_SECRET_LEN],
+                                     const uint8_t enc[HPKE_ENC_LEN],
+                                     const uint8_t skR[HPKE_SK_LEN], const uint8_t pkR[HPKE_PK_LEN],
+                                     const uint8_t pkS[HPKE_PK_LEN],
+                                     const uint8_t dh_rs[HPKE_SECRET_LEN])
+{
+	assert(pkS && dh_rs);
+	return kem_decap(shared_secret, enc, skR, pkR, pkS, dh_rs);
+}
+
+enum hpke_result hpke_auth_static_dh(uint8_t dh_rs[HPKE_SECRET_LEN], const uint8_t skR[HPKE_SK_LEN],
+                                     const uint8_t pkS[HPKE_PK_LEN])
+{
+	assert(dh_rs && skR && pkS);
+	return dh(dh_rs, skR, pkS);
+}
+
 /* --- Key schedule and export (RFC 9180 §5.1, §5.3) -------------------------------------------- */
 
-void hpke_key_schedule(uint8_t *key, size_t key_len, uint8_t base_nonce[HPKE_NONCE_LEN],
-                       uint8_t exporter_secret[HPKE_SECRET_LEN], uint16_t aead_id,
-                       const uint8_t shared_secret[HPKE_SECRET_LEN], const uint8_t *info,
-                       size_t info_len)
+void hpke_key_schedule(uint8_t mode, uint8_t *key, size_t key_len,
+                       uint8_t base_nonce[HPKE_NONCE_LEN], uint8_t exporter_secret[HPKE_SECRET_LEN],
+                       uint16_t aead_id, const uint8_t shared_secret[HPKE_SECRET_LEN],
+                       const uint8_t *info, size_t info_len)
 {
 	assert(info_len <= HPKE_INFO_MAX && key_len <= HPKE_KEY_LEN);
+	assert(mode == HPKE_MODE_BASE || mode == HPKE_MODE_AUTH);
 	struct suite_id sid;
 	suite_hpke(&sid, aead_id);
-	/* key_schedule_context = mode ‖ psk_id_hash ‖ info_hash, mode_base = 0, psk_id = "" */
-	uint8_t ksc[1 + 2 * HPKE_SECRET_LEN] = {0x00};
+	/* key_schedule_context = mode ‖ psk_id_hash ‖ info_hash, psk_id = "" (no PSK modes) */
+	uint8_t ksc[1 + 2 * HPKE_SECRET_LEN] = {mode};
 	labeled_extract(ksc + 1, &sid, NULL, "psk_id_hash", NULL, 0);
 	labeled_extract(ksc + 1 + HPKE_SECRET_LEN, &sid, NULL, "info_hash", info, info_len);
 	uint8_t secret[HPKE_SECRET_LEN];
@@ -308,21 +359,22 @@ static enum hpke_result check_setup(enum hpke_aead aead, size_t info_len)
 	return info_len > HPKE_INFO_MAX ? HPKE_ERR_TOO_LONG : HPKE_OK;
 }
 
-static void ctx_init(struct hpke_ctx *ctx, uint8_t role, enum hpke_aead aead,
+static void ctx_init(struct hpke_ctx *ctx, uint8_t role, uint8_t mode, enum hpke_aead aead,
                      const uint8_t shared_secret[HPKE_SECRET_LEN], const uint8_t *info,
                      size_t info_len)
 {
-	hpke_key_schedule(ctx->key, HPKE_KEY_LEN, ctx->base_nonce, ctx->exporter_secret, aead,
+	hpke_key_schedule(mode, ctx->key, HPKE_KEY_LEN, ctx->base_nonce, ctx->exporter_secret, aead,
 	                  shared_secret, info, info_len);
 	ctx->seq = 0;
 	ctx->aead = aead;
 	ctx->role = role;
 }
 
-enum hpke_result hpke_setup_base_s_derand(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LEN],
-                                          const uint8_t pkR[HPKE_PK_LEN], const uint8_t *info,
-                                          size_t info_len, enum hpke_aead aead,
-                                          const uint8_t ikmE[HPKE_IKM_LEN])
+/* SetupBaseS / SetupAuthS (skS, pkS NULL in base mode). */
+static enum hpke_result setup_s(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LEN],
+                                const uint8_t pkR[HPKE_PK_LEN], const uint8_t *skS,
+                                const uint8_t *pkS, const uint8_t *info, size_t info_len,
+                                enum hpke_aead aead, const uint8_t ikmE[HPKE_IKM_LEN])
 {
 	assert(ctx && enc && pkR && ikmE && (info || !info_len));
 	sodium_memzero(ctx, sizeof(*ctx));
@@ -330,11 +382,20 @@ enum hpke_result hpke_setup_base_s_derand(struct hpke_ctx *ctx, uint8_t enc[HPKE
 	if (r != HPKE_OK)
 		return r;
 	uint8_t shared[HPKE_SECRET_LEN];
-	r = hpke_kem_encap_derand(shared, enc, pkR, ikmE);
+	r = kem_encap(shared, enc, pkR, skS, pkS, ikmE);
 	if (r == HPKE_OK)
-		ctx_init(ctx, ROLE_SENDER, aead, shared, info, info_len);
+		ctx_init(ctx, ROLE_SENDER, skS ? HPKE_MODE_AUTH : HPKE_MODE_BASE, aead, shared,
+		         info, info_len);
 	sodium_memzero(shared, sizeof(shared));
 	return r;
+}
+
+enum hpke_result hpke_setup_base_s_derand(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LEN],
+                                          const uint8_t pkR[HPKE_PK_LEN], const uint8_t *info,
+                                          size_t info_len, enum hpke_aead aead,
+                                          const uint8_t ikmE[HPKE_IKM_LEN])
+{
+	return setup_s(ctx, enc, pkR, NULL, NULL, info, info_len, aead, ikmE);
 }
 
 enum hpke_result hpke_setup_base_s(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LEN],
@@ -348,20 +409,67 @@ enum hpke_result hpke_setup_base_s(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LE
 	return r;
 }
 
-enum hpke_result hpke_setup_base_r(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
-                                   const uint8_t skR[HPKE_SK_LEN], const uint8_t *info,
-                                   size_t info_len, enum hpke_aead aead)
+enum hpke_result hpke_setup_auth_s_derand(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LEN],
+                                          const uint8_t pkR[HPKE_PK_LEN],
+                                          const uint8_t skS[HPKE_SK_LEN],
+                                          const uint8_t pkS[HPKE_PK_LEN], const uint8_t *info,
+                                          size_t info_len, enum hpke_aead aead,
+                                          const uint8_t ikmE[HPKE_IKM_LEN])
 {
-	assert(ctx && enc && skR && (info || !info_len));
+	assert(skS && pkS);
+	return setup_s(ctx, enc, pkR, skS, pkS, info, info_len, aead, ikmE);
+}
+
+/* SetupBaseR / SetupAuthR with DH(skR, pkS) given (pkS, dh_rs NULL in base mode). */
+static enum hpke_result setup_r(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
+                                const uint8_t skR[HPKE_SK_LEN], const uint8_t pkR[HPKE_PK_LEN],
+                                const uint8_t *pkS, const uint8_t *dh_rs, const uint8_t *info,
+                                size_t info_len, enum hpke_aead aead)
+{
+	assert(ctx && enc && skR && pkR && (info || !info_len));
 	sodium_memzero(ctx, sizeof(*ctx));
 	enum hpke_result r = check_setup(aead, info_len);
 	if (r != HPKE_OK)
 		return r;
 	uint8_t shared[HPKE_SECRET_LEN];
-	r = hpke_kem_decap(shared, enc, skR);
+	r = kem_decap(shared, enc, skR, pkR, pkS, dh_rs);
 	if (r == HPKE_OK)
-		ctx_init(ctx, ROLE_RECEIVER, aead, shared, info, info_len);
+		ctx_init(ctx, ROLE_RECEIVER, pkS ? HPKE_MODE_AUTH : HPKE_MODE_BASE, aead, shared,
+		         info, info_len);
 	sodium_memzero(shared, sizeof(shared));
+	return r;
+}
+
+enum hpke_result hpke_setup_base_r(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
+                                   const uint8_t skR[HPKE_SK_LEN], const uint8_t pkR[HPKE_PK_LEN],
+                                   const uint8_t *info, size_t info_len, enum hpke_aead aead)
+{
+	return setup_r(ctx, enc, skR, pkR, NULL, NULL, info, info_len, aead);
+}
+
+enum hpke_result hpke_setup_auth_r_cached(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
+                                          const uint8_t skR[HPKE_SK_LEN],
+                                          const uint8_t pkR[HPKE_PK_LEN],
+                                          const uint8_t pkS[HPKE_PK_LEN],
+                                          const uint8_t dh_rs[HPKE_SECRET_LEN], const uint8_t *info,
+                                          size_t info_len, enum hpke_aead aead)
+{
+	assert(pkS && dh_rs);
+	return setup_r(ctx, enc, skR, pkR, pkS, dh_rs, info, info_len, aead);
+}
+
+enum hpke_result hpke_setup_auth_r(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
+                                   const uint8_t skR[HPKE_SK_LEN], const uint8_t pkR[HPKE_PK_LEN],
+                                   const uint8_t pkS[HPKE_PK_LEN], const uint8_t *info,
+                                   size_t info_len, enum hpke_aead aead)
+{
+	assert(ctx);
+	sodium_memzero(ctx, sizeof(*ctx));
+	uint8_t dh_rs[HPKE_SECRET_LEN];
+	enum hpke_result r = hpke_auth_static_dh(dh_rs, skR, pkS);
+	if (r == HPKE_OK)
+		r = hpke_setup_auth_r_cached(ctx, enc, skR, pkR, pkS, dh_rs, info, info_len, aead);
+	sodium_memzero(dh_rs, sizeof(dh_rs));
 	return r;
 }
 
@@ -491,15 +599,16 @@ enum hpke_result hpke_seal_base(enum hpke_aead aead, const uint8_t pkR[HPKE_PK_L
 }
 
 enum hpke_result hpke_open_base(enum hpke_aead aead, const uint8_t skR[HPKE_SK_LEN],
-                                const uint8_t *info, size_t info_len, const uint8_t *aad,
-                                size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *pt,
-                                size_t *pt_len, struct hpke_ctx *keep)
+                                const uint8_t pkR[HPKE_PK_LEN], const uint8_t *info,
+                                size_t info_len, const uint8_t *aad, size_t aad_len,
+                                const uint8_t *in, size_t in_len, uint8_t *pt, size_t *pt_len,
+                                struct hpke_ctx *keep)
 {
 	assert(in && pt && pt_len);
 	if (in_len < HPKE_ENVELOPE_OVERHEAD)
 		return HPKE_ERR_TRUNCATED;
 	struct hpke_ctx ctx;
-	enum hpke_result r = hpke_setup_base_r(&ctx, in, skR, info, info_len, aead);
+	enum hpke_result r = hpke_setup_base_r(&ctx, in, skR, pkR, info, info_len, aead);
 	if (r != HPKE_OK)
 		return r;
 	r = hpke_open(&ctx, aad, aad_len, in + HPKE_ENC_LEN, in_len - HPKE_ENC_LEN, pt);

@@ -1,6 +1,9 @@
 /*
- * HPKE (RFC 9180), base mode only, for every confidential payload (DESIGN.md §5): commands,
- * queries, analytics events and key sharing between enclaves. The profile is fixed:
+ * HPKE (RFC 9180) for every confidential payload (DESIGN.md §5): commands, queries, analytics
+ * events and key sharing between enclaves. Base mode (mode_base 0x00) for all of them, and auth
+ * mode (mode_auth 0x02, §5.1.3) for session queries, whose sender is authenticated by its static
+ * X25519 key instead of a signature (docs/protocol/envelopes.md "Session queries"). The profile
+ * is fixed:
  *
  *   KEM  DHKEM(X25519, HKDF-SHA256)  kem_id 0x0020
  *   KDF  HKDF-SHA256                 kdf_id 0x0001
@@ -111,12 +114,52 @@ enum hpke_result hpke_setup_base_s_derand(struct hpke_ctx *ctx, uint8_t enc[HPKE
                                           size_t info_len, enum hpke_aead aead,
                                           const uint8_t ikmE[HPKE_IKM_LEN])
     __attribute__((warn_unused_result));
-/* SetupBaseR: decapsulates enc with the recipient's private key skR.
+/* SetupBaseR: decapsulates enc with the recipient's key pair (skR, pkR). pkR must be skR's
+ * public key (it enters the KEM context; passing it saves a base-point multiplication per
+ * message); another pkR derives another key and every open fails.
  * Errors: HPKE_ERR_UNSUPPORTED_AEAD, HPKE_ERR_AEAD_UNAVAILABLE, HPKE_ERR_INVALID_KEY (enc of small
  * order), HPKE_ERR_TOO_LONG. */
 enum hpke_result hpke_setup_base_r(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
-                                   const uint8_t skR[HPKE_SK_LEN], const uint8_t *info,
+                                   const uint8_t skR[HPKE_SK_LEN], const uint8_t pkR[HPKE_PK_LEN],
+                                   const uint8_t *info, size_t info_len, enum hpke_aead aead)
+    __attribute__((warn_unused_result));
+
+/* --- Contexts (RFC 9180 §5.1.3, mode_auth) -----------------------------------------------------
+ * The sender also proves its static key pair (skS, pkS): AuthEncap mixes DH(skE, pkR) and
+ * DH(skS, pkR) into the shared secret and binds pkS in the KEM context, so only the holder of skS
+ * (or of skR) can build a context that opens. Auth mode does not resist key-compromise
+ * impersonation: whoever holds skR can forge messages "from" any sender to skR. The second DH
+ * depends only on the two static keys, so a receiver that sees many messages from one sender
+ * computes it once (hpke_auth_static_dh) and sets up each context with one X25519. */
+
+/* SetupAuthS with the ephemeral key DeriveKeyPair(ikmE) (see hpke_setup_base_s_derand). pkS must
+ * be skS's public key (else the receiver cannot open). Errors: as hpke_setup_base_s. */
+enum hpke_result
+hpke_setup_auth_s_derand(struct hpke_ctx *ctx, uint8_t enc[HPKE_ENC_LEN],
+                         const uint8_t pkR[HPKE_PK_LEN], const uint8_t skS[HPKE_SK_LEN],
+                         const uint8_t pkS[HPKE_PK_LEN], const uint8_t *info, size_t info_len,
+                         enum hpke_aead aead, const uint8_t ikmE[HPKE_IKM_LEN])
+    __attribute__((warn_unused_result));
+/* The static half of AuthDecap, DH(skR, pkS) (= DH(skS, pkR)), for hpke_setup_auth_r_cached. It
+ * is a secret: wipe it when done. Errors: HPKE_ERR_INVALID_KEY (pkS of small order). */
+enum hpke_result hpke_auth_static_dh(uint8_t dh_rs[HPKE_SECRET_LEN], const uint8_t skR[HPKE_SK_LEN],
+                                     const uint8_t pkS[HPKE_PK_LEN])
+    __attribute__((warn_unused_result));
+/* SetupAuthR: decapsulates enc from sender pkS with (skR, pkR) (pkR as in hpke_setup_base_r).
+ * Errors: as hpke_setup_base_r; HPKE_ERR_INVALID_KEY also for pkS of small order. */
+enum hpke_result hpke_setup_auth_r(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
+                                   const uint8_t skR[HPKE_SK_LEN], const uint8_t pkR[HPKE_PK_LEN],
+                                   const uint8_t pkS[HPKE_PK_LEN], const uint8_t *info,
                                    size_t info_len, enum hpke_aead aead)
+    __attribute__((warn_unused_result));
+/* SetupAuthR with dh_rs = hpke_auth_static_dh(skR, pkS) computed earlier: one X25519 instead of
+ * two. A dh_rs that is not that value derives another key, and every open fails. Errors: as
+ * hpke_setup_base_r. */
+enum hpke_result
+hpke_setup_auth_r_cached(struct hpke_ctx *ctx, const uint8_t enc[HPKE_ENC_LEN],
+                         const uint8_t skR[HPKE_SK_LEN], const uint8_t pkR[HPKE_PK_LEN],
+                         const uint8_t pkS[HPKE_PK_LEN], const uint8_t dh_rs[HPKE_SECRET_LEN],
+                         const uint8_t *info, size_t info_len, enum hpke_aead aead)
     __attribute__((warn_unused_result));
 
 /* ContextS.Seal: encrypts pt[0..pt_len) with aad into ct[0..pt_len + HPKE_TAG_LEN) under the
@@ -160,15 +203,15 @@ enum hpke_result hpke_seal_base_derand(enum hpke_aead aead, const uint8_t pkR[HP
                                        size_t aad_len, const uint8_t *pt, size_t pt_len,
                                        const uint8_t ikmE[HPKE_IKM_LEN], uint8_t *out,
                                        struct hpke_ctx *keep) __attribute__((warn_unused_result));
-/* Opens the envelope in[0..in_len) with skR into pt[0..in_len - HPKE_ENVELOPE_OVERHEAD) and sets
- * *pt_len. keep as in hpke_seal_base (receiver context, sequence number 1). On error pt is zeroed
- * (as far as it was written) and keep untouched.
+/* Opens the envelope in[0..in_len) with (skR, pkR) into pt[0..in_len - HPKE_ENVELOPE_OVERHEAD)
+ * and sets *pt_len. keep as in hpke_seal_base (receiver context, sequence number 1). On error pt
+ * is zeroed (as far as it was written) and keep untouched.
  * Errors: HPKE_ERR_TRUNCATED (in_len < HPKE_ENVELOPE_OVERHEAD), as hpke_setup_base_r and
  * hpke_open. */
 enum hpke_result hpke_open_base(enum hpke_aead aead, const uint8_t skR[HPKE_SK_LEN],
-                                const uint8_t *info, size_t info_len, const uint8_t *aad,
-                                size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *pt,
-                                size_t *pt_len, struct hpke_ctx *keep)
-    __attribute__((warn_unused_result));
+                                const uint8_t pkR[HPKE_PK_LEN], const uint8_t *info,
+                                size_t info_len, const uint8_t *aad, size_t aad_len,
+                                const uint8_t *in, size_t in_len, uint8_t *pt, size_t *pt_len,
+                                struct hpke_ctx *keep) __attribute__((warn_unused_result));
 
 #endif

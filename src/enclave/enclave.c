@@ -11,6 +11,7 @@
 #include "chain/genesis.h"
 #include "crypto/hash.h"
 #include "crypto/hpke.h"
+#include "crypto/scache.h"
 #include "crypto/sig.h"
 #include "enclave/enclave_int.h"
 
@@ -55,6 +56,19 @@ void enclave_log(struct enclave *e, int level, const char *fmt, ...)
 	e->plat.log(e->plat.ctx, level, line);
 }
 
+/* The session cache of enclave_query. Its tag key only spreads certificates over buckets, so
+ * libsodium's generator serves (the platform's stream stays as it was). */
+static bool sessions_new(struct enclave *e)
+{
+	size_t cap =
+	    e->cfg.max_query_sessions ? e->cfg.max_query_sessions : ENCLAVE_QUERY_SESSIONS_DEFAULT;
+	uint8_t secret[SCACHE_SECRET_LEN];
+	randombytes_buf(secret, sizeof(secret));
+	e->sessions = scache_new(cap < SCACHE_CAP_MAX ? cap : SCACHE_CAP_MAX, secret);
+	sodium_memzero(secret, sizeof(secret));
+	return e->sessions != NULL;
+}
+
 struct enclave *enclave_new(const struct enclave_platform *p, const struct enclave_config *c)
 {
 	assert(p && p->measurement && p->seal_key && p->attest && p->random && p->log);
@@ -73,7 +87,7 @@ struct enclave *enclave_new(const struct enclave_platform *p, const struct encla
 	e->plat = *p;
 	e->cfg = *c;
 	e->plat.measurement(e->plat.ctx, e->measurement);
-	if (!enclave_sys_new(e) || !enclave_backlog_new(e)) {
+	if (!enclave_sys_new(e) || !enclave_backlog_new(e) || !sessions_new(e)) {
 		enclave_free(e);
 		return NULL;
 	}
@@ -87,6 +101,7 @@ void enclave_free(struct enclave *e)
 	enclave_contracts_free(e);
 	enclave_backlog_free(e);
 	enclave_sys_free(e);
+	scache_free(e->sessions);
 	sodium_free(e->sec); /* wipes */
 	sodium_memzero(e, sizeof(*e));
 	free(e);

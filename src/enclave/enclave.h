@@ -115,7 +115,13 @@ struct enclave_config {
 	 * max_state_bytes. */
 	size_t max_backlog_msgs;
 	size_t max_backlog_bytes;
+	/* Session queries (docs/protocol/envelopes.md "Session queries"): entries of the cache of
+	 * verified session certificates with their static DH, one per (contract, certificate);
+	 * 0 takes the default. About 80 bytes of guarded memory each. */
+	size_t max_query_sessions;
 };
+#define ENCLAVE_QUERY_SESSIONS_DEFAULT 4096
+
 #define ENCLAVE_BACKLOG_MSGS_DEFAULT  16384
 #define ENCLAVE_BACKLOG_BYTES_DEFAULT (4u << 20)
 #define ENCLAVE_BACKLOG_ENTRY_COST    64 /* bytes charged per entry besides its message */
@@ -175,7 +181,8 @@ enum enclave_result enclave_feed_block(struct enclave *e, const uint8_t *feed, s
  * and appends the sealed answer (env_response_seal) to out. The answer's plaintext is
  * u32 contract result ‖ the handler's bytes, so a refusal by the contract is readable by the
  * asker only (docs/protocol/worker.md "Queries"). Safe to run concurrently with itself (then
- * platform.random must be thread-safe); it writes no enclave state.
+ * platform.random must be thread-safe); the only enclave state it writes is the session cache
+ * (config.max_query_sessions, its own lock), which never changes an answer or a refusal.
  * Errors: ENCLAVE_NOT_STARTED, ENCLAVE_FAILED, ENCLAVE_TOO_LARGE (envelope over
  * config.max_query_bytes, answer over config.max_response_bytes), ENCLAVE_BAD_INPUT (does not
  * decode), ENCLAVE_QUERY_NO_CONTRACT (not hosted here or its key not here),

@@ -21,7 +21,7 @@
  * (every handler takes its block from the env, never from the light client directly).
  *
  * Threads: everything here runs under the host's write lock except enclave_contracts_find/
- * _hpke_sk/_query, which only read (enclave.h "Threads").
+ * _hpke_sk/_hpke_pk/_query, which only read (enclave.h "Threads").
  */
 #include <assert.h>
 #include <sodium.h>
@@ -45,6 +45,7 @@
 
 struct contract_keys {
 	uint8_t hpke_sk[HPKE_SK_LEN];
+	uint8_t hpke_pk[HPKE_PK_LEN]; /* kept so opening an envelope never recomputes it */
 	uint8_t sign_sk[SIG_SK_LEN];
 };
 
@@ -332,10 +333,10 @@ static enum enclave_result host_open(struct enclave *e, const uint8_t id[32], ui
                                      const struct contract_code *code, bool *keyed)
 {
 	struct contract_keys k;
-	uint8_t hpke_pk[HPKE_PK_LEN], sign_pk[SIG_PK_LEN];
+	uint8_t sign_pk[SIG_PK_LEN];
 	struct contract_instance *c;
 	enum enclave_result r = ENCLAVE_OK;
-	*keyed = enclave_contract_keys(e, id, cluster, hpke_pk, k.hpke_sk, sign_pk, k.sign_sk);
+	*keyed = enclave_contract_keys(e, id, cluster, k.hpke_pk, k.hpke_sk, sign_pk, k.sign_sk);
 	if (*keyed)
 		r = host_add(e, id, cluster, code, &c);
 	if (*keyed && r == ENCLAVE_OK)
@@ -508,8 +509,8 @@ static enum enclave_result on_command(struct enclave *e, struct contract_instanc
 	struct input in = {.from = {.kind = CONTRACT_FROM_ACCOUNT}};
 	memcpy(in.from.id, p, 32);
 	uint8_t pt[CONTRACTS_COMMAND_MAX];
-	enum env_result er = env_command_open(COMMAND_AEAD, c->keys->hpke_sk, &ctx,
-	                                      p + CMD_HEAD_LEN, n - CMD_HEAD_LEN, pt, &in.n);
+	enum env_result er = env_command_open(COMMAND_AEAD, c->keys->hpke_sk, c->keys->hpke_pk,
+	                                      &ctx, p + CMD_HEAD_LEN, n - CMD_HEAD_LEN, pt, &in.n);
 	enum enclave_result r = ENCLAVE_OK;
 	if (er != ENV_OK) {
 		enclave_log(e, LOG_WARN, "contracts: %s: command refused: %s", hid,
@@ -730,6 +731,11 @@ const uint8_t *enclave_contracts_hpke_sk(const struct contract_instance *c)
 	return c->keys->hpke_sk;
 }
 
+const uint8_t *enclave_contracts_hpke_pk(const struct contract_instance *c)
+{
+	return c->keys->hpke_pk;
+}
+
 /* The host's own queries (requests starting with 0x00): receipts, the asker's only. */
 static enum contract_result host_query(const struct contract_instance *c, const uint8_t account[32],
                                        const uint8_t *req, size_t len, struct enc *resp)
@@ -826,6 +832,8 @@ static void decode_keys(struct dec *d, struct contract_instance *c)
 {
 	uint8_t seed[SIG_SEED_LEN], pk[SIG_PK_LEN];
 	dec_raw(d, c->keys->hpke_sk, HPKE_SK_LEN);
+	/* A clamped scalar never gives the identity: this cannot fail. */
+	(void)crypto_scalarmult_curve25519_base(c->keys->hpke_pk, c->keys->hpke_sk);
 	dec_raw(d, seed, sizeof(seed));
 	sig_keypair_from_seed(pk, c->keys->sign_sk, seed);
 	sodium_memzero(seed, sizeof(seed));

@@ -23,6 +23,8 @@ struct enclave_lc {
 	uint8_t next_set_hash[32];
 };
 
+struct scache; /* crypto/scache.h */
+
 struct enclave {
 	struct enclave_platform plat;
 	struct enclave_config cfg;
@@ -39,6 +41,9 @@ struct enclave {
 	struct enclave_sys *sys;         /* enclave_sys.c: registry view, keys, gatekeeper */
 	struct enclave_egress *egress;   /* enclave_egress.c */
 	struct enclave_backlog *backlog; /* enclave_backlog.c: inputs of contracts without keys */
+	/* Session queries: verified certificates and static DH values (crypto/scache.h), the one
+	 * piece of state enclave_query writes; it has its own lock. */
+	struct scache *sessions;
 };
 
 /* Formats one log line and hands it to the platform. */
@@ -128,6 +133,8 @@ const struct contract_instance *enclave_contracts_find(const struct enclave *e,
                                                        const uint8_t id[32]);
 /* Its HPKE secret key (guarded memory; do not copy). */
 const uint8_t *enclave_contracts_hpke_sk(const struct contract_instance *c);
+/* Its HPKE public key (the secret's, kept beside it). */
+const uint8_t *enclave_contracts_hpke_pk(const struct contract_instance *c);
 /* Runs its on_query for `account` with a read-only env at the verified height. Never writes to
  * e or the instances, so concurrent calls are safe. CONTRACT_NO_SUCH_CONTRACT when the code has
  * no on_query. */

@@ -102,7 +102,7 @@ static const char *open_share(struct enclave *e, const struct mq_message *m, con
 	memcpy(ctx.chain_id, e->chain_id, 32);
 	memcpy(ctx.sender, s->master_pks[epoch], 32);
 	memcpy(ctx.recipient, e->identity, 32);
-	enum env_result r = env_keyshare_open(e->sec->hpke_sk, &ctx, m->payload + 5,
+	enum env_result r = env_keyshare_open(e->sec->hpke_sk, e->hpke_pk, &ctx, m->payload + 5,
 	                                      m->payload_len - 5, pt, pt_len);
 	return r == ENV_OK ? NULL : env_strerror(r);
 }

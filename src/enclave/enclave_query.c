@@ -5,9 +5,10 @@
  * the request's response key.
  *
  * Concurrency: the host runs queries in parallel with each other and never with anything else
- * (its reader-writer lock). This file therefore writes no shared state: every buffer is per call,
- * instances and keys are only read, and contract_call frames live on this call's stack. The one
- * shared service used is platform.random (answer nonces), which must be thread-safe.
+ * (its reader-writer lock). This file therefore writes no shared state but the session cache
+ * (e->sessions, locked inside scache): every buffer is per call, instances and keys are only read,
+ * and contract_call frames live on this call's stack. The other shared service used is
+ * platform.random (answer nonces), which must be thread-safe.
  *
  * Replays: a replayed query gets a fresh answer under a fresh random nonce, and reads only, so
  * no replay cache is kept (envelopes.md "Answer").
@@ -107,8 +108,9 @@ enum enclave_result enclave_query(struct enclave *e, const uint8_t *envelope, si
 	enum enclave_result r = ENCLAVE_NOMEM;
 	if (!buf || !pt)
 		goto out;
-	r = map_env(env_query_open(enclave_contracts_hpke_sk(c), e->chain_id, m.contract_id,
-	                           e->lc.height, envelope, len, buf, &q));
+	r = map_env(env_query_open(enclave_contracts_hpke_sk(c), enclave_contracts_hpke_pk(c),
+	                           e->chain_id, m.contract_id, e->lc.height, envelope, len, buf, &q,
+	                           e->sessions));
 	if (r == ENCLAVE_OK && q.expiry - e->lc.height > e->cfg.max_query_ahead)
 		r = ENCLAVE_QUERY_EXPIRED; /* a signed query must not stay replayable for long */
 	if (r == ENCLAVE_OK)

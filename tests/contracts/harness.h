@@ -506,6 +506,33 @@ static inline size_t harness_seal_query(struct harness_platform *rng, const stru
 	                            out, keep);
 }
 
+/* A session query (HPKE auth mode, docs/protocol/envelopes.md "Session queries") from dev
+ * account `who` through the X25519 session key pair (session_pk, session_sk) that it certifies
+ * until block cert_expiry, valid until `expiry`, for the text request req. The certificate is
+ * deterministic (Ed25519), so every query of one session carries the same one. out holds
+ * env_query_len(strlen(req), ENV_AUTH_SESSION_HPKE) bytes. */
+static inline size_t harness_seal_session_query(struct harness_platform *rng,
+                                                const struct harness_chain *c, const uint8_t pk[32],
+                                                const uint8_t id[32], const char *who,
+                                                const uint8_t session_pk[32],
+                                                const uint8_t session_sk[32], uint64_t cert_expiry,
+                                                uint64_t expiry, const char *req, uint8_t *out,
+                                                struct env_query_client *keep)
+{
+	uint8_t apk[32], ask[64];
+	if (!devkeys_keypair(who, apk, ask))
+		HARNESS_FAIL("session account");
+	struct env_cert cert;
+	env_cert_sign(&cert, ENV_CERT_X25519, c->chain_id, ask, session_pk, cert_expiry);
+	struct env_signer s = {.sk = session_sk, .cert = &cert};
+	size_t n;
+	if (env_query_seal(HPKE_AEAD_CHACHA20POLY1305, pk, c->chain_id, id, expiry, &s,
+	                   (const uint8_t *)req, strlen(req), harness_rng, rng, out, &n,
+	                   keep) != ENV_OK)
+		HARNESS_FAIL("session query seal");
+	return n;
+}
+
 /* Opens an answer: *result = the contract's result, body[0..*len) its bytes. false if the answer
  * does not open or is shorter than the result. */
 static inline bool harness_open_answer(const struct env_query_client *k, const uint8_t *ans,

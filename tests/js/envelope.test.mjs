@@ -7,6 +7,10 @@
 //   - queries: JS builds and signs a query (by the account, or by a certified session key), C opens
 //     it and answers, JS opens the answer with its exported response key; C refuses what JS
 //     tampered with;
+//   - session queries (HPKE auth mode from a certified X25519 session key, @hpke/core senderKey):
+//     JS builds them and C opens and answers; C builds them byte-identically to JS and JS opens
+//     them with senderPublicKey; C refuses a wrong session key, another account's or chain's
+//     certificate, an expired one, an Ed25519-kind certificate and tampered bytes;
 //   - key shares: JS reproduces the deterministic gatekeeper bytes and opens them.
 // Usage: node envelope.test.mjs <build dir>   (cwd tests/js, after npm install)
 import {
@@ -215,6 +219,98 @@ async function testQueries(name, keys) {
   check(c("query-answer", keys.sk, hex(chain), hex(contract), "1", hex(qf.msg), "00").code === 1, `${name}: C refuses a certificate for another account`);
 }
 
+// --- session queries (auth 2) ---------------------------------------------------------------------
+function certBytesX(chain, accountPriv, sessionPk, expiry, tag = "tenebra/v1/session-cert-x25519") {
+  const body = cat(edPub(accountPriv), sessionPk, u64(expiry));
+  return cat(body, sign(null, cat(te(tag), chain, body), accountPriv));
+}
+
+// A session query sealed in auth mode by senderKey (a CryptoKeyPair), certified by cert; ekm
+// (optional) fixes the ephemeral.
+async function jsSession(name, keys, chain, contract, expiry, request, senderKey, cert, requestId, ekm) {
+  const suite = suites[name];
+  const info = cat(te("tenebra/v1/query"), contract);
+  const aad = cat(chain, contract, cert.subarray(0, 32));
+  const pt = cat(requestId, u64(expiry), uleb(request.length), request);
+  const recipientPublicKey = await suite.kem.deserializePublicKey(ab(buf(keys.pk)));
+  const ctx = await suite.createSenderContext({ recipientPublicKey, senderKey, info: ab(info), ...(ekm ? { ekm } : {}) });
+  const env = cat(Buffer.from(ctx.enc), Buffer.from(await ctx.seal(ab(pt), ab(aad))));
+  const msg = cat([1], u16(aeadId[name]), contract, [2], cert, uleb(env.length), env);
+  return { msg, responseKey: Buffer.from(await ctx.export(ab(te("tenebra/v1/response")), 32)) };
+}
+
+async function testSessions(name, keys) {
+  const suite = suites[name];
+  const chain = randomBytes(32), contract = randomBytes(32);
+  const alice = edPriv(randomBytes(32)), bob = edPriv(randomBytes(32));
+  const s = await suite.kem.generateKeyPair(), t = await suite.kem.generateKeyPair();
+  const spk = Buffer.from(await suite.kem.serializePublicKey(s.publicKey));
+  const ssk = Buffer.from(await suite.kem.serializePrivateKey(s.privateKey));
+  const cert = certBytesX(chain, alice, spk, 5000);
+  const request = te("get balance (session)"), answer = te("balance: 42 PHA");
+  const rid = randomBytes(32);
+  const q = await jsSession(name, keys, chain, contract, 1234, request, s, cert, rid);
+  const ask = (msg, height = 1, contractId = contract, chainId = chain) =>
+    c("query-answer", keys.sk, hex(chainId), hex(contractId), String(height), hex(msg), hex(answer));
+  const o = ask(q.msg, 1234);
+  const [orid, account, expiry, req, resp] = o.out.split(" ");
+  check(o.code === 0, `${name}/session: C opens the JS session query ${o.err ?? ""}`);
+  check(orid === hex(rid) && account === hex(edPub(alice)), `${name}/session: request id and the certifying account`);
+  check(expiry === "1234" && req === hex(request), `${name}/session: expiry and request`);
+  let opened = null;
+  try {
+    opened = openResponse(name, q.responseKey, rid, buf(resp || ""));
+  } catch {
+    opened = null;
+  }
+  check(opened !== null && opened.equals(answer), `${name}/session: JS opens the C answer with its exported key`);
+
+  // C seals the same query (same request id and ephemeral) byte for byte, and JS opens C's
+  const ikmE = randomBytes(32);
+  const cs = c("session-seal", name, keys.pk, hex(chain), hex(contract), "1234", hex(ssk), hex(cert), hex(request), hex(cat(rid, ikmE)));
+  const [cmsg, crid, ckey] = cs.out.split(" ");
+  const det = await jsSession(name, keys, chain, contract, 1234, request, s, cert, rid, await suite.kem.deriveKeyPair(ab(ikmE)));
+  check(cs.code === 0 && cmsg === hex(det.msg), `${name}/session: C session query byte-identical to JS`);
+  check(crid === hex(rid) && ckey === hex(det.responseKey), `${name}/session: C keeps the same request id and response key`);
+  const env = buf(cmsg).subarray(1 + 2 + 32 + 1 + 136 + 1);
+  const rctx = await suites[name].createRecipientContext({
+    recipientKey: await suite.kem.deserializePrivateKey(ab(buf(keys.sk))),
+    enc: ab(env.subarray(0, 32)),
+    info: ab(cat(te("tenebra/v1/query"), contract)),
+    senderPublicKey: s.publicKey,
+  });
+  const pt = Buffer.from(await rctx.open(ab(env.subarray(32)), ab(cat(chain, contract, edPub(alice)))));
+  check(pt.subarray(0, 32).equals(rid) && pt.subarray(41).equals(request), `${name}/session: JS opens the C session query as the contract`);
+
+  const refuse = (msg, what, height = 1, contractId = contract, chainId = chain) =>
+    check(ask(msg, height, contractId, chainId).code === 1, `${name}/session: C refuses ${what}`);
+  refuse(q.msg, "an expired query", 1235);
+  refuse(q.msg, "a session query on another chain", 1, contract, randomBytes(32));
+  refuse(q.msg, "a session query for another contract", 1, randomBytes(32));
+  const byT = await jsSession(name, keys, chain, contract, 1234, request, t, cert, rid);
+  refuse(byT.msg, "a session query sealed by another session key than the certified one");
+  const forged = Buffer.from(certBytesX(chain, bob, spk, 5000));
+  edPub(alice).copy(forged, 0); // claims alice, signed by bob
+  refuse((await jsSession(name, keys, chain, contract, 1234, request, s, forged, rid)).msg, "a certificate for another account");
+  const bobs = certBytesX(chain, bob, spk, 5000); // bob's genuine cert, swapped into alice's query
+  const swapped = Buffer.from(q.msg);
+  bobs.copy(swapped, 36);
+  refuse(swapped, "alice's envelope under bob's certificate");
+  const otherChain = certBytesX(randomBytes(32), alice, spk, 5000);
+  refuse((await jsSession(name, keys, chain, contract, 1234, request, s, otherChain, rid)).msg, "a certificate for another chain");
+  const edKind = certBytesX(chain, alice, spk, 5000, "tenebra/v1/session-cert");
+  refuse((await jsSession(name, keys, chain, contract, 1234, request, s, edKind, rid)).msg, "an Ed25519-kind certificate");
+  const short = certBytesX(chain, alice, spk, 10);
+  const qs = await jsSession(name, keys, chain, contract, 1234, request, s, short, rid);
+  check(ask(qs.msg, 10).code === 0, `${name}/session: certificate valid at its expiry height`);
+  refuse(qs.msg, "an expired session certificate", 11);
+  for (const i of [0, 3, 35, 36, 70, 110, 171, 180, q.msg.length - 1]) {
+    const b = Buffer.from(q.msg);
+    b[i] ^= 0x10;
+    refuse(b, `a flipped byte at ${i}`);
+  }
+}
+
 // --- key shares -----------------------------------------------------------------------------------
 async function testKeyShare(keys) {
   const suite = suites.chacha20poly1305;
@@ -264,6 +360,7 @@ for (const name of ["chacha20poly1305", "aes256gcm"]) {
   const before = checkCount();
   await testCommands(name, keys);
   await testQueries(name, keys);
+  await testSessions(name, keys);
   console.log(`ok   ${name}: ${checkCount() - before} checks`);
 }
 const before1 = checkCount();

@@ -1,6 +1,8 @@
 // Interop of src/crypto/hpke.c (through <build>/tools/hpke_tool) with @hpke/core, for both AEADs of
 // the profile: Node seals / C opens, C seals / Node opens, byte-identical deterministic envelopes,
-// identical exported secrets, and C rejecting what Node tampered with.
+// identical exported secrets, and C rejecting what Node tampered with; the same for auth mode
+// (RFC 9180 mode_auth, @hpke/core's senderKey / senderPublicKey), where C also opens through the
+// cached static DH, and the RFC's A.2.3 auth vector recomputed by @hpke/core.
 // Usage: node hpke.test.mjs <build dir>   (cwd tests/js, after npm install)
 import { randomBytes } from "node:crypto";
 import { check, checkCount, finish, hex, suites, toolPath, toolRunner } from "./util.mjs";
@@ -111,9 +113,98 @@ async function runSuite(name) {
   console.log(`ok   ${name}: ${checkCount() - before} checks`);
 }
 
+// RFC 9180 A.2.3 (auth mode, ChaCha20Poly1305); tests/unit/crypto/test_hpke.c holds the same values.
+const A23 = {
+  ikmE: "938d3daa5a8904540bc24f48ae90eed3f4f7f11839560597b55e7c9598c996c0",
+  skRm: "3ca22a6d1cda1bb9480949ec5329d3bf0b080ca4c45879c95eddb55c70b80b82",
+  skSm: "2def0cb58ffcf83d1062dd085c8aceca7f4c0c3fd05912d847b61f3e54121f05",
+  pkSm: "f0f4f9e96c54aeed3f323de8534fffd7e0577e4ce269896716bcb95643c8712b",
+  enc: "f7674cc8cd7baa5872d1f33dbaffe3314239f6197ddf5ded1746760bfc847e0e",
+  ct0: "ab1a13c9d4f01a87ec3440dbd756e2677bd2ecf9df0ce7ed73869b98e00c09be111cb9fdf077347aeb88e61bdf",
+  export0: "070cffafd89b67b7f0eeb800235303a223e6ff9d1e774dce8eac585c8688c872",
+};
+const pkOfRfc = "1a478716d63cb2e16786ee93004486dc151e988b34b475043d3e0175bdb01c44"; // A.2.3 pkRm
+
+async function runAuth(name) {
+  const suite = suites[name];
+  const before = checkCount();
+  const r = await suite.kem.generateKeyPair();
+  const s = await suite.kem.generateKeyPair();
+  const t = await suite.kem.generateKeyPair();
+  const pkR = hex(await suite.kem.serializePublicKey(r.publicKey));
+  const skR = hex(await suite.kem.serializePrivateKey(r.privateKey));
+  const pkS = hex(await suite.kem.serializePublicKey(s.publicKey));
+  const skS = hex(await suite.kem.serializePrivateKey(s.privateKey));
+  const pkT = hex(await suite.kem.serializePublicKey(t.publicKey));
+  const label = hex(Buffer.from("tenebra/v1/response"));
+  for (const len of [0, 1, 17, 300]) {
+    const pt = hex(randomBytes(len)), info = hex(randomBytes(len % 20)), aad = hex(randomBytes(len % 13));
+    // Node seals from S (random ephemeral) -> C opens as from S (both SetupAuthR and cached DH)
+    const ctx = await suite.createSenderContext({ recipientPublicKey: r.publicKey, senderKey: s, info: ab(info) });
+    const env = hex(ctx.enc) + hex(await ctx.seal(ab(pt), ab(aad)));
+    const o = c("open-auth", name, skR, pkS, info, aad, env, label);
+    const parts = o.out.split(" "); // "<pt> <export>", the pt empty (and trimmed) for 0 bytes
+    const oexp = parts.pop(), opt = parts.join("");
+    check(o.code === 0 && opt === pt, `${name}: auth Node seal -> C open (${len} bytes)`);
+    check(oexp === hex(await ctx.export(ab(label), 32)), `${name}: auth export equal (${len} bytes)`);
+    check(c("open-auth", name, skR, pkT, info, aad, env).code === 1, `${name}: C refuses the envelope as from another sender`);
+    check(c("open", name, skR, info, aad, env).code === 1, `${name}: C refuses the auth envelope in base mode`);
+    // C seals from S with a given ephemeral -> Node reproduces it byte for byte and opens it
+    const ikmE = hex(randomBytes(32));
+    const cs = c("seal-auth", name, pkR, skS, info, aad, pt, ikmE, label);
+    const [cenv, cexp] = cs.out.split(" ");
+    const det = await suite.createSenderContext({
+      recipientPublicKey: r.publicKey, senderKey: s, info: ab(info), ekm: await suite.kem.deriveKeyPair(ab(ikmE)),
+    });
+    const jenv = hex(det.enc) + hex(await det.seal(ab(pt), ab(aad)));
+    check(cs.code === 0 && cenv === jenv, `${name}: auth C envelope byte-identical to Node (${len} bytes)`);
+    const rctx = await suite.createRecipientContext({
+      recipientKey: r.privateKey, enc: ab(cenv.slice(0, 64)), info: ab(info), senderPublicKey: s.publicKey,
+    });
+    check(hex(await rctx.open(ab(cenv.slice(64)), ab(aad))) === pt, `${name}: auth C seal -> Node open (${len} bytes)`);
+    check(cexp === hex(await rctx.export(ab(label), 32)), `${name}: auth C export = Node receiver export`);
+    let wrong = true;
+    try {
+      const x = await suite.createRecipientContext({
+        recipientKey: r.privateKey, enc: ab(cenv.slice(0, 64)), info: ab(info), senderPublicKey: t.publicKey,
+      });
+      await x.open(ab(cenv.slice(64)), ab(aad));
+      wrong = false;
+    } catch {
+      wrong = true;
+    }
+    check(wrong, `${name}: Node refuses C's envelope as from another sender`);
+  }
+  if (name === "chacha20poly1305") {
+    // RFC 9180 A.2.3 through @hpke/core and through C, from the published keys
+    const rk = await suite.kem.deserializePrivateKey(ab(A23.skRm));
+    const spk = await suite.kem.deserializePublicKey(ab(A23.pkSm));
+    const rctx = await suite.createRecipientContext({ recipientKey: rk, enc: ab(A23.enc), info: ab(A2.info), senderPublicKey: spk });
+    check(hex(await rctx.open(ab(A23.ct0), ab(A2.aad0))) === A2.pt, "A.2.3: @hpke/core opens the RFC ciphertext");
+    check(hex(await rctx.export(new ArrayBuffer(0), 32)) === A23.export0, "A.2.3: @hpke/core export");
+    const o = c("open-auth", name, A23.skRm, A23.pkSm, A2.info, A2.aad0, A23.enc + A23.ct0, "");
+    check(o.code === 0 && o.out === `${A2.pt} ${A23.export0}`, "A.2.3: C opens the RFC ciphertext, same export");
+    // and both senders reproduce it from the RFC's skS and ikmE
+    const det = await suite.createSenderContext({
+      recipientPublicKey: await suite.kem.deserializePublicKey(ab(pkOfRfc)),
+      senderKey: { privateKey: await suite.kem.deserializePrivateKey(ab(A23.skSm)), publicKey: spk },
+      info: ab(A2.info),
+      ekm: await suite.kem.deriveKeyPair(ab(A23.ikmE)),
+    });
+    check(hex(det.enc) === A23.enc && hex(await det.seal(ab(A2.pt), ab(A2.aad0))) === A23.ct0, "A.2.3: @hpke/core reproduces the RFC envelope");
+    const cs = c("seal-auth", name, pkOfRfc, A23.skSm, A2.info, A2.aad0, A2.pt, A23.ikmE);
+    check(cs.code === 0 && cs.out.split(" ")[0] === A23.enc + A23.ct0, "A.2.3: C reproduces the RFC envelope");
+  }
+  console.log(`ok   ${name} auth mode: ${checkCount() - before} checks`);
+}
+
 const aesProbe = c("seal", "aes256gcm", "4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a", "", "", "");
 await runSuite("chacha20poly1305");
-if (aesProbe.code === 0) await runSuite("aes256gcm");
+await runAuth("chacha20poly1305");
+if (aesProbe.code === 0) {
+  await runSuite("aes256gcm");
+  await runAuth("aes256gcm");
+}
 else console.log("skip aes256gcm: hpke_tool reports AES-256-GCM unavailable on this CPU");
 
 finish();

@@ -1,8 +1,9 @@
 /*
  * Envelopes (src/crypto/envelope.h): each envelope rebuilt through hpke.h with info and AAD spelled
- * out by hand (the documented bytes), round trips for both AEADs, the query message layout, and
- * every refusal: wrong chain, contract, sender, nonce, account, signer, expiry, certificate,
- * request id, key; a flipped bit at every position; truncation at every length.
+ * out by hand (the documented bytes), round trips for both AEADs, the query message layouts
+ * (signed and session queries), and every refusal: wrong chain, contract, sender, nonce, account,
+ * signer, session key, expiry, certificate, request id, key; a flipped bit at every position;
+ * truncation at every length; and the session cache, which never lets a refused certificate pass.
  */
 #include "check.h"
 
@@ -31,11 +32,12 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return acc == 0;
 }
 
-/* A contract on a chain, with two accounts and a session key. */
+/* A contract on a chain, with two accounts, an Ed25519 session key and two X25519 session keys. */
 struct world {
 	uint8_t chain_id[32], contract_id[32];
 	uint8_t contract_pk[32], contract_sk[32];
 	uint8_t alice_pk[32], alice_sk[64], bob_pk[32], bob_sk[64], sess_pk[32], sess_sk[64];
+	uint8_t xs_pk[32], xs_sk[32], xt_pk[32], xt_sk[32];
 };
 
 static void world_init(struct world *w)
@@ -51,6 +53,10 @@ static void world_init(struct world *w)
 	sig_keypair_from_seed(w->bob_pk, w->bob_sk, seed);
 	memset(seed, 0x5e, 32);
 	sig_keypair_from_seed(w->sess_pk, w->sess_sk, seed);
+	memset(seed, 0x65, 32);
+	hpke_keypair_from_seed(w->xs_pk, w->xs_sk, seed);
+	memset(seed, 0x66, 32);
+	hpke_keypair_from_seed(w->xt_pk, w->xt_sk, seed);
 }
 
 static enum hpke_aead aeads[2] = {HPKE_AEAD_CHACHA20POLY1305, HPKE_AEAD_AES256GCM};
@@ -106,7 +112,8 @@ static enum env_result open_cmd(const struct world *w, enum hpke_aead aead,
 	uint8_t pt[256];
 	size_t pt_len = 77;
 	memset(pt, 0xee, sizeof(pt));
-	enum env_result r = env_command_open(aead, w->contract_sk, c, env, n, pt, &pt_len);
+	enum env_result r =
+	    env_command_open(aead, w->contract_sk, w->contract_pk, c, env, n, pt, &pt_len);
 	if (r == ENV_OK)
 		CHECK(pt_len == CMD_LEN && memcmp(pt, cmd, CMD_LEN) == 0);
 	else
@@ -181,17 +188,21 @@ static void seal_query(struct sealed_query *q, const struct world *w, enum hpke_
 	struct counter_rng rng = {.next = rng_start};
 	CHECK(env_query_seal(aead, w->contract_pk, w->chain_id, w->contract_id, EXPIRY, s, req,
 	                     REQ_LEN, counter_fill, &rng, q->msg, &q->len, &q->keep) == ENV_OK);
-	CHECK(q->len == env_query_len(REQ_LEN, s->cert != NULL));
+	CHECK(q->len == env_query_len(REQ_LEN, !s->cert ? ENV_AUTH_ACCOUNT
+	                                       : s->cert->kind == ENV_CERT_X25519
+	                                           ? ENV_AUTH_SESSION_HPKE
+	                                           : ENV_AUTH_SESSION_SIG));
 }
 
-static enum env_result open_query(const struct world *w, const uint8_t *msg, size_t len,
-                                  uint64_t height, struct env_query *out)
+/* Opens through the session cache c (may be NULL). */
+static enum env_result open_query_c(const struct world *w, const uint8_t *msg, size_t len,
+                                    uint64_t height, struct env_query *out, struct scache *c)
 {
 	uint8_t buf[512];
 	memset(buf, 0xee, sizeof(buf));
 	struct env_query q;
-	enum env_result r =
-	    env_query_open(w->contract_sk, w->chain_id, w->contract_id, height, msg, len, buf, &q);
+	enum env_result r = env_query_open(w->contract_sk, w->contract_pk, w->chain_id,
+	                                   w->contract_id, height, msg, len, buf, &q, c);
 	if (r == ENV_OK) {
 		CHECK(q.request_len == REQ_LEN && memcmp(q.request, req, REQ_LEN) == 0);
 		CHECK(q.expiry == EXPIRY);
@@ -208,6 +219,12 @@ static enum env_result open_query(const struct world *w, const uint8_t *msg, siz
 	else
 		env_query_release(&q);
 	return r;
+}
+
+static enum env_result open_query(const struct world *w, const uint8_t *msg, size_t len,
+                                  uint64_t height, struct env_query *out)
+{
+	return open_query_c(w, msg, len, height, out, NULL);
 }
 
 /* The message layout of docs/protocol/envelopes.md, byte by byte, and the HPKE part rebuilt. */
@@ -329,7 +346,7 @@ static void test_query_roundtrip(void)
 	struct world w;
 	world_init(&w);
 	struct env_cert cert;
-	env_cert_sign(&cert, w.chain_id, w.alice_sk, w.sess_pk, 2000);
+	env_cert_sign(&cert, ENV_CERT_ED25519, w.chain_id, w.alice_sk, w.sess_pk, 2000);
 	struct env_signer by_account = {w.alice_sk, NULL}, by_session = {w.sess_sk, &cert};
 	const struct env_signer *signers[] = {&by_account, &by_session};
 	for (size_t a = 0; a < n_aeads(); a++) {
@@ -412,7 +429,7 @@ static void test_query_refusals(void)
 	m[1] = 1; /* AEAD id 1 (AES-128-GCM) is outside the profile */
 	CHECK(open_query(&w, m, sq.len, 1, NULL) == ENV_ERR_AEAD);
 	m[1] = 3;
-	m[35] = 2; /* auth kind */
+	m[35] = 3; /* auth kind */
 	CHECK(open_query(&w, m, sq.len, 1, NULL) == ENV_ERR_MALFORMED);
 	m[35] = 0;
 	CHECK(open_query(&w, m, sq.len, 1, NULL) == ENV_OK);
@@ -445,8 +462,8 @@ static void test_query_bad_plaintext(void)
 	resign(m, len, w.chain_id, w.alice_sk);
 	uint8_t buf[512];
 	struct env_query q;
-	CHECK(env_query_open(w.contract_sk, w.chain_id, w.contract_id, 1, m, len, buf, &q) ==
-	      ENV_ERR_MALFORMED);
+	CHECK(env_query_open(w.contract_sk, w.contract_pk, w.chain_id, w.contract_id, 1, m, len,
+	                     buf, &q, NULL) == ENV_ERR_MALFORMED);
 	CHECK(all_zero(buf, sizeof(pt)) && all_zero((const uint8_t *)&q, sizeof(q)));
 }
 
@@ -455,7 +472,7 @@ static void test_session_cert(void)
 	struct world w;
 	world_init(&w);
 	struct env_cert cert;
-	env_cert_sign(&cert, w.chain_id, w.alice_sk, w.sess_pk, 2000);
+	env_cert_sign(&cert, ENV_CERT_ED25519, w.chain_id, w.alice_sk, w.sess_pk, 2000);
 	CHECK(env_cert_verify(&cert, w.chain_id, 2000) == ENV_OK);
 	CHECK(env_cert_verify(&cert, w.chain_id, 2001) == ENV_ERR_CERT_EXPIRED);
 	uint8_t other_chain[32];
@@ -469,7 +486,7 @@ static void test_session_cert(void)
 
 	/* An expired certificate refuses even a query that has not expired. */
 	struct env_cert old;
-	env_cert_sign(&old, w.chain_id, w.alice_sk, w.sess_pk, 500);
+	env_cert_sign(&old, ENV_CERT_ED25519, w.chain_id, w.alice_sk, w.sess_pk, 500);
 	struct env_signer s_old = {w.sess_sk, &old};
 	struct sealed_query sq_old;
 	seal_query(&sq_old, &w, HPKE_AEAD_CHACHA20POLY1305, &s_old, 4);
@@ -480,7 +497,7 @@ static void test_session_cert(void)
 	uint8_t m[512];
 	memcpy(m, sq.msg, sq.len);
 	struct env_cert forged;
-	env_cert_sign(&forged, w.chain_id, w.bob_sk, w.sess_pk, 2000);
+	env_cert_sign(&forged, ENV_CERT_ED25519, w.chain_id, w.bob_sk, w.sess_pk, 2000);
 	memcpy(m + 36 + 64 + 8, forged.sig, 64); /* keep account = alice, bob's signature */
 	CHECK(open_query(&w, m, sq.len, 1, NULL) == ENV_ERR_CERT_SIGNATURE);
 	/* Bob's genuine certificate for the session key swapped in: the AAD still says alice. */
@@ -507,13 +524,221 @@ static void test_session_cert(void)
 	struct dec d;
 	struct env_cert back;
 	dec_init(&d, raw, sizeof(raw));
-	env_cert_decode(&d, &back);
-	CHECK(dec_finish(&d) == CODEC_OK && memcmp(&back, &cert, sizeof(cert)) == 0);
+	env_cert_decode(&d, &back, ENV_CERT_ED25519);
+	CHECK(dec_finish(&d) == CODEC_OK && back.kind == cert.kind && back.expiry == cert.expiry);
+	CHECK(memcmp(back.account, cert.account, 32) == 0 && memcmp(back.sig, cert.sig, 64) == 0);
+	CHECK(memcmp(back.session_pk, cert.session_pk, 32) == 0);
 	dec_init(&d, raw, sizeof(raw) - 1);
-	env_cert_decode(&d, &back);
+	env_cert_decode(&d, &back, ENV_CERT_ED25519);
 	CHECK(dec_finish(&d) == CODEC_TRUNCATED);
 	env_query_client_release(&sq.keep);
 	env_query_client_release(&sq_old.keep);
+}
+
+/* --- Session queries (auth 2) ----------------------------------------------------------------- */
+
+/* A session query by alice's X25519 session key xs, certified until cert_expiry. */
+static void seal_session(struct sealed_query *q, struct env_cert *cert, const struct world *w,
+                         enum hpke_aead aead, uint64_t cert_expiry, uint8_t rng_start)
+{
+	env_cert_sign(cert, ENV_CERT_X25519, w->chain_id, w->alice_sk, w->xs_pk, cert_expiry);
+	struct env_signer s = {w->xs_sk, cert};
+	seal_query(q, w, aead, &s, rng_start);
+}
+
+/* The session query of docs/protocol/envelopes.md byte by byte: the certificate signed under its
+ * own tag, the envelope rebuilt with SetupAuthS, no signature. */
+static void test_session_layout(void)
+{
+	struct world w;
+	world_init(&w);
+	struct env_cert cert;
+	struct sealed_query q;
+	seal_session(&q, &cert, &w, HPKE_AEAD_CHACHA20POLY1305, 2000, 0);
+	const uint8_t *m = q.msg;
+	size_t pt_len = 32 + 8 + 1 + REQ_LEN, env_len = pt_len + 48;
+	CHECK(q.len == 1 + 2 + 32 + 1 + 136 + 1 + env_len);
+	CHECK(m[0] == 1 && m[1] == 3 && m[2] == 0 && m[35] == 2);
+	CHECK_EQ_MEM(m + 36, w.alice_pk, 32);
+	CHECK_EQ_MEM(m + 68, w.xs_pk, 32);
+	const uint8_t exp_le[8] = {0xd0, 0x07, 0, 0, 0, 0, 0, 0};
+	CHECK_EQ_MEM(m + 100, exp_le, 8);
+	CHECK(m[172] == env_len);
+
+	/* cert.sig = Ed25519(alice, "tenebra/v1/session-cert-x25519" ‖ chain ‖ account ‖ pk ‖ u64)
+	 */
+	uint8_t cm[30 + 32 + 32 + 32 + 8];
+	memcpy(cm, "tenebra/v1/session-cert-x25519", 30);
+	memcpy(cm + 30, w.chain_id, 32);
+	memcpy(cm + 62, m + 36, 72);
+	CHECK(crypto_sign_ed25519_verify_detached(m + 108, cm, sizeof(cm), w.alice_pk) == 0);
+
+	uint8_t info[16 + 32], aad[96], ikmE[32], pt[64], want[128];
+	memcpy(info, "tenebra/v1/query", 16);
+	memcpy(info + 16, w.contract_id, 32);
+	memcpy(aad, w.chain_id, 32);
+	memcpy(aad + 32, w.contract_id, 32);
+	memcpy(aad + 64, w.alice_pk, 32);
+	for (int i = 0; i < 32; i++)
+		ikmE[i] = (uint8_t)(32 + i);
+	memcpy(pt, q.keep.request_id, 32);
+	const uint8_t qexp_le[8] = {0xe8, 0x03, 0, 0, 0, 0, 0, 0};
+	memcpy(pt + 32, qexp_le, 8);
+	pt[40] = REQ_LEN;
+	memcpy(pt + 41, req, REQ_LEN);
+	struct hpke_ctx ctx;
+	CHECK(hpke_setup_auth_s_derand(&ctx, want, w.contract_pk, w.xs_sk, w.xs_pk, info,
+	                               sizeof(info), HPKE_AEAD_CHACHA20POLY1305, ikmE) == HPKE_OK);
+	CHECK(hpke_seal(&ctx, aad, sizeof(aad), pt, pt_len, want + 32) == HPKE_OK);
+	CHECK_EQ_MEM(m + 173, want, env_len);
+	uint8_t key[32];
+	CHECK(hpke_export(&ctx, (const uint8_t *)"tenebra/v1/response", 19, key, 32) == HPKE_OK);
+	hpke_ctx_release(&ctx);
+	CHECK_EQ_MEM(key, q.keep.response_key, 32);
+
+	struct env_query_msg d;
+	CHECK(env_query_decode(&d, q.msg, q.len) == ENV_OK);
+	CHECK(d.auth == ENV_AUTH_SESSION_HPKE && d.sig == NULL && d.cert.kind == ENV_CERT_X25519);
+	struct enc e;
+	enc_init(&e, 4096);
+	env_query_encode(&e, &d);
+	CHECK(enc_finish(&e) == CODEC_OK && e.len == q.len && memcmp(e.buf, q.msg, q.len) == 0);
+	enc_release(&e);
+	env_query_client_release(&q.keep);
+}
+
+static struct scache *new_cache(size_t cap)
+{
+	uint8_t secret[32];
+	randombytes_buf(secret, sizeof(secret));
+	struct scache *c = scache_new(cap, secret);
+	CHECK(c != NULL);
+	return c;
+}
+
+static void test_session_roundtrip(void)
+{
+	struct world w;
+	world_init(&w);
+	struct scache *c = new_cache(8);
+	for (size_t a = 0; a < n_aeads(); a++) {
+		for (int i = 0; i < 3;
+		     i++) { /* first through the cache, then from it; and without */
+			struct env_cert cert;
+			struct sealed_query sq;
+			seal_session(&sq, &cert, &w, aeads[a], 2000, (uint8_t)(40 * a + 9 * i));
+			struct env_query q;
+			CHECK(open_query_c(&w, sq.msg, sq.len, EXPIRY, &q, i < 2 ? c : NULL) ==
+			      ENV_OK);
+			CHECK_EQ_MEM(q.account, w.alice_pk, 32); /* the certifying account */
+			CHECK_EQ_MEM(q.request_id, sq.keep.request_id, 32);
+			CHECK_EQ_MEM(q.response_key, sq.keep.response_key, 32);
+			CHECK(q.aead == aeads[a]);
+			check_answer(&q, &sq.keep);
+			env_query_release(&q);
+			env_query_client_release(&sq.keep);
+		}
+	}
+	/* one certificate verified once: one entry, every later query a hit */
+	struct scache_stats st;
+	scache_stats(c, &st);
+	CHECK(st.inserts == 1 && st.entries == 1 && st.hits == 2 * n_aeads() - 1);
+	scache_free(c);
+}
+
+/* Every refusal of a session query, with a cache that must never let a refused one pass. */
+static void test_session_refusals(void)
+{
+	struct world w;
+	world_init(&w);
+	struct scache *c = new_cache(8);
+	struct env_cert cert;
+	struct sealed_query sq;
+	seal_session(&sq, &cert, &w, HPKE_AEAD_CHACHA20POLY1305, 2000, 0);
+	uint8_t m[512];
+
+	/* the certificate's expiry, then the query's (1000) */
+	CHECK(open_query_c(&w, sq.msg, sq.len, EXPIRY, NULL, c) == ENV_OK);
+	CHECK(open_query_c(&w, sq.msg, sq.len, EXPIRY + 1, NULL, c) == ENV_ERR_EXPIRED);
+	struct env_cert old;
+	struct sealed_query sq_old;
+	seal_session(&sq_old, &old, &w, HPKE_AEAD_CHACHA20POLY1305, 500, 1);
+	for (int i = 0; i < 2; i++) { /* expired, also once it is cached */
+		CHECK(open_query_c(&w, sq_old.msg, sq_old.len, 500, NULL, c) == ENV_OK);
+		CHECK(open_query_c(&w, sq_old.msg, sq_old.len, 501, NULL, c) ==
+		      ENV_ERR_CERT_EXPIRED);
+	}
+	/* another chain: the certificate's signature binds it, also when cached for this one */
+	struct world v = w;
+	v.chain_id[3] ^= 1;
+	CHECK(open_query_c(&v, sq.msg, sq.len, 1, NULL, c) == ENV_ERR_CERT_SIGNATURE);
+	CHECK(open_query_c(&v, sq.msg, sq.len, 1, NULL, NULL) == ENV_ERR_CERT_SIGNATURE);
+	/* another contract key (same id): the cached DH is not reused, the envelope fails */
+	v = w;
+	v.contract_sk[0] ^= 0x40;
+	CHECK(crypto_scalarmult_base(v.contract_pk, v.contract_sk) == 0);
+	CHECK(open_query_c(&v, sq.msg, sq.len, 1, NULL, c) == ENV_ERR_OPEN);
+
+	/* sealed with another session key than the certified one */
+	struct sealed_query sq_t;
+	struct env_signer wrong = {w.xt_sk, &cert};
+	seal_query(&sq_t, &w, HPKE_AEAD_CHACHA20POLY1305, &wrong, 2);
+	CHECK(open_query_c(&w, sq_t.msg, sq_t.len, 1, NULL, c) == ENV_ERR_OPEN);
+	/* a certificate claiming alice but signed by bob */
+	memcpy(m, sq.msg, sq.len);
+	struct env_cert forged;
+	env_cert_sign(&forged, ENV_CERT_X25519, w.chain_id, w.bob_sk, w.xs_pk, 2000);
+	memcpy(m + 108, forged.sig, 64);
+	for (int i = 0; i < 2; i++)
+		CHECK(open_query_c(&w, m, sq.len, 1, NULL, c) == ENV_ERR_CERT_SIGNATURE);
+	/* bob's genuine certificate of the same session key: the AAD still names alice */
+	struct enc e;
+	enc_init_fixed(&e, m + 36, ENV_CERT_LEN);
+	env_cert_encode(&e, &forged);
+	CHECK(open_query_c(&w, m, sq.len, 1, NULL, c) == ENV_ERR_OPEN);
+	/* an Ed25519-kind certificate of the same key does not certify an X25519 session */
+	struct env_cert ed;
+	env_cert_sign(&ed, ENV_CERT_ED25519, w.chain_id, w.alice_sk, w.xs_pk, 2000);
+	memcpy(m, sq.msg, sq.len);
+	memcpy(m + 108, ed.sig, 64);
+	CHECK(open_query_c(&w, m, sq.len, 1, NULL, c) == ENV_ERR_CERT_SIGNATURE);
+	/* and the X25519 certificate is no Ed25519 one: auth byte 1 with a signature appended */
+	memcpy(m, sq.msg, sq.len);
+	m[35] = 1;
+	memset(m + sq.len, 0, 64);
+	CHECK(open_query_c(&w, m, sq.len + 64, 1, NULL, c) == ENV_ERR_CERT_SIGNATURE);
+	/* a validly signed certificate of a small-order session key */
+	struct env_cert zero_cert;
+	uint8_t zero_pk[32] = {0};
+	env_cert_sign(&zero_cert, ENV_CERT_X25519, w.chain_id, w.alice_sk, zero_pk, 2000);
+	memcpy(m, sq.msg, sq.len);
+	enc_init_fixed(&e, m + 36, ENV_CERT_LEN);
+	env_cert_encode(&e, &zero_cert);
+	CHECK(open_query_c(&w, m, sq.len, 1, NULL, c) == ENV_ERR_INVALID_KEY);
+
+	/* every byte flipped, twice (the second time the cache has seen it): always refused */
+	memcpy(m, sq.msg, sq.len);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < sq.len; i++) {
+			m[i] ^= 0x20;
+			CHECK(open_query_c(&w, m, sq.len, 1, NULL, c) != ENV_OK);
+			m[i] ^= 0x01;
+			CHECK(open_query_c(&w, m, sq.len, 1, NULL, pass ? NULL : c) != ENV_OK);
+			m[i] ^= 0x21;
+		}
+	for (size_t len = 0; len < sq.len; len++)
+		CHECK(open_query_c(&w, m, len, 1, NULL, c) == ENV_ERR_MALFORMED);
+	/* only genuine certificates ever entered the cache: alice's two, alice's under v's contract
+	 * key, and bob's (genuine, though it could not open alice's envelope); the query still
+	 * opens */
+	struct scache_stats st;
+	scache_stats(c, &st);
+	CHECK(st.inserts == 4 && st.entries == 4);
+	CHECK(open_query_c(&w, sq.msg, sq.len, 1, NULL, c) == ENV_OK);
+	env_query_client_release(&sq.keep);
+	env_query_client_release(&sq_old.keep);
+	env_query_client_release(&sq_t.keep);
+	scache_free(c);
 }
 
 static void test_query_limits(void)
@@ -521,7 +746,7 @@ static void test_query_limits(void)
 	struct world w;
 	world_init(&w);
 	struct env_signer s = {w.alice_sk, NULL};
-	size_t big = ENV_REQUEST_MAX, cap = env_query_len(big, false);
+	size_t big = ENV_REQUEST_MAX, cap = env_query_len(big, ENV_AUTH_ACCOUNT);
 	uint8_t *reqb = calloc(1, big + 1), *msg = malloc(cap + 64), *buf = malloc(cap + 64);
 	CHECK(reqb && msg && buf);
 	struct env_query_client keep;
@@ -531,8 +756,8 @@ static void test_query_limits(void)
 	                     10, &s, reqb, big, counter_fill, &rng, msg, &len, &keep) == ENV_OK);
 	CHECK(len == cap);
 	struct env_query q;
-	CHECK(env_query_open(w.contract_sk, w.chain_id, w.contract_id, 10, msg, len, buf, &q) ==
-	      ENV_OK);
+	CHECK(env_query_open(w.contract_sk, w.contract_pk, w.chain_id, w.contract_id, 10, msg, len,
+	                     buf, &q, NULL) == ENV_OK);
 	CHECK(q.request_len == big);
 	env_query_release(&q);
 	env_query_client_release(&keep);
@@ -542,7 +767,7 @@ static void test_query_limits(void)
 	uint8_t zero_pk[32] = {0};
 	CHECK(env_query_seal(HPKE_AEAD_CHACHA20POLY1305, zero_pk, w.chain_id, w.contract_id, 10, &s,
 	                     reqb, 4, counter_fill, &rng, msg, &len, &keep) == ENV_ERR_INVALID_KEY);
-	CHECK(all_zero(msg, env_query_len(4, false)));
+	CHECK(all_zero(msg, env_query_len(4, ENV_AUTH_ACCOUNT)));
 	free(reqb);
 	free(msg);
 	free(buf);
@@ -616,7 +841,7 @@ static enum env_result ks_open(const struct ks_world *k, const struct env_keysha
 {
 	uint8_t pt[64];
 	size_t pt_len = 3;
-	enum env_result r = env_keyshare_open(k->rcpt_sk, c, env, n, pt, &pt_len);
+	enum env_result r = env_keyshare_open(k->rcpt_sk, k->rcpt_pk, c, env, n, pt, &pt_len);
 	if (r == ENV_OK)
 		CHECK(pt_len == 32 && memcmp(pt, secret, 32) == 0);
 	else
@@ -675,5 +900,6 @@ static void test_strerror(void)
 
 CHECK_MAIN(CASE(test_command_bytes), CASE(test_command_refusals), CASE(test_query_layout),
            CASE(test_query_roundtrip), CASE(test_query_refusals), CASE(test_query_bad_plaintext),
-           CASE(test_session_cert), CASE(test_query_limits), CASE(test_keyshare_bytes),
+           CASE(test_session_cert), CASE(test_session_layout), CASE(test_session_roundtrip),
+           CASE(test_session_refusals), CASE(test_query_limits), CASE(test_keyshare_bytes),
            CASE(test_keyshare_refusals), CASE(test_strerror))

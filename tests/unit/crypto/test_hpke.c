@@ -1,7 +1,7 @@
 /*
- * HPKE (src/crypto/hpke.h): RFC 9180 Appendix A known answers for every stage, a
- * cross-implementation known answer for the AES-256-GCM suite, round trips and every rejection
- * path.
+ * HPKE (src/crypto/hpke.h): RFC 9180 Appendix A known answers for every stage of base mode (A.1.1,
+ * A.2.1) and auth mode (A.1.3, A.2.3), a cross-implementation known answer for the AES-256-GCM
+ * suite, round trips and every rejection path of both modes.
  */
 #include "check.h"
 
@@ -32,6 +32,7 @@ struct suite_vec {
 	const char *key, *base_nonce, *exporter_secret; /* NULL: not published for this suite */
 	struct enc_vec encs[6];                         /* seq 0, 1, 2, 4, 255, 256; empty: none */
 	struct exp_vec exps[3];
+	const char *ikmS, *pkSm, *skSm; /* auth mode (mode 2) vectors only; pkSm NULL: base mode */
 };
 
 /* Shared by all Appendix A base-mode vectors. */
@@ -67,7 +68,10 @@ static const struct suite_vec vectors[] = {
      {{"", "3853fe2b4035195a573ffc53856e77058e15d9ea064de3e59f4961d0095250ee"},
       {"00", "2e8f0b54673c7029649d4eb9d5e33bf1872cf76d623ff164ac185da9e88c21a5"},
       {"54657374436f6e74657874",
-       "e9e43065102c3836401bed8c3c3c75ae46be1639869391d62c61f1ec7af54931"}}},
+       "e9e43065102c3836401bed8c3c3c75ae46be1639869391d62c61f1ec7af54931"}},
+     NULL,
+     NULL,
+     NULL},
     /* RFC 9180 A.2.1: the default suite, every published value. */
     {"A.2.1 X25519/SHA256/ChaCha20Poly1305",
      HPKE_AEAD_CHACHA20POLY1305,
@@ -91,7 +95,10 @@ static const struct suite_vec vectors[] = {
      {{"", "4bbd6243b8bb54cec311fac9df81841b6fd61f56538a775e7c80a9f40160606e"},
       {"00", "8c1df14732580e5501b00f82b10a1647b40713191b7c1240ac80e2b68808ba69"},
       {"54657374436f6e74657874",
-       "5acb09211139c43b3090489a9da433e8a30ee7188ba8b0a9a1ccf0c229283e53"}}},
+       "5acb09211139c43b3090489a9da433e8a30ee7188ba8b0a9a1ccf0c229283e53"}},
+     NULL,
+     NULL,
+     NULL},
     /* RFC 9180 publishes no X25519 + AES-256-GCM vector. These values were produced by @hpke/core
      * 1.9.0 (an independent implementation, which reproduces A.2.1 exactly) from the A.2.1
      * inputs; tests/js/hpke.test.mjs recomputes them, so they cannot drift from that library. */
@@ -117,7 +124,66 @@ static const struct suite_vec vectors[] = {
      {{"", "5d33b26d1f769bd2e4c9ecc25b9a83e0f3ffeda4062ae21b293fe16e3788085e"},
       {"00", "1b92113db91a39522e70acc4c7199e3111cf9cb5e763aeb8e43dbe1bdac083f7"},
       {"54657374436f6e74657874",
-       "76ab5ce644d5dd6df2a5d4abfc3457085bd8fcf45488b6ad67874891a00dd3b0"}}},
+       "76ab5ce644d5dd6df2a5d4abfc3457085bd8fcf45488b6ad67874891a00dd3b0"}},
+     NULL,
+     NULL,
+     NULL},
+    /* RFC 9180 A.1.3 (auth mode, AES-128-GCM): AuthEncap/AuthDecap, key schedule and exporter. */
+    {"A.1.3 X25519/SHA256/AES-128-GCM auth",
+     0x0001,
+     16,
+     "6e6d8f200ea2fb20c30b003a8b4f433d2f4ed4c2658d5bc8ce2fef718059c9f7",
+     "23fb952571a14a25e3d678140cd0e5eb47a0961bb18afcf85896e5453c312e76",
+     "ff4442ef24fbc3c1ff86375b0be1e77e88a0de1e79b30896d73411c5ff4c3518",
+     "f1d4a30a4cef8d6d4e3b016e6fd3799ea057db4f345472ed302a67ce1c20cdec",
+     "1632d5c2f71c2b38d0a8fcc359355200caa8b1ffdf28618080466c909cb69b2e",
+     "fdea67cf831f1ca98d8e27b1f6abeb5b7745e9d35348b80fa407ff6958f9137e",
+     "2d6db4cf719dc7293fcbf3fa64690708e44e2bebc81f84608677958c0d4448a7",
+     "b062cb2c4dd4bca0ad7c7a12bbc341e6",
+     "a1bc314c1942ade7051ffed0",
+     "ee1a093e6e1c393c162ea98fdf20560c75909653550540a2700511b65c88c6f1",
+     {{0, NULL}},
+     {{"", "28c70088017d70c896a8420f04702c5a321d9cbf0279fba899b59e51bac72c85"},
+      {"00", "25dfc004b0892be1888c3914977aa9c9bbaf2c7471708a49e1195af48a6f29ce"},
+      {"54657374436f6e74657874",
+       "5a0131813abc9a522cad678eb6bafaabc43389934adb8097d23c5ff68059eb64"}},
+     "94b020ce91d73fca4649006c7e7329a67b40c55e9e93cc907d282bbbff386f58",
+     "8b0c70873dc5aecb7f9ee4e62406a397b350e57012be45cf53b7105ae731790b",
+     "dc4a146313cce60a278a5323d321f051c5707e9c45ba21a3479fecdf76fc69dd"},
+    /* RFC 9180 A.2.3 (auth mode, ChaCha20Poly1305): every published value but ikmR and ikmS
+     * (the key pairs are given directly: ikmR and ikmS are NULL). */
+    {"A.2.3 X25519/SHA256/ChaCha20Poly1305 auth",
+     HPKE_AEAD_CHACHA20POLY1305,
+     32,
+     "938d3daa5a8904540bc24f48ae90eed3f4f7f11839560597b55e7c9598c996c0",
+     "f7674cc8cd7baa5872d1f33dbaffe3314239f6197ddf5ded1746760bfc847e0e",
+     "c94619e1af28971c8fa7957192b7e62a71ca2dcdde0a7cc4a8a9e741d600ab13",
+     NULL,
+     "1a478716d63cb2e16786ee93004486dc151e988b34b475043d3e0175bdb01c44",
+     "3ca22a6d1cda1bb9480949ec5329d3bf0b080ca4c45879c95eddb55c70b80b82",
+     "d2d67828c8bc9fa661cf15a31b3ebf1febe0cafef7abfaaca580aaf6d471e3eb",
+     "b071fd1136680600eb447a845a967d35e9db20749cdf9ce098bcc4deef4b1356",
+     "d20577dff16d7cea2c4bf780",
+     "be2d93b82071318cdb88510037cf504344151f2f9b9da8ab48974d40a2251dd7",
+     {{0, "ab1a13c9d4f01a87ec3440dbd756e2677bd2ecf9df0ce7ed73869b98e00c09be111cb9fdf077347aeb88e61b"
+          "df"},
+      {1, "3265c7807ffff7fdace21659a2c6ccffee52a26d270c76468ed74202a65478bfaedfff9c2b7634e24f10b710"
+          "16"},
+      {2, "3aadee86ad2a05081ea860033a9d09dbccb4acac2ded0891da40f51d4df19925f7a767b076a5cbc9355c8fd3"
+          "5e"},
+      {4, "502ecccd5c2be3506a081809cc58b43b94f77cbe37b8b31712d9e21c9e61aa6946a8e922f54eae630f88eb80"
+          "33"},
+      {255, "652e597ba20f3d9241cda61f33937298b1169e6adf72974bbe454297502eb4be132e1c5064702fc165c2dd"
+            "bde8"},
+      {256, "3be14e8b3bbd1028cf2b7d0a691dbbeff71321e7dec92d3c2cfb30a0994ab246af76168480285a60037b4b"
+            "a13a"}},
+     {{"", "070cffafd89b67b7f0eeb800235303a223e6ff9d1e774dce8eac585c8688c872"},
+      {"00", "2852e728568d40ddb0edde284d36a4359c56558bb2fb8837cd3d92e46a3a14a8"},
+      {"54657374436f6e74657874",
+       "1df39dc5dd60edcbf5f9ae804e15ada66e885b28ed7929116f768369a3f950ee"}},
+     NULL,
+     "f0f4f9e96c54aeed3f323de8534fffd7e0577e4ce269896716bcb95643c8712b",
+     "2def0cb58ffcf83d1062dd085c8aceca7f4c0c3fd05912d847b61f3e54121f05"},
 };
 
 #define NVEC (sizeof(vectors) / sizeof(vectors[0]))
@@ -175,11 +241,35 @@ static void kat_derive_keypair(void)
 		hpke_keypair_from_seed(pk, sk, ikm);
 		CHECK(eq_hex(pk, 32, t->pkEm));
 		CHECK(eq_hex(sk, 32, t->skEm));
+		if (!t->ikmR) { /* published without seeds: the pairs must still match */
+			fix32(sk, t->skRm);
+			CHECK(crypto_scalarmult_base(pk, sk) == 0 && eq_hex(pk, 32, t->pkRm));
+			fix32(sk, t->skSm);
+			CHECK(crypto_scalarmult_base(pk, sk) == 0 && eq_hex(pk, 32, t->pkSm));
+			continue;
+		}
 		fix32(ikm, t->ikmR);
 		hpke_keypair_from_seed(pk, sk, ikm);
 		CHECK(eq_hex(pk, 32, t->pkRm));
 		CHECK(eq_hex(sk, 32, t->skRm));
+		if (!t->ikmS)
+			continue;
+		fix32(ikm, t->ikmS);
+		hpke_keypair_from_seed(pk, sk, ikm);
+		CHECK(eq_hex(pk, 32, t->pkSm));
+		CHECK(eq_hex(sk, 32, t->skSm));
 	}
+}
+
+/* The sender's static pair of an auth-mode vector. */
+struct sender {
+	uint8_t pk[32], sk[32];
+};
+
+static void vec_sender(struct sender *s, const struct suite_vec *t)
+{
+	fix32(s->pk, t->pkSm);
+	fix32(s->sk, t->skSm);
 }
 
 static void kat_kem(void)
@@ -190,10 +280,22 @@ static void kat_kem(void)
 		fix32(ikmE, t->ikmE);
 		fix32(pkR, t->pkRm);
 		fix32(skR, t->skRm);
-		CHECK(hpke_kem_encap_derand(ss, enc, pkR, ikmE) == HPKE_OK);
+		if (t->pkSm) {
+			struct sender s;
+			uint8_t dh_rs[32], dh_sr[32];
+			vec_sender(&s, t);
+			CHECK(hpke_kem_auth_encap_derand(ss, enc, pkR, s.sk, s.pk, ikmE) ==
+			      HPKE_OK);
+			CHECK(hpke_auth_static_dh(dh_rs, skR, s.pk) == HPKE_OK);
+			CHECK(hpke_auth_static_dh(dh_sr, s.sk, pkR) == HPKE_OK);
+			CHECK_EQ_MEM(dh_rs, dh_sr, 32); /* the static DH is symmetric */
+			CHECK(hpke_kem_auth_decap(ss2, enc, skR, pkR, s.pk, dh_rs) == HPKE_OK);
+		} else {
+			CHECK(hpke_kem_encap_derand(ss, enc, pkR, ikmE) == HPKE_OK);
+			CHECK(hpke_kem_decap(ss2, enc, skR, pkR) == HPKE_OK);
+		}
 		CHECK(eq_hex(enc, 32, t->pkEm)); /* enc = SerializePublicKey(pkE) */
 		CHECK(eq_hex(ss, 32, t->shared_secret));
-		CHECK(hpke_kem_decap(ss2, enc, skR) == HPKE_OK);
 		CHECK(eq_hex(ss2, 32, t->shared_secret));
 	}
 }
@@ -207,7 +309,8 @@ static void kat_key_schedule(void)
 			continue;
 		uint8_t ss[32], key[32], nonce[12], exp[32];
 		fix32(ss, t->shared_secret);
-		hpke_key_schedule(key, t->key_len, nonce, exp, t->aead, ss, info.p, info.n);
+		hpke_key_schedule(t->pkSm ? HPKE_MODE_AUTH : HPKE_MODE_BASE, key, t->key_len, nonce,
+		                  exp, t->aead, ss, info.p, info.n);
 		CHECK(eq_hex(key, t->key_len, t->key));
 		CHECK(eq_hex(nonce, 12, t->base_nonce));
 		CHECK(eq_hex(exp, 32, t->exporter_secret));
@@ -288,10 +391,20 @@ static void kat_contexts(void)
 		fix32(pkR, t->pkRm);
 		fix32(skR, t->skRm);
 		struct hpke_ctx s, r;
-		CHECK(hpke_setup_base_s_derand(&s, enc, pkR, info.p, info.n, t->aead, ikmE) ==
-		      HPKE_OK);
+		if (t->pkSm) {
+			struct sender sd;
+			vec_sender(&sd, t);
+			CHECK(hpke_setup_auth_s_derand(&s, enc, pkR, sd.sk, sd.pk, info.p, info.n,
+			                               t->aead, ikmE) == HPKE_OK);
+			CHECK(hpke_setup_auth_r(&r, enc, skR, pkR, sd.pk, info.p, info.n,
+			                        t->aead) == HPKE_OK);
+		} else {
+			CHECK(hpke_setup_base_s_derand(&s, enc, pkR, info.p, info.n, t->aead,
+			                               ikmE) == HPKE_OK);
+			CHECK(hpke_setup_base_r(&r, enc, skR, pkR, info.p, info.n, t->aead) ==
+			      HPKE_OK);
+		}
 		CHECK(eq_hex(enc, 32, t->pkEm));
-		CHECK(hpke_setup_base_r(&r, enc, skR, info.p, info.n, t->aead) == HPKE_OK);
 		if (t->key) {
 			CHECK(eq_hex(s.key, 32, t->key) && eq_hex(r.key, 32, t->key));
 			CHECK(eq_hex(s.base_nonce, 12, t->base_nonce));
@@ -342,7 +455,7 @@ static void roundtrip_random(void)
 		CHECK(hpke_seal_base(a, pk, info, info_len, aad, aad_len, pt, pt_len, env, &ks) ==
 		      HPKE_OK);
 		size_t back_len = 0;
-		CHECK(hpke_open_base(a, sk, info, info_len, aad, aad_len, env,
+		CHECK(hpke_open_base(a, sk, pk, info, info_len, aad, aad_len, env,
 		                     pt_len + HPKE_ENVELOPE_OVERHEAD, back, &back_len,
 		                     &kr) == HPKE_OK);
 		CHECK(back_len == pt_len);
@@ -369,7 +482,7 @@ static void in_place_and_empty(void)
 			continue;
 		struct hpke_ctx s, r;
 		CHECK(hpke_setup_base_s(&s, enc, pk, NULL, 0, all_aeads[i]) == HPKE_OK);
-		CHECK(hpke_setup_base_r(&r, enc, sk, NULL, 0, all_aeads[i]) == HPKE_OK);
+		CHECK(hpke_setup_base_r(&r, enc, sk, pk, NULL, 0, all_aeads[i]) == HPKE_OK);
 		uint8_t buf[64 + HPKE_TAG_LEN], orig[64];
 		randombytes_buf(orig, sizeof(orig));
 		memcpy(buf, orig, sizeof(orig));
@@ -406,6 +519,158 @@ static void deterministic_sender(void)
 	CHECK(memcmp(a, b, HPKE_ENC_LEN) != 0); /* the random variant draws a fresh key */
 }
 
+/* --- auth mode ------------------------------------------------------------------------------- */
+
+struct auth_world {
+	uint8_t pkR[32], skR[32], pkS[32], skS[32], pkT[32], skT[32];
+	uint8_t env[20 + HPKE_ENVELOPE_OVERHEAD];
+};
+
+/* An auth-mode envelope from S to R: info "info", aad "aad", fixture_pt. */
+static void auth_make(struct auth_world *w, enum hpke_aead a)
+{
+	hpke_keygen(w->pkR, w->skR);
+	hpke_keygen(w->pkS, w->skS);
+	hpke_keygen(w->pkT, w->skT);
+	uint8_t ikmE[32];
+	randombytes_buf(ikmE, sizeof(ikmE));
+	struct hpke_ctx s;
+	CHECK(hpke_setup_auth_s_derand(&s, w->env, w->pkR, w->skS, w->pkS, (const uint8_t *)"info",
+	                               4, a, ikmE) == HPKE_OK);
+	CHECK(hpke_seal(&s, (const uint8_t *)"aad", 3, (const uint8_t *)"twenty byte message", 20,
+	                w->env + 32) == HPKE_OK);
+	hpke_ctx_release(&s);
+}
+
+/* Opens w->env (or env) as from pkS, with dh_rs precomputed when given. */
+static enum hpke_result auth_open(const struct auth_world *w, enum hpke_aead a, const uint8_t *env,
+                                  size_t n, const uint8_t *pkS, const uint8_t *dh_rs)
+{
+	if (n < HPKE_ENVELOPE_OVERHEAD)
+		return HPKE_ERR_TRUNCATED;
+	struct hpke_ctx r;
+	enum hpke_result res =
+	    dh_rs ? hpke_setup_auth_r_cached(&r, env, w->skR, w->pkR, pkS, dh_rs,
+	                                     (const uint8_t *)"info", 4, a)
+	          : hpke_setup_auth_r(&r, env, w->skR, w->pkR, pkS, (const uint8_t *)"info", 4, a);
+	if (res != HPKE_OK) {
+		CHECK(r.role == 0);
+		return res;
+	}
+	uint8_t pt[sizeof(w->env)];
+	res = hpke_open(&r, (const uint8_t *)"aad", 3, env + 32, n - 32, pt);
+	if (res == HPKE_OK)
+		CHECK(n == sizeof(w->env) && memcmp(pt, "twenty byte message", 20) == 0);
+	hpke_ctx_release(&r);
+	return res;
+}
+
+static void auth_roundtrip(void)
+{
+	for (size_t ai = 0; ai < 2; ai++) {
+		enum hpke_aead a = all_aeads[ai];
+		if (!usable(a))
+			continue;
+		struct auth_world w;
+		auth_make(&w, a);
+		uint8_t dh_rs[32], dh_rt[32];
+		CHECK(hpke_auth_static_dh(dh_rs, w.skR, w.pkS) == HPKE_OK);
+		CHECK(hpke_auth_static_dh(dh_rt, w.skR, w.pkT) == HPKE_OK);
+		CHECK(auth_open(&w, a, w.env, sizeof(w.env), w.pkS, NULL) == HPKE_OK);
+		CHECK(auth_open(&w, a, w.env, sizeof(w.env), w.pkS, dh_rs) == HPKE_OK);
+		/* another sender's key, another sender's DH, or a DH that does not match pkS */
+		CHECK(auth_open(&w, a, w.env, sizeof(w.env), w.pkT, NULL) == HPKE_ERR_OPEN);
+		CHECK(auth_open(&w, a, w.env, sizeof(w.env), w.pkT, dh_rt) == HPKE_ERR_OPEN);
+		CHECK(auth_open(&w, a, w.env, sizeof(w.env), w.pkS, dh_rt) == HPKE_ERR_OPEN);
+		CHECK(auth_open(&w, a, w.env, sizeof(w.env), w.pkT, dh_rs) == HPKE_ERR_OPEN);
+		/* the mode is part of the key schedule: an auth envelope does not open in base
+		 * mode, and a base envelope does not open in auth mode */
+		uint8_t pt[sizeof(w.env)], base[sizeof(w.env)];
+		size_t pt_len = 0;
+		CHECK(hpke_open_base(a, w.skR, w.pkR, (const uint8_t *)"info", 4,
+		                     (const uint8_t *)"aad", 3, w.env, sizeof(w.env), pt, &pt_len,
+		                     NULL) == HPKE_ERR_OPEN);
+		CHECK(hpke_seal_base(a, w.pkR, (const uint8_t *)"info", 4, (const uint8_t *)"aad",
+		                     3, (const uint8_t *)"twenty byte message", 20, base,
+		                     NULL) == HPKE_OK);
+		CHECK(auth_open(&w, a, base, sizeof(base), w.pkS, NULL) == HPKE_ERR_OPEN);
+		/* every single-bit flip of enc or ciphertext, every truncation */
+		for (size_t i = 0; i < sizeof(w.env); i++) {
+			w.env[i] ^= 0x04;
+			enum hpke_result r = auth_open(&w, a, w.env, sizeof(w.env), w.pkS, dh_rs);
+			CHECK(r == HPKE_ERR_OPEN || (i < 32 && r == HPKE_ERR_INVALID_KEY));
+			w.env[i] ^= 0x04;
+		}
+		for (size_t n = HPKE_ENVELOPE_OVERHEAD; n < sizeof(w.env); n++)
+			CHECK(auth_open(&w, a, w.env, n, w.pkS, dh_rs) == HPKE_ERR_OPEN);
+		/* a sender that claims T's public key with S's secret is refused as T and as S */
+		uint8_t ikmE[32] = {7}, env[sizeof(w.env)];
+		struct hpke_ctx s;
+		CHECK(hpke_setup_auth_s_derand(&s, env, w.pkR, w.skS, w.pkT,
+		                               (const uint8_t *)"info", 4, a, ikmE) == HPKE_OK);
+		CHECK(hpke_seal(&s, (const uint8_t *)"aad", 3,
+		                (const uint8_t *)"twenty byte message", 20, env + 32) == HPKE_OK);
+		hpke_ctx_release(&s);
+		CHECK(auth_open(&w, a, env, sizeof(env), w.pkT, NULL) == HPKE_ERR_OPEN);
+		CHECK(auth_open(&w, a, env, sizeof(env), w.pkS, NULL) == HPKE_ERR_OPEN);
+	}
+}
+
+/* Exports agree between sender and both receiver setups; the static DH is never all-zero. */
+static void auth_exports(void)
+{
+	struct auth_world w;
+	auth_make(&w, HPKE_AEAD_CHACHA20POLY1305);
+	uint8_t ikmE[32], enc[32], dh_rs[32], e1[32], e2[32], e3[32];
+	randombytes_buf(ikmE, sizeof(ikmE));
+	struct hpke_ctx s, r1, r2;
+	CHECK(hpke_setup_auth_s_derand(&s, enc, w.pkR, w.skS, w.pkS, NULL, 0,
+	                               HPKE_AEAD_CHACHA20POLY1305, ikmE) == HPKE_OK);
+	CHECK(hpke_auth_static_dh(dh_rs, w.skR, w.pkS) == HPKE_OK);
+	CHECK(hpke_setup_auth_r(&r1, enc, w.skR, w.pkR, w.pkS, NULL, 0,
+	                        HPKE_AEAD_CHACHA20POLY1305) == HPKE_OK);
+	CHECK(hpke_setup_auth_r_cached(&r2, enc, w.skR, w.pkR, w.pkS, dh_rs, NULL, 0,
+	                               HPKE_AEAD_CHACHA20POLY1305) == HPKE_OK);
+	CHECK(hpke_export(&s, (const uint8_t *)"x", 1, e1, 32) == HPKE_OK);
+	CHECK(hpke_export(&r1, (const uint8_t *)"x", 1, e2, 32) == HPKE_OK);
+	CHECK(hpke_export(&r2, (const uint8_t *)"x", 1, e3, 32) == HPKE_OK);
+	CHECK(sodium_memcmp(e1, e2, 32) == 0 && sodium_memcmp(e1, e3, 32) == 0);
+	/* the same ephemeral in base mode gives another context */
+	struct hpke_ctx b;
+	uint8_t enc2[32];
+	CHECK(hpke_setup_base_s_derand(&b, enc2, w.pkR, NULL, 0, HPKE_AEAD_CHACHA20POLY1305,
+	                               ikmE) == HPKE_OK);
+	CHECK_EQ_MEM(enc, enc2, 32);
+	CHECK(hpke_export(&b, (const uint8_t *)"x", 1, e2, 32) == HPKE_OK);
+	CHECK(memcmp(e1, e2, 32) != 0);
+	hpke_ctx_release(&s);
+	hpke_ctx_release(&r1);
+	hpke_ctx_release(&r2);
+	hpke_ctx_release(&b);
+}
+
+/* A small-order sender key is refused by the receiver (the static DH would be all-zero), as is
+ * a small-order recipient key by the sender. */
+static void auth_small_order(void)
+{
+	struct auth_world w;
+	auth_make(&w, HPKE_AEAD_CHACHA20POLY1305);
+	uint8_t zero[32] = {0}, one[32] = {1}, dh_rs[32], enc[32], ikmE[32] = {3};
+	memset(dh_rs, 0x55, sizeof(dh_rs));
+	CHECK(hpke_auth_static_dh(dh_rs, w.skR, zero) == HPKE_ERR_INVALID_KEY);
+	uint8_t z[32] = {0};
+	CHECK_EQ_MEM(dh_rs, z, 32); /* wiped, not left half-written */
+	CHECK(hpke_auth_static_dh(dh_rs, w.skR, one) == HPKE_ERR_INVALID_KEY);
+	CHECK(auth_open(&w, HPKE_AEAD_CHACHA20POLY1305, w.env, sizeof(w.env), one, NULL) ==
+	      HPKE_ERR_INVALID_KEY);
+	struct hpke_ctx s;
+	CHECK(hpke_setup_auth_s_derand(&s, enc, one, w.skS, w.pkS, NULL, 0,
+	                               HPKE_AEAD_CHACHA20POLY1305, ikmE) == HPKE_ERR_INVALID_KEY);
+	CHECK(s.role == 0);
+	CHECK(hpke_setup_auth_s_derand(&s, enc, w.pkR, w.skS, w.pkS, NULL, 0, (enum hpke_aead)1,
+	                               ikmE) == HPKE_ERR_UNSUPPORTED_AEAD);
+}
+
 /* --- rejections ------------------------------------------------------------------------------- */
 
 struct fixture {
@@ -425,21 +690,28 @@ static void fixture_make(struct fixture *f, enum hpke_aead a)
 	      HPKE_OK);
 }
 
-static enum hpke_result fixture_open(const struct fixture *f, enum hpke_aead a, const uint8_t *sk,
-                                     const uint8_t *env, size_t env_len, const uint8_t *aad,
-                                     const uint8_t *info)
+static enum hpke_result fixture_open_pair(const struct fixture *f, enum hpke_aead a,
+                                          const uint8_t *sk, const uint8_t *pk, const uint8_t *env,
+                                          size_t env_len, const uint8_t *aad, const uint8_t *info)
 {
 	uint8_t pt[sizeof(f->env)];
 	size_t pt_len = 0;
 	memset(pt, 0xaa, sizeof(pt));
 	enum hpke_result r =
-	    hpke_open_base(a, sk, info, 8, aad, 8, env, env_len, pt, &pt_len, NULL);
+	    hpke_open_base(a, sk, pk, info, 8, aad, 8, env, env_len, pt, &pt_len, NULL);
 	if (r == HPKE_ERR_OPEN) /* nothing of the plaintext may leak out of a failed open */
 		for (size_t i = 0; i < env_len - HPKE_ENVELOPE_OVERHEAD; i++)
 			CHECK(pt[i] == 0);
 	if (r != HPKE_OK)
 		CHECK(pt_len == 0);
 	return r;
+}
+
+/* Opens with the fixture's own key pair. */
+static enum hpke_result fixture_open(const struct fixture *f, enum hpke_aead a, const uint8_t *env,
+                                     size_t env_len, const uint8_t *aad, const uint8_t *info)
+{
+	return fixture_open_pair(f, a, f->sk, f->pk, env, env_len, aad, info);
 }
 
 static void reject_tampering(void)
@@ -450,7 +722,7 @@ static void reject_tampering(void)
 			continue;
 		struct fixture f;
 		fixture_make(&f, a);
-		CHECK(fixture_open(&f, a, f.sk, f.env, sizeof(f.env), f.aad, f.info) == HPKE_OK);
+		CHECK(fixture_open(&f, a, f.env, sizeof(f.env), f.aad, f.info) == HPKE_OK);
 		/* every single-bit flip of enc or ciphertext is rejected */
 		for (size_t i = 0; i < sizeof(f.env); i++) {
 			for (int bit = 0; bit < 8; bit += 7) {
@@ -459,25 +731,27 @@ static void reject_tampering(void)
 				e[i] ^= (uint8_t)(1u << bit);
 				/* bit 255 of enc is ignored by X25519, but the KEM context hashes
 				 * enc verbatim, so the shared secret still changes */
-				CHECK(fixture_open(&f, a, f.sk, e, sizeof(e), f.aad, f.info) ==
+				CHECK(fixture_open(&f, a, e, sizeof(e), f.aad, f.info) ==
 				      HPKE_ERR_OPEN);
 			}
 		}
 		uint8_t bad[8];
 		memcpy(bad, f.aad, 8);
 		bad[7] ^= 1;
-		CHECK(fixture_open(&f, a, f.sk, f.env, sizeof(f.env), bad, f.info) ==
-		      HPKE_ERR_OPEN);
+		CHECK(fixture_open(&f, a, f.env, sizeof(f.env), bad, f.info) == HPKE_ERR_OPEN);
 		memcpy(bad, f.info, 8);
 		bad[0] ^= 0x80;
-		CHECK(fixture_open(&f, a, f.sk, f.env, sizeof(f.env), f.aad, bad) == HPKE_ERR_OPEN);
+		CHECK(fixture_open(&f, a, f.env, sizeof(f.env), f.aad, bad) == HPKE_ERR_OPEN);
 		uint8_t pk2[32], sk2[32];
 		hpke_keygen(pk2, sk2);
-		CHECK(fixture_open(&f, a, sk2, f.env, sizeof(f.env), f.aad, f.info) ==
+		CHECK(fixture_open_pair(&f, a, sk2, pk2, f.env, sizeof(f.env), f.aad, f.info) ==
+		      HPKE_ERR_OPEN);
+		/* the right secret with a public key that is not its own: another KEM context */
+		CHECK(fixture_open_pair(&f, a, f.sk, pk2, f.env, sizeof(f.env), f.aad, f.info) ==
 		      HPKE_ERR_OPEN);
 		/* every truncation */
 		for (size_t n = 0; n < sizeof(f.env); n++) {
-			enum hpke_result r = fixture_open(&f, a, f.sk, f.env, n, f.aad, f.info);
+			enum hpke_result r = fixture_open(&f, a, f.env, n, f.aad, f.info);
 			CHECK(r ==
 			      (n < HPKE_ENVELOPE_OVERHEAD ? HPKE_ERR_TRUNCATED : HPKE_ERR_OPEN));
 		}
@@ -489,11 +763,11 @@ static void reject_wrong_suite(void)
 	struct fixture f;
 	fixture_make(&f, HPKE_AEAD_CHACHA20POLY1305);
 	if (aes_ok())
-		CHECK(fixture_open(&f, HPKE_AEAD_AES256GCM, f.sk, f.env, sizeof(f.env), f.aad,
-		                   f.info) == HPKE_ERR_OPEN);
+		CHECK(fixture_open(&f, HPKE_AEAD_AES256GCM, f.env, sizeof(f.env), f.aad, f.info) ==
+		      HPKE_ERR_OPEN);
 	else
-		CHECK(fixture_open(&f, HPKE_AEAD_AES256GCM, f.sk, f.env, sizeof(f.env), f.aad,
-		                   f.info) == HPKE_ERR_AEAD_UNAVAILABLE);
+		CHECK(fixture_open(&f, HPKE_AEAD_AES256GCM, f.env, sizeof(f.env), f.aad, f.info) ==
+		      HPKE_ERR_AEAD_UNAVAILABLE);
 	/* AES-128-GCM (0x0001) and export-only (0xffff) are outside the profile */
 	static const uint16_t others[] = {0x0000, 0x0001, 0x0004, 0xffff};
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
@@ -504,7 +778,7 @@ static void reject_wrong_suite(void)
 		CHECK(ctx.role == 0);
 		CHECK(hpke_seal_base((enum hpke_aead)others[i], f.pk, NULL, 0, NULL, 0, NULL, 0,
 		                     out, NULL) == HPKE_ERR_UNSUPPORTED_AEAD);
-		CHECK(fixture_open(&f, (enum hpke_aead)others[i], f.sk, f.env, sizeof(f.env), f.aad,
+		CHECK(fixture_open(&f, (enum hpke_aead)others[i], f.env, sizeof(f.env), f.aad,
 		                   f.info) == HPKE_ERR_UNSUPPORTED_AEAD);
 	}
 }
@@ -538,8 +812,8 @@ static void reject_small_order(void)
 			                     fixture_pt, 20, env, NULL) == HPKE_ERR_INVALID_KEY);
 			memcpy(env, f.env, sizeof(env));
 			memcpy(env, p, 32);
-			CHECK(fixture_open(&f, HPKE_AEAD_CHACHA20POLY1305, f.sk, env, sizeof(env),
-			                   f.aad, f.info) == HPKE_ERR_INVALID_KEY);
+			CHECK(fixture_open(&f, HPKE_AEAD_CHACHA20POLY1305, env, sizeof(env), f.aad,
+			                   f.info) == HPKE_ERR_INVALID_KEY);
 		}
 	}
 }
@@ -550,7 +824,7 @@ static void sequence_rules(void)
 	hpke_keygen(pk, sk);
 	struct hpke_ctx s, r;
 	CHECK(hpke_setup_base_s(&s, enc, pk, NULL, 0, HPKE_AEAD_CHACHA20POLY1305) == HPKE_OK);
-	CHECK(hpke_setup_base_r(&r, enc, sk, NULL, 0, HPKE_AEAD_CHACHA20POLY1305) == HPKE_OK);
+	CHECK(hpke_setup_base_r(&r, enc, sk, pk, NULL, 0, HPKE_AEAD_CHACHA20POLY1305) == HPKE_OK);
 	const uint8_t m0[4] = "msg0", m1[4] = "msg1";
 	uint8_t c0[4 + HPKE_TAG_LEN], c1[4 + HPKE_TAG_LEN], out[4];
 	CHECK(hpke_seal(&s, NULL, 0, m0, 4, c0) == HPKE_OK);
@@ -591,8 +865,8 @@ static void length_caps(void)
 	struct hpke_ctx s;
 	CHECK(hpke_setup_base_s(&s, enc, pk, big, HPKE_INFO_MAX + 1, HPKE_AEAD_CHACHA20POLY1305) ==
 	      HPKE_ERR_TOO_LONG);
-	CHECK(hpke_setup_base_r(&s, enc, sk, big, HPKE_INFO_MAX + 1, HPKE_AEAD_CHACHA20POLY1305) ==
-	      HPKE_ERR_TOO_LONG);
+	CHECK(hpke_setup_base_r(&s, enc, sk, pk, big, HPKE_INFO_MAX + 1,
+	                        HPKE_AEAD_CHACHA20POLY1305) == HPKE_ERR_TOO_LONG);
 	CHECK(hpke_setup_base_s(&s, enc, pk, big, HPKE_INFO_MAX, HPKE_AEAD_CHACHA20POLY1305) ==
 	      HPKE_OK);
 	CHECK(hpke_export(&s, big, HPKE_EXPORT_CTX_MAX + 1, big, 32) == HPKE_ERR_TOO_LONG);
@@ -662,7 +936,7 @@ static void misuse_aborts(void)
 	hpke_keygen(pk, sk);
 	struct hpke_ctx s, r, dead;
 	CHECK(hpke_setup_base_s(&s, enc, pk, NULL, 0, HPKE_AEAD_CHACHA20POLY1305) == HPKE_OK);
-	CHECK(hpke_setup_base_r(&r, enc, sk, NULL, 0, HPKE_AEAD_CHACHA20POLY1305) == HPKE_OK);
+	CHECK(hpke_setup_base_r(&r, enc, sk, pk, NULL, 0, HPKE_AEAD_CHACHA20POLY1305) == HPKE_OK);
 	CHECK(hpke_setup_base_s(&dead, enc, pk, NULL, 0, (enum hpke_aead)1) ==
 	      HPKE_ERR_UNSUPPORTED_AEAD);
 	CHECK(aborts(do_open, &s));
@@ -696,6 +970,7 @@ static void strerror_distinct(void)
 
 CHECK_MAIN(CASE(kat_derive_keypair), CASE(kat_kem), CASE(kat_key_schedule), CASE(kat_long_export),
            CASE(kat_contexts), CASE(roundtrip_random), CASE(in_place_and_empty),
-           CASE(deterministic_sender), CASE(reject_tampering), CASE(reject_wrong_suite),
+           CASE(deterministic_sender), CASE(auth_roundtrip), CASE(auth_exports),
+           CASE(auth_small_order), CASE(reject_tampering), CASE(reject_wrong_suite),
            CASE(reject_small_order), CASE(sequence_rules), CASE(length_caps), CASE(release_wipes),
            CASE(misuse_aborts), CASE(strerror_distinct))

@@ -1,5 +1,6 @@
 /* enclave_query: who may read what, refusals with the right enclave_result, caps, answers only
- * the asker can open, concurrency, and that no query changes the enclave's state. */
+ * the asker can open, session queries (HPKE auth mode) through the enclave's session cache,
+ * concurrency, and that no query changes the enclave's state. */
 #include <pthread.h>
 
 #include "check.h"
@@ -93,7 +94,8 @@ static void session_keys_act_for_their_account(void)
 	uint64_t h = f.w.chain.height;
 	for (int expired = 0; expired < 2; expired++) {
 		struct env_cert cert;
-		env_cert_sign(&cert, f.w.chain.chain_id, ask, spk, expired ? h - 1 : h + 10);
+		env_cert_sign(&cert, ENV_CERT_ED25519, f.w.chain.chain_id, ask, spk,
+		              expired ? h - 1 : h + 10);
 		struct env_signer s = {.sk = ssk, .cert = &cert};
 		uint8_t q[QUERY_BUF];
 		size_t n;
@@ -116,6 +118,112 @@ static void session_keys_act_for_their_account(void)
 		}
 		env_query_client_release(&k);
 		enc_release(&out);
+	}
+	harness_world_release(&f.w);
+}
+
+/* An X25519 session key pair from a one-byte seed. */
+static void xsession(uint8_t pk[32], uint8_t sk[32], uint8_t seed_byte)
+{
+	uint8_t seed[32];
+	memset(seed, seed_byte, sizeof(seed));
+	hpke_keypair_from_seed(pk, sk, seed);
+}
+
+/* Runs a session query of `who` through session key (spk, ssk) and sets *value to the answer
+ * (-1: none). No CHECK here: threads call it. */
+static enum enclave_result run_session(struct fixture *f, const char *who, const uint8_t *spk,
+                                       const uint8_t *ssk, uint64_t cert_expiry, int *value)
+{
+	uint8_t q[QUERY_BUF];
+	struct env_query_client k;
+	size_t n =
+	    harness_seal_session_query(&f->w.plat, &f->w.chain, f->pk, f->id, who, spk, ssk,
+	                               cert_expiry, f->w.chain.height + 2, "get mine", q, &k);
+	struct enc out;
+	enc_init(&out, 4096);
+	enum enclave_result r = enclave_query(f->w.e, q, n, &out);
+	uint32_t res = 0;
+	uint8_t body[64];
+	size_t len = 0;
+	*value = -1;
+	if (r == ENCLAVE_OK && harness_open_answer(&k, out.buf, out.len, &res, body, &len) &&
+	    res == CONTRACT_OK && len == 8)
+		*value = body[0];
+	if (r != ENCLAVE_OK && out.len != 0)
+		*value = -2; /* a refusal wrote something */
+	env_query_client_release(&k);
+	enc_release(&out);
+	return r;
+}
+
+/* Session queries answer for the certifying account, again and again from the cache; the
+ * refusals keep their meaning, and a refused certificate never passes later. */
+static void session_queries_act_for_their_account(void)
+{
+	struct fixture f;
+	fixture_default(&f);
+	uint8_t spk[32], ssk[32], tpk[32], tsk[32];
+	xsession(spk, ssk, 0x31);
+	xsession(tpk, tsk, 0x32);
+	uint64_t h = f.w.chain.height;
+	int v = 0;
+	for (int i = 0; i < 3; i++) {
+		CHECK(run_session(&f, "alice", spk, ssk, h + 10, &v) == ENCLAVE_OK && v == 5);
+		CHECK(run_session(&f, "bob", tpk, tsk, h + 10, &v) == ENCLAVE_OK && v == 2);
+	}
+	CHECK(run_session(&f, "alice", spk, ssk, h - 1, &v) == ENCLAVE_QUERY_EXPIRED && v == -1);
+	CHECK(run_session(&f, "alice", spk, ssk, h, &v) == ENCLAVE_OK && v == 5);
+
+	/* sealed with bob's session key under alice's certificate of another key */
+	uint8_t q[QUERY_BUF];
+	struct env_query_client k;
+	size_t n = harness_seal_session_query(&f.w.plat, &f.w.chain, f.pk, f.id, "alice", spk, tsk,
+	                                      h + 10, h + 2, "get mine", q, &k);
+	env_query_client_release(&k);
+	struct enc out;
+	enc_init(&out, 4096);
+	CHECK(enclave_query(f.w.e, q, n, &out) == ENCLAVE_QUERY_DECRYPT);
+	/* every changed byte of a session query, twice (the cache has seen the first pass) */
+	n = harness_seal_session_query(&f.w.plat, &f.w.chain, f.pk, f.id, "alice", spk, ssk, h + 10,
+	                               h + 2, "get mine", q, &k);
+	env_query_client_release(&k);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			q[i] ^= 0x08;
+			CHECK(enclave_query(f.w.e, q, n, &out) != ENCLAVE_OK);
+			q[i] ^= 0x08;
+		}
+	/* a certificate claiming alice, signed by bob: refused now and after */
+	uint8_t bpk[32], bsk[64];
+	CHECK(devkeys_keypair("bob", bpk, bsk));
+	struct env_cert forged;
+	env_cert_sign(&forged, ENV_CERT_X25519, f.w.chain.chain_id, bsk, spk, h + 10);
+	memcpy(q + 36 + 72, forged.sig, 64);
+	CHECK(enclave_query(f.w.e, q, n, &out) == ENCLAVE_QUERY_SIGNATURE);
+	CHECK(enclave_query(f.w.e, q, n, &out) == ENCLAVE_QUERY_SIGNATURE);
+	CHECK(out.len == 0);
+	enc_release(&out);
+	CHECK(run_session(&f, "alice", spk, ssk, h + 10, &v) == ENCLAVE_OK && v == 5);
+	harness_world_release(&f.w);
+}
+
+/* A cache of one entry: sessions evict each other and every answer stays right. */
+static void session_cache_eviction(void)
+{
+	struct fixture f;
+	struct enclave_config cfg = harness_config(1 << 20);
+	cfg.max_query_sessions = 1;
+	fixture_init(&f, &cfg);
+	uint8_t spk[32], ssk[32], tpk[32], tsk[32];
+	xsession(spk, ssk, 0x41);
+	xsession(tpk, tsk, 0x42);
+	int v = 0;
+	for (int i = 0; i < 4; i++) {
+		CHECK(run_session(&f, "alice", spk, ssk, f.w.chain.height + 5, &v) == ENCLAVE_OK);
+		CHECK(v == 5);
+		CHECK(run_session(&f, "bob", tpk, tsk, f.w.chain.height + 5, &v) == ENCLAVE_OK);
+		CHECK(v == 2);
 	}
 	harness_world_release(&f.w);
 }
@@ -291,6 +399,7 @@ struct worker_arg {
 	const char *who;
 	uint64_t want;
 	int bad;
+	uint8_t spk[32], ssk[32]; /* session queries with this key between the signed ones */
 };
 
 static void *query_thread(void *p)
@@ -300,15 +409,21 @@ static void *query_thread(void *p)
 		uint32_t res = 0;
 		uint8_t body[64];
 		size_t len = 0;
+		int v = 0;
 		if (harness_ask_raw(&a->f->w, a->f->w.e, a->f->pk, a->f->id, a->who, "get mine",
 		                    &res, body, &len) != ENCLAVE_OK ||
 		    res != CONTRACT_OK || len != 8 || body[0] != a->want)
+			a->bad++;
+		if (run_session(a->f, a->who, a->spk, a->ssk, a->f->w.chain.height + 5, &v) !=
+		        ENCLAVE_OK ||
+		    v != (int)a->want)
 			a->bad++;
 	}
 	return NULL;
 }
 
-/* Queries run in parallel (the host's read lock) and each gets its own right answer. */
+/* Queries run in parallel (the host's read lock), signed and session ones sharing the session
+ * cache, and each gets its own right answer. */
 static void concurrent_queries(void)
 {
 	struct fixture f;
@@ -316,7 +431,9 @@ static void concurrent_queries(void)
 	pthread_t t[THREADS];
 	struct worker_arg a[THREADS];
 	for (int i = 0; i < THREADS; i++) {
-		a[i] = (struct worker_arg){&f, i % 2 ? "alice" : "bob", i % 2 ? 5 : 2, 0};
+		a[i] = (struct worker_arg){&f, i % 2 ? "alice" : "bob", i % 2 ? 5 : 2, 0, {0}, {0}};
+		xsession(a[i].spk, a[i].ssk,
+		         (uint8_t)(0x50 + i % 3)); /* threads 0 and 3: one key, two accounts */
 		CHECK(pthread_create(&t[i], NULL, query_thread, &a[i]) == 0);
 	}
 	for (int i = 0; i < THREADS; i++) {
@@ -327,7 +444,8 @@ static void concurrent_queries(void)
 }
 
 CHECK_MAIN(CASE(the_asker_gets_its_own_data_and_only_it_can_read_it),
-           CASE(session_keys_act_for_their_account),
+           CASE(session_keys_act_for_their_account), CASE(session_queries_act_for_their_account),
+           CASE(session_cache_eviction),
            CASE(expired_misaddressed_and_malformed_queries_are_refused),
            CASE(any_changed_byte_is_refused), CASE(caps_on_request_and_answer),
            CASE(queries_never_change_state), CASE(concurrent_queries))
