@@ -165,11 +165,14 @@ struct dev_worker *cmd_dev_worker_start(struct cli_ctx *ctx, struct node *n, con
 		return NULL;
 	}
 	d->gov_running = pthread_create(&d->gov, NULL, dev_gov_main, d) == 0;
+	return d;
+}
+
+void cmd_dev_worker_describe(const struct dev_worker *d)
+{
 	printf("  worker        http://127.0.0.1:%u/status   (sim backend: NOT hardware-protected; "
 	       "gatekeeper of cluster %d)\n",
 	       worker_port(d->w), DEV_CLUSTER);
-	fflush(stdout);
-	return d;
 }
 
 void cmd_dev_worker_stop(struct dev_worker *d)

@@ -301,11 +301,14 @@ static void dev_banner(struct node *n)
 	static const char *const names[] = {"alice", "bob", "charlie", "dave", "eve", "ferdie"};
 	uint8_t pk[32], sk[64];
 	char addr[SS58_ADDR_MAX + 1];
+	/* Started before the banner is printed, so the banner comes out whole. */
+	dev_worker = cmd_dev_worker_start(dev_ctx, n, dev_data);
 	printf("\n  Tenebra dev network is running\n\n");
 	printf("  node RPC      http://127.0.0.1:%u/   (JSON-RPC 2.0; docs/rpc.md)\n",
 	       node_rpc_port(n));
 	printf("  metrics       http://127.0.0.1:%u/metrics\n", node_rpc_port(n));
-	dev_worker = cmd_dev_worker_start(dev_ctx, n, dev_data);
+	if (dev_worker)
+		cmd_dev_worker_describe(dev_worker);
 	printf("  new heads     http://127.0.0.1:%u/events/heads   (Server-Sent Events)\n",
 	       node_rpc_port(n));
 	printf("  validator     alice (the only validator; dev keys are public: never use them "

@@ -71,7 +71,7 @@ bool cli_http(const char *url, const char *path, const uint8_t *body, size_t len
 
 /* ---- tenebra dev ------------------------------------------------------------------------- */
 
-/* Starts the dev worker in this process next to node n: data in DIR/worker, operator alice, the
+/* Starts the dev worker in this process next to node n: data in DIR/worker, operator ferdie, the
  * dev sim attestation key, HTTP on 127.0.0.1:8000 (listen may override), the contract codes of
  * ctx; then, in the background, makes it the gatekeeper of cluster 0 (alice is the dev chain's
  * sudo). Returns a handle for cmd_dev_worker_stop, or NULL after printing why. */
@@ -79,5 +79,7 @@ struct dev_worker;
 struct dev_worker *cmd_dev_worker_start(struct cli_ctx *ctx, struct node *n, const char *dir);
 /* Stops and frees it (NULL is a no-op). */
 void cmd_dev_worker_stop(struct dev_worker *d);
+/* Prints the worker's line of the dev banner. */
+void cmd_dev_worker_describe(const struct dev_worker *d);
 
 #endif

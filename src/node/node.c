@@ -303,10 +303,16 @@ void node_free(struct node *n)
 {
 	if (!n)
 		return;
+	/* Every thread first, then the memory: the engine publishes head events to the RPC
+	 * server's SSE channel and broadcasts on p2p, RPC handlers admit txs into the gossip queue
+	 * and run on node_par, and p2p callbacks push into the engine's inboxes. */
 	node_request_stop(n);
-	rpc_server_free(n->rpc); /* no handler runs after this */
+	if (n->rpc)
+		rpc_server_stop(n->rpc); /* no handler runs after this; publishing is a no-op */
 	node_threads_stop(n);
 	p2p_free(n->p2p); /* no callback runs after this */
+	n->p2p = NULL;
+	rpc_server_free(n->rpc);
 	node_engine_close(n);
 	node_par_free(n->par);
 	node_par_free(n->chain.par);

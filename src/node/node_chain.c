@@ -334,8 +334,8 @@ static bool put_block(struct node_chain *c, struct node_pending *p, const struct
 		                          p->receipt_ptrs,  p->receipt_lens};
 		cons_valset_next(next_cv, &c->head.cv_next, &p->next);
 		ok = bstore_put_block(c->store, p->txn, &sb) == BSTORE_OK &&
-		     node_feed_put_msgs(c->store, p->txn, p->header.height, p->msgs.buf,
-		                        p->msgs.len) == BSTORE_OK &&
+		     node_feed_put(c->store, p->txn, &p->header, &p->next, p->msgs.buf,
+		                   p->msgs.len) == BSTORE_OK &&
 		     put_vsets(c, p->txn, &c->head.next, next_cv);
 	}
 	enc_release(&ec);

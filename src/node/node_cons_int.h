@@ -20,13 +20,8 @@
 #include "consensus/signer.h"
 #include "consensus/wal.h"
 #include "node/node_chain.h"
+#include "node/node_msg.h"
 
-/* Channels. */
-enum { NODE_CH_TX = 1, NODE_CH_CONS = 2, NODE_CH_SYNC = 3 };
-/* NODE_CH_CONS message types (first byte). */
-enum { NODE_MSG_PROPOSAL = 1, NODE_MSG_VOTE = 2 };
-/* NODE_CH_SYNC message types. */
-enum { NODE_MSG_STATUS = 1, NODE_MSG_GET_BLOCKS = 2, NODE_MSG_BLOCK = 3 };
 /* WAL record types (consensus/wal.h types 1..255 are the caller's). */
 enum { NODE_WAL_PROPOSAL = 1, NODE_WAL_VOTE = 2, NODE_WAL_TIMEOUT = 3, NODE_WAL_VALUE = 4 };
 
@@ -37,7 +32,6 @@ enum { NODE_WAL_PROPOSAL = 1, NODE_WAL_VOTE = 2, NODE_WAL_TIMEOUT = 3, NODE_WAL_
 #define NODE_TIMERS_MAX      256
 #define NODE_OWN_MSGS        8    /* own signed messages of the height kept for re-sending */
 #define NODE_PEERS_MAX       64   /* peers whose status the engine tracks */
-#define NODE_SYNC_BATCH      16   /* blocks asked for in one request */
 #define NODE_SYNC_TIMEOUT_MS 5000 /* a request unanswered this long is asked elsewhere */
 #define NODE_SYNC_GRACE_MS   1500 /* one block behind this long: sync rather than wait */
 #define NODE_TICK_MS         500  /* status broadcast, re-sends, sync checks */

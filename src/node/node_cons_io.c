@@ -48,52 +48,25 @@ bool node_wal_timeout(struct node *n, uint8_t kind, uint64_t height, uint32_t ro
 static uint8_t *proposal_msg(const struct cons_proposal *p, const uint8_t *block, size_t blen,
                              bool valid, size_t *len)
 {
-	uint8_t pb[256];
-	struct enc pe, e;
-	enc_init_fixed(&pe, pb, sizeof(pb));
-	cons_proposal_encode(&pe, p);
-	if (enc_finish(&pe) != CODEC_OK)
-		return NULL;
-	size_t cap = 2 + 10 + pe.len + blen;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
-		return NULL;
-	enc_init_fixed(&e, buf, cap);
+	struct node_msg m = {.channel = NODE_CH_CONS, .type = NODE_MSG_PROPOSAL, .proposal = *p};
+	struct enc e;
+	m.block = block;
+	m.block_len = blen;
+	enc_init(&e, 512 + blen);
 	enc_u8(&e, valid);
-	enc_u8(&e, NODE_MSG_PROPOSAL);
-	enc_bytes(&e, pb, pe.len);
-	enc_raw(&e, block, blen);
+	node_msg_encode(&e, &m);
+	if (enc_finish(&e) != CODEC_OK) {
+		enc_release(&e);
+		return NULL;
+	}
 	*len = e.len;
-	return buf;
+	return e.buf;
 }
 
-/* Parses a wire proposal (after its type byte). block points into m. */
-static bool parse_proposal(const uint8_t *m, size_t len, struct cons_proposal *p,
-                           const uint8_t **block, size_t *blen)
+/* The height a consensus message is for. */
+static uint64_t msg_height(const struct node_msg *m)
 {
-	struct dec d;
-	size_t plen;
-	dec_init(&d, m, len);
-	const uint8_t *pb = dec_bytes(&d, &plen, 256);
-	if (!pb || cons_proposal_decode(p, pb, plen) != CODEC_OK)
-		return false;
-	*block = m + d.pos;
-	*blen = len - d.pos;
-	return *blen >= HEADER_LEN;
-}
-
-/* The height a wire consensus message is for, or 0 if it does not parse that far. */
-static uint64_t msg_height(const uint8_t *m, size_t len)
-{
-	struct cons_proposal p;
-	struct cons_vote v;
-	const uint8_t *b;
-	size_t bl;
-	if (len > 1 && m[0] == NODE_MSG_PROPOSAL && parse_proposal(m + 1, len - 1, &p, &b, &bl))
-		return p.height;
-	if (len > 1 && m[0] == NODE_MSG_VOTE && cons_vote_decode(&v, m + 1, len - 1) == CODEC_OK)
-		return v.height;
-	return 0;
+	return m->type == NODE_MSG_PROPOSAL ? m->proposal.height : m->vote.height;
 }
 
 /* ---- own messages ------------------------------------------------------------------------- */
@@ -187,8 +160,8 @@ void node_send_vote(struct node *n, const struct cons_vote *tmpl)
 	if (!sign(n, step, v.height, v.round, sb, sizeof(sb), v.sig))
 		return;
 	enc_init_fixed(&enc, buf, sizeof(buf));
-	enc_u8(&enc, NODE_MSG_VOTE);
-	cons_vote_encode(&enc, &v);
+	node_msg_encode(
+	    &enc, &(struct node_msg){.channel = NODE_CH_CONS, .type = NODE_MSG_VOTE, .vote = v});
 	if (enc_finish(&enc) != CODEC_OK || !wal_put(n, NODE_WAL_VOTE, buf, enc.len, true))
 		return node_engine_fail(n, "cannot record our vote");
 	own_keep(e, v.round, (uint8_t)step, buf, enc.len);
@@ -225,58 +198,55 @@ static int judge(struct node *n, const struct cons_proposal *p, const uint8_t *b
 	return r == NODE_CHAIN_OK;
 }
 
-static void peer_proposal(struct node *n, const uint8_t *m, size_t len)
+static void peer_proposal(struct node *n, const struct node_msg *m)
 {
-	struct cons_proposal p;
+	const struct cons_proposal *p = &m->proposal;
 	struct header h;
 	uint8_t hash[32];
-	const uint8_t *block;
-	size_t blen, rlen;
+	size_t rlen;
 	struct cons_outputs out = {0};
-	if (!parse_proposal(m + 1, len - 1, &p, &block, &blen) ||
-	    !cons_proposal_verify(&n->chain.head.next, n->chain.params.chain_id, &p) ||
-	    header_decode(&h, block, HEADER_LEN) != BLOCK_OK)
+	if (!cons_proposal_verify(&n->chain.head.next, n->chain.params.chain_id, p) ||
+	    header_decode(&h, m->block, HEADER_LEN) != BLOCK_OK)
 		return;
 	header_hash(hash, &h);
-	if (memcmp(hash, p.block_hash, 32) != 0)
+	if (memcmp(hash, p->block_hash, 32) != 0)
 		return;
-	int valid = judge(n, &p, block, blen);
+	int valid = judge(n, p, m->block, m->block_len);
 	if (valid < 0)
 		return;
-	uint8_t *rec = proposal_msg(&p, block, blen, valid, &rlen);
+	uint8_t *rec = proposal_msg(p, m->block, m->block_len, valid, &rlen);
 	if (!rec || !wal_put(n, NODE_WAL_PROPOSAL, rec, rlen, false)) {
 		free(rec);
 		return node_engine_fail(n, "cannot write the WAL");
 	}
 	free(rec);
-	cons_on_proposal(n->eng->cons, &p, valid, &out);
+	cons_on_proposal(n->eng->cons, p, valid, &out);
 	node_act(n, &out);
 }
 
-static void peer_vote(struct node *n, const uint8_t *m, size_t len)
+static void peer_vote(struct node *n, const struct node_msg *m, const uint8_t *raw, size_t len)
 {
-	struct cons_vote v;
 	struct cons_outputs out = {0};
-	if (cons_vote_decode(&v, m + 1, len - 1) != CODEC_OK ||
-	    !cons_vote_verify(&n->chain.head.next, n->chain.params.chain_id, &v))
+	if (!cons_vote_verify(&n->chain.head.next, n->chain.params.chain_id, &m->vote))
 		return;
-	if (!wal_put(n, NODE_WAL_VOTE, m, len, false))
+	if (!wal_put(n, NODE_WAL_VOTE, raw, len, false))
 		return node_engine_fail(n, "cannot write the WAL");
-	cons_on_vote(n->eng->cons, &v, &out);
+	cons_on_vote(n->eng->cons, &m->vote, &out);
 	node_act(n, &out);
 }
 
 bool node_on_cons_msg(struct node *n, struct node_event *ev)
 {
 	struct node_engine *e = n->eng;
-	uint64_t h = msg_height(ev->data, ev->len), next = n->chain.head.height + 1;
-	if (h == 0)
+	struct node_msg m;
+	if (!node_msg_decode(&m, NODE_CH_CONS, ev->data, ev->len))
 		return false;
+	uint64_t h = msg_height(&m), next = n->chain.head.height + 1;
 	if (e->height_started && h == e->height) {
-		if (ev->data[0] == NODE_MSG_PROPOSAL)
-			peer_proposal(n, ev->data, ev->len);
+		if (m.type == NODE_MSG_PROPOSAL)
+			peer_proposal(n, &m);
 		else
-			peer_vote(n, ev->data, ev->len);
+			peer_vote(n, &m, ev->data, ev->len);
 		return false;
 	}
 	bool early = (!e->height_started && h == next) || (e->height_started && h == next + 1);
@@ -288,17 +258,17 @@ bool node_on_cons_msg(struct node *n, struct node_event *ev)
 
 /* ---- replay ------------------------------------------------------------------------------- */
 
+/* valid u8 ‖ the wire proposal. */
 static void replay_proposal(struct node *n, const uint8_t *r, size_t len)
 {
-	struct cons_proposal p;
-	const uint8_t *block;
-	size_t blen;
+	struct node_msg m;
 	struct cons_outputs out = {0};
-	if (len < 2 || !parse_proposal(r + 2, len - 2, &p, &block, &blen))
+	if (len < 2 || !node_msg_decode(&m, NODE_CH_CONS, r + 1, len - 1) ||
+	    m.type != NODE_MSG_PROPOSAL)
 		return;
-	if (!node_block_keep(n->eng, p.block_hash, block, blen, r[0] != 0))
+	if (!node_block_keep(n->eng, m.proposal.block_hash, m.block, m.block_len, r[0] != 0))
 		return node_engine_fail(n, "out of memory");
-	cons_on_proposal(n->eng->cons, &p, r[0] != 0, &out);
+	cons_on_proposal(n->eng->cons, &m.proposal, r[0] != 0, &out);
 	node_act(n, &out);
 }
 
@@ -324,7 +294,7 @@ static void replay_value(struct node *n, const uint8_t *r, size_t len)
 static void replay_record(struct node *n, const struct wal_record *rec)
 {
 	struct cons_outputs out = {0};
-	struct cons_vote v;
+	struct node_msg m;
 	struct dec d;
 	switch (rec->type) {
 	case NODE_WAL_PROPOSAL:
@@ -332,8 +302,9 @@ static void replay_record(struct node *n, const struct wal_record *rec)
 	case NODE_WAL_VALUE:
 		return replay_value(n, rec->data, rec->len);
 	case NODE_WAL_VOTE:
-		if (rec->len > 1 && cons_vote_decode(&v, rec->data + 1, rec->len - 1) == CODEC_OK) {
-			cons_on_vote(n->eng->cons, &v, &out);
+		if (node_msg_decode(&m, NODE_CH_CONS, rec->data, rec->len) &&
+		    m.type == NODE_MSG_VOTE) {
+			cons_on_vote(n->eng->cons, &m.vote, &out);
 			node_act(n, &out);
 		}
 		return;

@@ -1,6 +1,7 @@
 /* Block feeds, genesis, registry and contracts records for workers and the CLI (node_feed.h). */
 #include "node/node_feed.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,24 +12,40 @@
 #include "chain/feed.h"
 #include "chain/mq.h"
 #include "chain/registry.h"
-#include "chain/validators.h"
 #include "node/node_int.h"
 
-#define MSGS_KEY_LEN (5 + 16 + 1)
+#define FEED_KEY_LEN (5 + 16 + 1) /* "msgs/" or "vset/", 16 hex digits, NUL */
 
-static void msgs_key(char out[MSGS_KEY_LEN], uint64_t height)
+static void feed_key(char out[FEED_KEY_LEN], const char *kind, uint64_t height)
 {
-	snprintf(out, MSGS_KEY_LEN, "msgs/%016llx", (unsigned long long)height);
+	snprintf(out, FEED_KEY_LEN, "%s/%016llx", kind, (unsigned long long)height);
 }
 
-enum bstore_result node_feed_put_msgs(struct bstore *b, MDB_txn *txn, uint64_t height,
-                                      const uint8_t *msgs, size_t len)
+static bool changes_set(const struct header *h)
 {
-	char key[MSGS_KEY_LEN];
-	if (len == 0 || (len == 1 && msgs[0] == 0)) /* no messages: nothing stored */
-		return BSTORE_OK;
-	msgs_key(key, height);
-	return bstore_meta_put(b, txn, key, msgs, len);
+	return memcmp(h->next_validators_hash, h->validators_hash, 32) != 0;
+}
+
+enum bstore_result node_feed_put(struct bstore *b, MDB_txn *txn, const struct header *h,
+                                 const struct valset *next, const uint8_t *msgs, size_t len)
+{
+	char key[FEED_KEY_LEN];
+	enum bstore_result r = BSTORE_OK;
+	if (len > 1 || (len == 1 && msgs[0] != 0)) { /* else no messages: nothing stored */
+		feed_key(key, "msgs", h->height);
+		r = bstore_meta_put(b, txn, key, msgs, len);
+	}
+	if (r != BSTORE_OK || !changes_set(h))
+		return r;
+	uint8_t buf[VALSET_MAX_BYTES];
+	struct enc e;
+	enc_init_fixed(&e, buf, sizeof(buf));
+	valset_encode(&e, next);
+	enum codec_result cr = enc_finish(&e);
+	assert(cr == CODEC_OK); /* VALSET_MAX_BYTES holds any set */
+	(void)cr;
+	feed_key(key, "vset", h->height);
+	return bstore_meta_put(b, txn, key, e.buf, e.len);
 }
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
@@ -141,73 +158,92 @@ int node_m_chain_genesis(void *app, json_t *params, json_t **result, struct rpc_
 
 /* ---- chain_feed -------------------------------------------------------------------------- */
 
-/* Appends the feed of block `height` (chain/feed.h) to e. 1 done, 0 no such block, -1 error
- * (err set). */
-static int feed_one(struct node *n, struct feed_read *fr, uint64_t height, struct enc *e,
-                    struct rpc_error *err)
+/* The next set recorded for block `height`, appended as bytes(valset). */
+static enum node_feed_result append_next_set(struct bstore *b, MDB_txn *txn, uint64_t height,
+                                             struct enc *e)
+{
+	char key[FEED_KEY_LEN];
+	MDB_val v;
+	struct valset vs;
+	feed_key(key, "vset", height);
+	enum bstore_result br = bstore_meta_get(b, txn, key, &v);
+	if (br == BSTORE_NOT_FOUND)
+		return NODE_FEED_NO_SET;
+	if (br != BSTORE_OK || valset_decode(&vs, v.mv_data, v.mv_size) != BLOCK_OK)
+		return NODE_FEED_STORE;
+	enc_bytes(e, v.mv_data, v.mv_size);
+	return NODE_FEED_OK;
+}
+
+enum node_feed_result node_feed_build(struct bstore *b, MDB_txn *txn, uint64_t height,
+                                      struct enc *e)
 {
 	MDB_val blk, com, msgs;
-	char key[MSGS_KEY_LEN];
+	char key[FEED_KEY_LEN];
 	struct header h;
-	enum bstore_result br = bstore_get_block(n->chain.store, fr->rc.txn, height, &blk, &com);
+	enum bstore_result br = bstore_get_block(b, txn, height, &blk, &com);
 	if (br == BSTORE_NOT_FOUND)
-		return 0;
+		return NODE_FEED_NO_BLOCK;
 	if (br != BSTORE_OK || blk.mv_size < HEADER_LEN ||
 	    header_decode(&h, blk.mv_data, HEADER_LEN) != BLOCK_OK)
-		return storage_error(err);
+		return NODE_FEED_STORE;
 	enc_raw(e, blk.mv_data, HEADER_LEN);
 	enc_bytes(e, com.mv_data, com.mv_size);
-	bool changes = memcmp(h.next_validators_hash, h.validators_hash, 32) != 0;
-	enc_bool(e, changes);
-	if (changes) {
-		struct valset vs;
-		int r = validators_set_at(&fr->rd, height + 1, &vs);
-		if (r < 0)
-			return storage_error(err);
-		if (r == 0)
-			return rpc_error_set(err, RPC_NOT_FOUND,
-			                     "this node no longer knows the validator set that "
-			                     "signs block %llu",
-			                     (unsigned long long)height + 1);
-		uint8_t buf[VALSET_MAX_BYTES];
-		struct enc sub;
-		enc_init_fixed(&sub, buf, sizeof(buf));
-		valset_encode(&sub, &vs);
-		enc_bytes(e, sub.buf, sub.len);
-	}
-	msgs_key(key, height);
-	br = bstore_meta_get(n->chain.store, fr->rc.txn, key, &msgs);
+	enc_bool(e, changes_set(&h));
+	enum node_feed_result r =
+	    changes_set(&h) ? append_next_set(b, txn, height, e) : NODE_FEED_OK;
+	if (r != NODE_FEED_OK)
+		return r;
+	feed_key(key, "msgs", height);
+	br = bstore_meta_get(b, txn, key, &msgs);
 	if (br == BSTORE_NOT_FOUND)
 		enc_uleb(e, 0);
 	else if (br == BSTORE_OK)
 		enc_raw(e, msgs.mv_data, msgs.mv_size);
 	else
+		return NODE_FEED_STORE;
+	return enc_finish(e) == CODEC_OK ? NODE_FEED_OK : NODE_FEED_TOO_LARGE;
+}
+
+/* Appends the feed of `height` to arr; 1 done, 0 past the head, -1 error (err set). */
+static int feed_json(struct node *n, MDB_txn *txn, uint64_t height, json_t *arr, size_t *total,
+                     struct rpc_error *err)
+{
+	struct enc e;
+	enc_init(&e, FEED_MAX_BYTES);
+	enum node_feed_result r = node_feed_build(n->chain.store, txn, height, &e);
+	json_t *hexj = r == NODE_FEED_OK ? node_json_hex(e.buf, e.len) : NULL;
+	*total += e.len;
+	enc_release(&e);
+	switch (r) {
+	case NODE_FEED_OK:
+		break;
+	case NODE_FEED_NO_BLOCK:
+		return 0;
+	case NODE_FEED_NO_SET:
+		return rpc_error_set(err, RPC_NOT_FOUND,
+		                     "no record of the validator set block %llu names (a store "
+		                     "written before sets were recorded)",
+		                     (unsigned long long)height);
+	case NODE_FEED_STORE:
 		return storage_error(err);
+	case NODE_FEED_TOO_LARGE:
+		return rpc_error_set(err, RPC_STORAGE, "the feed of block %llu is too large",
+		                     (unsigned long long)height);
+	}
+	if (!hexj || json_array_append_new(arr, hexj) != 0)
+		return rpc_error_set(err, RPC_CODE_INTERNAL_ERROR, "out of memory");
 	return 1;
 }
 
-static int feeds_json(struct node *n, struct feed_read *fr, uint64_t from, uint64_t count,
-                      json_t *arr, struct rpc_error *err)
+static int feeds_json(struct node *n, MDB_txn *txn, uint64_t from, uint64_t count, json_t *arr,
+                      struct rpc_error *err)
 {
 	size_t total = 0;
-	for (uint64_t h = from; h < from + count; h++) {
-		struct enc e;
-		enc_init(&e, FEED_MAX_BYTES);
-		int r = feed_one(n, fr, h, &e, err);
-		bool ok = r == 1 && enc_finish(&e) == CODEC_OK;
-		json_t *hexj = ok ? node_json_hex(e.buf, e.len) : NULL;
-		total += e.len;
-		enc_release(&e);
+	for (uint64_t h = from; h < from + count && total < NODE_FEED_MAX_BYTES; h++) {
+		int r = feed_json(n, txn, h, arr, &total, err);
 		if (r <= 0)
 			return r; /* 0: past the head */
-		if (!ok)
-			return rpc_error_set(err, RPC_STORAGE,
-			                     "the feed of block %llu is too large",
-			                     (unsigned long long)h);
-		if (json_array_append_new(arr, hexj) != 0)
-			return rpc_error_set(err, RPC_CODE_INTERNAL_ERROR, "out of memory");
-		if (total >= NODE_FEED_MAX_BYTES)
-			break;
 	}
 	return 0;
 }
@@ -216,9 +252,8 @@ int node_m_chain_feed(void *app, json_t *params, json_t **result, struct rpc_err
 {
 	static const char *const names[] = {"height", "count"};
 	struct node *n = app;
-	uint64_t height, count;
-	struct feed_read fr;
-	uint64_t head = 0;
+	uint64_t height, count, head = 0;
+	MDB_txn *txn;
 	if (rpc_params_check(params, names, 2, err) ||
 	    rpc_param_u64(params, 0, "height", &height, err) ||
 	    rpc_param_u64_opt(params, 1, "count", 1, &count, err))
@@ -229,14 +264,14 @@ int node_m_chain_feed(void *app, json_t *params, json_t **result, struct rpc_err
 	json_t *arr = json_array();
 	if (!arr)
 		return done(result, NULL, err);
-	if (read_begin(n, &fr, err)) {
+	if (bstore_begin(n->chain.store, false, &txn) != BSTORE_OK) {
 		json_decref(arr);
-		return -1;
+		return storage_error(err);
 	}
-	int r = bstore_head(n->chain.store, fr.rc.txn, &head, NULL) == BSTORE_OK
-	            ? feeds_json(n, &fr, height, count, arr, err)
+	int r = bstore_head(n->chain.store, txn, &head, NULL) == BSTORE_OK
+	            ? feeds_json(n, txn, height, count, arr, err)
 	            : storage_error(err);
-	bstore_abort(fr.rc.txn);
+	bstore_abort(txn);
 	if (r != 0) {
 		json_decref(arr);
 		return -1;

@@ -3,9 +3,12 @@
  * "Workers and contracts"): block feeds for enclaves (chain/feed.h), the genesis document, the
  * registry and contracts modules' records, message-queue sequences.
  *
- * It also keeps each block's outbound message list (chain/mq.h mq_block_finish output) next to
- * the block, in the block store's meta table under "msgs/<height as 16 hex digits>" (absent =
- * no messages), written in the same LMDB transaction as the block.
+ * It also keeps what a feed needs beside the block, in the block store's meta table and in the
+ * block's LMDB transaction: the block's outbound message list (chain/mq.h mq_block_finish
+ * output) under "msgs/<height as 16 hex digits>" (absent = no messages), and, for a block whose
+ * header changes the validator set, the next set (valset_encode) under "vset/<height>". The
+ * state keeps only the last two sets; these records let a worker sync from genesis however
+ * often the set changed.
  */
 #ifndef TN_NODE_NODE_FEED_H
 #define TN_NODE_NODE_FEED_H
@@ -15,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/codec.h"
+#include "chain/block.h"
 #include "rpc/rpc.h"
 #include "store/blockstore.h"
 
@@ -22,10 +27,26 @@
 #define NODE_FEED_MAX_BYTES (6u << 20) /* feed bytes in one chain_feed answer (hex doubles) */
 #define NODE_FEED_LIST_MAX  1000       /* records in one worker_list / contract_list page */
 
-/* Stores the outbound message list msgs[0..len) (uleb count ‖ bytes(message)*) of block height
- * in txn; an empty list (count 0) stores nothing. Returns the store's result. */
-enum bstore_result node_feed_put_msgs(struct bstore *b, MDB_txn *txn, uint64_t height,
-                                      const uint8_t *msgs, size_t len);
+/* Stores in txn what the feed of block h needs beside the block: its outbound message list
+ * msgs[0..len) (uleb count ‖ bytes(message)*; an empty list stores nothing) and, when
+ * h->next_validators_hash differs from h->validators_hash, `next` (the set that signs h + 1).
+ * Returns the store's result. */
+enum bstore_result node_feed_put(struct bstore *b, MDB_txn *txn, const struct header *h,
+                                 const struct valset *next, const uint8_t *msgs, size_t len);
+
+enum node_feed_result {
+	NODE_FEED_OK = 0,
+	NODE_FEED_NO_BLOCK, /* no block at this height (past the head) */
+	NODE_FEED_NO_SET,   /* the block changes the set but no record of the set is stored */
+	NODE_FEED_STORE,    /* a read failed or a stored record is malformed */
+	NODE_FEED_TOO_LARGE,
+};
+
+/* Appends the feed of block `height` (chain/feed.h), read in txn, to e (which may be left
+ * partly written on error). Errors: NODE_FEED_NO_BLOCK, NODE_FEED_NO_SET, NODE_FEED_STORE,
+ * NODE_FEED_TOO_LARGE (e's cap). */
+enum node_feed_result node_feed_build(struct bstore *b, MDB_txn *txn, uint64_t height,
+                                      struct enc *e);
 
 /* The RPC handlers (rpc/rpc.h rpc_handler; app is the struct node). */
 int node_m_chain_genesis(void *app, json_t *params, json_t **result, struct rpc_error *err);

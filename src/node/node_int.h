@@ -187,6 +187,9 @@ void node_evidence_report(struct node *n, const struct cons_evidence *ev);
 
 /* Registers the RPC methods and routes; called by node_start. */
 enum node_result node_rpc_start(struct node *n, char *err, size_t errlen);
+/* The node's JSON-RPC method table with n as the app, for rpc_dispatch without HTTP (the fuzz
+ * target). Default caps. */
+void node_rpc_table(struct node *n, struct rpc_table *out);
 
 /* Consensus-side RPC (node_rpc_cons.c). */
 json_t *node_json_validators(struct node *n);

@@ -184,13 +184,7 @@ static void admit_batch(struct node *n, const uint8_t *p, size_t len)
 	b->n = n;
 	dec_init(&d, p, len);
 	while (dec_remaining(&d) > 0 && !d.err) {
-		b->count = 0;
-		while (dec_remaining(&d) > 0 && b->count < NODE_MAX_BULK) {
-			b->txs[b->count] = dec_bytes(&d, &b->lens[b->count], TX_MAX_BYTES);
-			if (!b->txs[b->count])
-				break;
-			b->count++;
-		}
+		b->count = node_msg_tx_batch(&d, b->txs, b->lens, NODE_MAX_BULK);
 		node_par_for(n->par, b->count, verify_peer_tx, b);
 		admit_verified(b);
 	}

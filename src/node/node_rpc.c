@@ -110,30 +110,25 @@ static int m_tx_submit(void *app, json_t *params, json_t **result, struct rpc_er
 	return reply(result, submitted_json(txid, where), err);
 }
 
-/* Splits a POST /txs body (uleb length ‖ tx bytes, repeated) into at most NODE_MAX_BULK txs.
- * Returns the count, or -1 with a reason in why when the framing is bad. */
+/* Splits a POST /txs body (the channel-1 batch framing: uleb length ‖ tx bytes, repeated) into
+ * at most NODE_MAX_BULK txs. Returns the count, or -1 with a reason in why when the framing is
+ * bad. */
 static long split_bulk(const uint8_t *body, size_t len, const uint8_t **txs, size_t *lens,
                        char *why, size_t whylen)
 {
 	struct dec d;
-	long k = 0;
 	dec_init(&d, body, len);
-	while (dec_remaining(&d) > 0) {
-		if (k == NODE_MAX_BULK) {
-			snprintf(why, whylen, "more than %d transactions in one request",
-			         NODE_MAX_BULK);
-			return -1;
-		}
-		size_t at = d.pos;
-		txs[k] = dec_bytes(&d, &lens[k], TX_MAX_BYTES);
-		if (!txs[k]) {
-			snprintf(why, whylen, "transaction %ld (byte %zu): %s", k, at,
-			         codec_strerror(d.err));
-			return -1;
-		}
-		k++;
+	size_t k = node_msg_tx_batch(&d, txs, lens, NODE_MAX_BULK);
+	if (d.err) {
+		snprintf(why, whylen, "transaction %zu (byte %zu): %s", k, d.pos,
+		         codec_strerror(d.err));
+		return -1;
 	}
-	return k;
+	if (dec_remaining(&d) > 0) {
+		snprintf(why, whylen, "more than %d transactions in one request", NODE_MAX_BULK);
+		return -1;
+	}
+	return (long)k;
 }
 
 static void json_reply(struct rpc_get_reply *r, unsigned status, json_t *j)
@@ -522,6 +517,12 @@ static const struct rpc_method node_methods[] = {
     {"evidence_get", node_m_evidence_get, "[id] -> evidence committed on chain"},
     NODE_FEED_METHODS,
 };
+
+void node_rpc_table(struct node *n, struct rpc_table *out)
+{
+	*out = (struct rpc_table){node_methods, sizeof(node_methods) / sizeof(node_methods[0]), n,
+	                          0, 0};
+}
 
 static void get_health(void *app, struct rpc_get_reply *r)
 {

@@ -39,10 +39,8 @@ void node_peer_connected(struct node *n, const struct node_event *ev)
 	if (!p || ev->len < 32)
 		return;
 	memcpy(p->key, ev->data, 32);
-	struct dec d;
-	dec_init(&d, ev->data + 32, ev->len - 32);
-	uint64_t h = dec_u64(&d); /* the hello blob: the peer's committed height */
-	if (dec_finish(&d) == CODEC_OK)
+	uint64_t h;
+	if (node_msg_hello_decode(ev->data + 32, ev->len - 32, &h))
 		p->height = h;
 	publish_peers(n);
 }
@@ -63,8 +61,9 @@ void node_status_broadcast(struct node *n)
 	uint8_t buf[9];
 	struct enc e;
 	enc_init_fixed(&e, buf, sizeof(buf));
-	enc_u8(&e, NODE_MSG_STATUS);
-	enc_u64(&e, n->chain.head.height);
+	node_msg_encode(&e, &(struct node_msg){.channel = NODE_CH_SYNC,
+	                                       .type = NODE_MSG_STATUS,
+	                                       .height = n->chain.head.height});
 	if (enc_finish(&e) != CODEC_OK || !n->p2p)
 		return;
 	node_broadcast(n, NODE_CH_SYNC, buf, e.len);
@@ -100,9 +99,10 @@ void node_sync_check(struct node *n)
 	uint8_t buf[11];
 	struct enc enc;
 	enc_init_fixed(&enc, buf, sizeof(buf));
-	enc_u8(&enc, NODE_MSG_GET_BLOCKS);
-	enc_u64(&enc, head + 1);
-	enc_u16(&enc, (uint16_t)count);
+	node_msg_encode(&enc, &(struct node_msg){.channel = NODE_CH_SYNC,
+	                                         .type = NODE_MSG_GET_BLOCKS,
+	                                         .height = head + 1,
+	                                         .count = (uint16_t)count});
 	if (enc_finish(&enc) != CODEC_OK)
 		return;
 	e->sync_peer = best->peer;
@@ -121,11 +121,13 @@ static bool send_block(struct node *n, MDB_txn *txn, uint64_t peer, uint64_t hei
 	struct enc e;
 	if (bstore_get_block(n->chain.store, txn, height, &blk, &com) != BSTORE_OK)
 		return false;
+	struct node_msg m = {.channel = NODE_CH_SYNC, .type = NODE_MSG_BLOCK, .height = height};
+	m.block = blk.mv_data;
+	m.block_len = blk.mv_size;
+	m.commit_bytes = com.mv_data;
+	m.commit_len = com.mv_size;
 	enc_init(&e, 32 + blk.mv_size + com.mv_size);
-	enc_u8(&e, NODE_MSG_BLOCK);
-	enc_u64(&e, height);
-	enc_bytes(&e, blk.mv_data, blk.mv_size);
-	enc_raw(&e, com.mv_data, com.mv_size);
+	node_msg_encode(&e, &m);
 	bool ok = enc_finish(&e) == CODEC_OK;
 	if (ok)
 		node_send(n, peer, NODE_CH_SYNC, e.buf, e.len);
@@ -133,51 +135,39 @@ static bool send_block(struct node *n, MDB_txn *txn, uint64_t peer, uint64_t hei
 	return ok;
 }
 
-static void serve_blocks(struct node *n, uint64_t peer, const uint8_t *m, size_t len)
+static void serve_blocks(struct node *n, uint64_t peer, const struct node_msg *m)
 {
-	struct dec d;
 	MDB_txn *txn;
-	dec_init(&d, m, len);
-	uint64_t from = dec_u64(&d);
-	uint16_t count = dec_u16(&d);
-	if (dec_finish(&d) != CODEC_OK || from == 0 || count > NODE_SYNC_BATCH)
-		return;
 	if (bstore_begin(n->chain.store, false, &txn) != BSTORE_OK)
 		return;
-	for (uint64_t h = from; h < from + count && h <= n->chain.head.height; h++)
+	for (uint64_t h = m->height; h < m->height + m->count && h <= n->chain.head.height; h++)
 		if (!send_block(n, txn, peer, h))
 			break;
 	bstore_abort(txn);
 }
 
 /* Applies a block a peer sent, if it is the next one; then starts the height after it. */
-static void apply_block(struct node *n, uint64_t peer, const uint8_t *m, size_t len)
+static void apply_block(struct node *n, uint64_t peer, const struct node_msg *m)
 {
 	struct node_engine *e = n->eng;
-	struct dec d;
-	struct commit c;
-	size_t blen;
-	dec_init(&d, m, len);
-	uint64_t height = dec_u64(&d);
-	const uint8_t *block = dec_bytes(&d, &blen, BLOCK_MAX_BYTES);
-	if (!block || height != n->chain.head.height + 1 ||
-	    commit_decode(&c, m + d.pos, len - d.pos) != BLOCK_OK)
+	if (m->height != n->chain.head.height + 1)
 		return;
 	node_chain_discard(&e->pending);
 	struct node_chain_expect exp = {NULL, 0};
-	enum node_chain_result r = node_chain_execute(&n->chain, block, blen, &exp, &e->pending);
+	enum node_chain_result r =
+	    node_chain_execute(&n->chain, m->block, m->block_len, &exp, &e->pending);
 	if (r == NODE_CHAIN_OK)
-		r = node_commit_pending(n, &e->pending, &c);
+		r = node_commit_pending(n, &e->pending, &m->commit);
 	if (r != NODE_CHAIN_OK) {
 		node_chain_discard(&e->pending);
 		if (r == NODE_CHAIN_STORE || r == NODE_CHAIN_NOMEM)
 			return node_engine_fail(n, node_chain_strerror(r));
 		log_warn("sync", "peer %llu sent a bad block %llu: %s", (unsigned long long)peer,
-		         (unsigned long long)height, node_chain_strerror(r));
+		         (unsigned long long)m->height, node_chain_strerror(r));
 		e->sync_peer = 0;
 		return;
 	}
-	log_info("sync", "applied block %llu from peer %llu", (unsigned long long)height,
+	log_info("sync", "applied block %llu from peer %llu", (unsigned long long)m->height,
 	         (unsigned long long)peer);
 	node_height_done(n);
 	node_start_height(n);
@@ -188,25 +178,21 @@ static void apply_block(struct node *n, uint64_t peer, const uint8_t *m, size_t 
 
 void node_on_sync_msg(struct node *n, const struct node_event *ev)
 {
-	if (ev->len < 1)
-		return;
-	const uint8_t *m = ev->data + 1;
-	size_t len = ev->len - 1;
+	struct node_msg m;
 	struct node_peer_status *p;
-	struct dec d;
-	switch (ev->data[0]) {
+	if (!node_msg_decode(&m, NODE_CH_SYNC, ev->data, ev->len))
+		return;
+	switch (m.type) {
 	case NODE_MSG_STATUS:
-		dec_init(&d, m, len);
-		uint64_t h = dec_u64(&d);
-		if (dec_finish(&d) != CODEC_OK || !(p = peer_find(n->eng, ev->peer, true)))
-			return;
-		p->height = h;
-		publish_peers(n);
+		if ((p = peer_find(n->eng, ev->peer, true))) {
+			p->height = m.height;
+			publish_peers(n);
+		}
 		return;
 	case NODE_MSG_GET_BLOCKS:
-		return serve_blocks(n, ev->peer, m, len);
+		return serve_blocks(n, ev->peer, &m);
 	case NODE_MSG_BLOCK:
-		return apply_block(n, ev->peer, m, len);
+		return apply_block(n, ev->peer, &m);
 	}
 }
 

@@ -220,6 +220,11 @@ static enum worker_result start_enclave(struct worker *w, char *err, size_t errl
 	w->st.checkpoint_height = sealed_len ? st.height : 0;
 	log_info("worker", "enclave started at height %llu%s", (unsigned long long)st.height,
 	         sealed_len ? " (from its checkpoint)" : " (first start: new identity)");
+	/* A new identity is sealed before anything (registration, egress) shows it to the chain:
+	 * a crash before the first periodic checkpoint must not make the worker someone else. */
+	if (!sealed_len && worker_checkpoint(w) != 0)
+		return fail(err, errlen, WORKER_DATA, "cannot write the first checkpoint in %s",
+		            w->data_dir);
 	return WORKER_OK;
 }
 
@@ -312,13 +317,17 @@ void worker_free(struct worker *w)
 {
 	if (!w)
 		return;
+	/* Every thread first (HTTP handlers and the sync thread both call the enclave), then the
+	 * last checkpoint, then the memory. */
 	if (w->stop_pipe[1] >= 0)
 		worker_request_stop(w);
-	rpc_server_free(w->http); /* no query runs after this */
+	if (w->http)
+		rpc_server_stop(w->http); /* no query runs after this */
 	if (w->sync_running)
 		pthread_join(w->sync_thread, NULL);
 	if (w->sync_running)
 		worker_checkpoint(w);
+	rpc_server_free(w->http);
 	enclave_free(w->e);
 	platform_free(w->pl);
 	if (w->sec)

@@ -22,7 +22,7 @@ def cli(*args, password=None):
 try:
     dev.start()
     dev.wait_height(1)
-    banner = dev.tail(60)
+    banner = dev.wait_log("stop          Ctrl-C", n=60)  # the banner's last line
     check("Tenebra dev network is running" in banner and f"127.0.0.1:{dev.port}" in banner,
           "banner says what runs where")
     check(all(name in banner for name in DEV), "banner lists the dev accounts")

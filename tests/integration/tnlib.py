@@ -103,6 +103,16 @@ class Node:
         except OSError:
             return ""
 
+    def wait_log(self, text, timeout=20, n=200):
+        """The last n log lines once they contain text (or whatever is there after timeout)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            out = self.tail(n)
+            if text in out:
+                return out
+            time.sleep(0.05)
+        return self.tail(n)
+
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
