@@ -33,6 +33,14 @@ json_t *worker_status_json(const struct worker_status *s)
 	    (json_int_t)s->feeds_refused, "egress_submitted", (json_int_t)s->egress_submitted,
 	    "queries", "answered", (json_int_t)s->queries, "failed", (json_int_t)s->queries_failed,
 	    "busy", (json_int_t)s->queries_busy, "slow", (json_int_t)s->queries_slow);
+	if (j) {
+		json_object_set_new(j, "has_cluster_key", json_boolean(e->has_cluster_key));
+		json_object_set_new(j, "contracts_unavailable",
+		                    json_integer((json_int_t)e->n_unavailable));
+		json_object_set_new(j, "backlog",
+		                    json_pack("{s:I, s:I}", "messages", (json_int_t)e->backlog_msgs,
+		                              "bytes", (json_int_t)e->backlog_bytes));
+	}
 	if (j && sim)
 		json_object_set_new(
 		    j, "warning",
@@ -101,6 +109,7 @@ static const struct {
     [ENCLAVE_TOO_LARGE] = {413, "too_large"},
     [ENCLAVE_NOT_STARTED] = {503, "unavailable"},
     [ENCLAVE_FAILED] = {503, "unavailable"},
+    [ENCLAVE_QUERY_UNAVAILABLE] = {503, "contract_unavailable"},
 };
 
 static void query_error(struct worker *w, struct rpc_get_reply *r, enum enclave_result er)

@@ -167,7 +167,17 @@ check(shown is not None and len(shown["keys"]["x25519"]) == 64 and shown["code"]
       "test.counter", "contract show: the gatekeeper published the contract's keys")
 w1.wait(lambda s: s["contracts"] >= 1)
 
-# ---- a second worker joins the cluster (before the first command: see docs/operator.md) ------
+code, cmd, err = cli(node, "contract", "command", cid, "--text", "add 5", "--from", "bob")
+check(code == 0 and cmd["success"], f"an encrypted command is ordered ({err})")
+ans = wait_for(lambda: (lambda a: a if a and a["u64"] == "5" else None)(
+    query(node, w1, cid, "get total")))
+check(ans is not None and ans["result"] == 0, "a query answers the new state: total 5")
+ans = query(node, w1, cid, "get mine", frm="bob")
+check(ans is not None and ans["u64"] == "5", "the query's origin is the signing account (bob: 5)")
+ans = query(node, w1, cid, "get mine", frm="charlie")
+check(ans is not None and ans["u64"] == "0", "another account's counter is 0")
+
+# ---- a second worker joins the cluster after the command: it rebuilds the state ---------------
 
 w2 = Worker(node.url, os.path.join(tmp, "w2"), operator="charlie").start()
 procs.append(w2)
@@ -176,23 +186,21 @@ check(st is not None, "worker 2 registers")
 w2id = st["identity"] if st else "00" * 32
 code, out, err = cli(node, "registry", "assign-worker", w2id, "0", "--from", "alice")
 check(code == 0, f"worker 2 assigned to cluster 0 ({err})")
-st = w2.wait(lambda s: s["cluster"] == 0 and s["contracts"] >= 1, timeout=30)
-check(st is not None, "worker 2 is assigned and hosts the contract")
-ans = wait_for(lambda: query(node, w2, cid, "get total", expect_ok=False))
-check(ans is not None and ans["u64"] == "0", "worker 2 received the key: it answers (total 0)")
-
-code, cmd, err = cli(node, "contract", "command", cid, "--text", "add 5", "--from", "bob")
-check(code == 0 and cmd["success"], f"an encrypted command is ordered ({err})")
-ans = wait_for(lambda: (lambda a: a if a and a["u64"] == "5" else None)(
-    query(node, w1, cid, "get total")))
-check(ans is not None and ans["result"] == 0, "a query answers the new state: total 5")
+st = w2.wait(lambda s: s["cluster"] == 0 and s["has_cluster_key"] and s["contracts"] >= 1,
+             timeout=30)
+check(st is not None and st["contracts_unavailable"] == 0,
+      "worker 2 receives the cluster key and hosts the contract")
 ans = wait_for(lambda: (lambda a: a if a and a["u64"] == "5" else None)(
     query(node, w2, cid, "get total", expect_ok=False)))
-check(ans is not None, "worker 2 answers the same query with the same state")
-ans = query(node, w1, cid, "get mine", frm="bob")
-check(ans is not None and ans["u64"] == "5", "the query's origin is the signing account (bob: 5)")
-ans = query(node, w1, cid, "get mine", frm="charlie")
-check(ans is not None and ans["u64"] == "0", "another account's counter is 0")
+check(ans is not None, "worker 2 answers the same query with the same state (total 5)")
+ans = query(node, w2, cid, "get mine", frm="bob")
+check(ans is not None and ans["u64"] == "5", "worker 2 has bob's counter too")
+code, out, err = cli(node, "contract", "command", cid, "--text", "add 3", "--from", "bob")
+check(code == 0 and out["success"], f"a later command is ordered ({err})")
+both = wait_for(lambda: all((lambda a: a and a["u64"] == "8")(query(node, w, cid, "get total",
+                                                                    expect_ok=False))
+                            for w in (w1, w2)) or None)
+check(both is not None, "both workers apply the later command: total 8")
 
 # ---- refusals of commands ----------------------------------------------------------------------
 
@@ -222,8 +230,8 @@ code, out, err = cli(node, "call", "contracts.push_command", push_payload(ct), "
 check(code == 0, f"a ciphertext copied into another account's tx is ordered ({err})")
 node.wait_height(node.rpc("chain_info")["height"] + 3)
 ans = query(node, w1, cid, "get total")
-check(ans is not None and ans["u64"] == "5",
-      "tampered, replayed and copied commands change nothing (total still 5)")
+check(ans is not None and ans["u64"] == "8",
+      "tampered, replayed and copied commands change nothing (total still 8)")
 
 # ---- refusals of queries -----------------------------------------------------------------------
 
@@ -315,7 +323,7 @@ print(f"restart after SIGKILL (chain of {node.rpc('chain_info')['height']} block
       f"every 20): answering queries {took:.3f} s after the process started", flush=True)
 check(took < 1.0, f"answering within a second ({took:.3f} s)")
 ans = query(node, w1, cid, "get total")
-check(ans is not None and ans["u64"] == "5", "with the same state (total 5)")
+check(ans is not None and ans["u64"] == "8", "with the same state (total 8)")
 st = w1.wait(lambda s: s["registration"] == "registered")
 check(st and st["identity"] == w1id, "same identity, its registration found on chain")
 
