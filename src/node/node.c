@@ -55,18 +55,6 @@ void node_config_default(struct node_config *cfg)
 	                                       .precommit_delta_ms = 250};
 }
 
-static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 void node_head_get(struct node *n, struct node_head *out)
 {
 	pthread_mutex_lock(&n->head_lock);
@@ -107,6 +95,15 @@ uint16_t node_rpc_port(const struct node *n)
 	return rpc_server_port(n->rpc);
 }
 
+enum node_result node_fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 static char *read_file(const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -138,17 +135,17 @@ static enum node_result load_genesis(struct node *n, struct genesis *g, char *er
 	} else {
 		json = read_file(n->cfg.genesis_path, GENESIS_MAX_JSON, &len);
 		if (!json)
-			return fail(err, errlen, NODE_BAD_GENESIS,
-			            "cannot read genesis file %s: %s", n->cfg.genesis_path,
-			            strerror(errno));
+			return node_fail(err, errlen, NODE_BAD_GENESIS,
+			                 "cannot read genesis file %s: %s", n->cfg.genesis_path,
+			                 strerror(errno));
 	}
 	if (!json)
-		return fail(err, errlen, NODE_NOMEM, "out of memory building the dev genesis");
+		return node_fail(err, errlen, NODE_NOMEM, "out of memory building the dev genesis");
 	enum genesis_result gr = genesis_parse(g, json, len, gerr, sizeof(gerr));
 	free(json);
 	if (gr != GENESIS_OK)
-		return fail(err, errlen, NODE_BAD_GENESIS, "invalid genesis %s: %s",
-		            n->cfg.dev ? "(dev)" : n->cfg.genesis_path, gerr);
+		return node_fail(err, errlen, NODE_BAD_GENESIS, "invalid genesis %s: %s",
+		                 n->cfg.dev ? "(dev)" : n->cfg.genesis_path, gerr);
 	return NODE_OK;
 }
 
@@ -220,7 +217,7 @@ static enum node_result start_pool(struct node *n, char *err, size_t errlen)
 		mc.ready_max_txs = n->cfg.pool_ready_txs;
 	}
 	if (mempool_new(&n->pool, &mc) != MEMPOOL_OK)
-		return fail(err, errlen, NODE_NOMEM, "cannot allocate the transaction pool");
+		return node_fail(err, errlen, NODE_NOMEM, "cannot allocate the transaction pool");
 	n->chain.pool = n->pool;
 	node_pool_refresh(n, n->head.height + 1);
 	return NODE_OK;
@@ -234,10 +231,10 @@ enum node_result node_start(struct node **out, const struct node_config *cfg, ch
 	*out = NULL;
 	if (sodium_init() < 0) {
 		free(n);
-		return fail(err, errlen, NODE_NOMEM, "cannot initialise libsodium");
+		return node_fail(err, errlen, NODE_NOMEM, "cannot initialise libsodium");
 	}
 	if (!n)
-		return fail(err, errlen, NODE_NOMEM, "out of memory");
+		return node_fail(err, errlen, NODE_NOMEM, "out of memory");
 	n->cfg = *cfg;
 	n->stop_pipe[0] = n->stop_pipe[1] = -1;
 	pthread_mutex_init(&n->head_lock, NULL);
@@ -246,13 +243,13 @@ enum node_result node_start(struct node **out, const struct node_config *cfg, ch
 	if (!cfg->data_dir || !*cfg->data_dir || cfg->max_block_txs == 0 ||
 	    cfg->state_keep_versions == 0 || cfg->max_block_bytes < 1024 ||
 	    cfg->max_block_bytes > BLOCK_MAX_BYTES - 64 * 1024) {
-		ret = fail(err, errlen, NODE_BAD_CONFIG,
-		           "invalid node configuration (data dir, "
-		           "block caps)");
+		ret = node_fail(err, errlen, NODE_BAD_CONFIG,
+		                "invalid node configuration (data dir, "
+		                "block caps)");
 		goto fail;
 	}
 	if (pipe2(n->stop_pipe, O_CLOEXEC) != 0) {
-		ret = fail(err, errlen, NODE_NOMEM, "pipe: %s", strerror(errno));
+		ret = node_fail(err, errlen, NODE_NOMEM, "pipe: %s", strerror(errno));
 		goto fail;
 	}
 	ret = open_all(n, err, errlen);
@@ -261,7 +258,7 @@ enum node_result node_start(struct node **out, const struct node_config *cfg, ch
 	/* Two pools: checking a proposal's signatures must never wait behind a bulk admission. */
 	if (ret == NODE_OK && (!(n->par = node_par_new(cpu_count() - 1)) ||
 	                       !(n->chain.par = node_par_new(cpu_count() - 1))))
-		ret = fail(err, errlen, NODE_NOMEM, "cannot start the worker threads");
+		ret = node_fail(err, errlen, NODE_NOMEM, "cannot start the worker threads");
 	if (ret == NODE_OK)
 		ret = node_engine_open(n, err, errlen);
 	if (ret == NODE_OK)

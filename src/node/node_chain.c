@@ -39,18 +39,6 @@ const char *node_chain_strerror(enum node_chain_result r)
 	return "unknown chain error";
 }
 
-static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 static int reader_get(void *ctx, const uint8_t *key, size_t klen, const uint8_t **val, size_t *vlen)
 {
 	struct node_reader_ctx *c = ctx;
@@ -128,19 +116,19 @@ static enum node_result init_chain(struct node_chain *c, const struct genesis *g
 	state_overlay_init(&ov, &rd, NULL);
 	if (genesis_build_state(g, &ov) != STATE_OK ||
 	    state_overlay_export(&ov, &w, &nw) != STATE_OK) {
-		ret = fail(err, errlen, NODE_NOMEM, "cannot build the genesis state");
+		ret = node_fail(err, errlen, NODE_NOMEM, "cannot build the genesis state");
 		goto out;
 	}
 	enum smt_result sr = smt_apply(c->smt, txn, 0, w, nw, root);
 	if (sr != SMT_OK) {
-		ret = fail(err, errlen, NODE_STORE, "cannot write the genesis state: %s",
-		           smt_strerror(sr));
+		ret = node_fail(err, errlen, NODE_STORE, "cannot write the genesis state: %s",
+		                smt_strerror(sr));
 		goto out;
 	}
 	bool ok =
 	    bstore_meta_put(c->store, txn, "genesis_hash", c->params.chain_id, 32) == BSTORE_OK &&
 	    put_vsets(c, txn, &c->head.set, &c->head.cv_next);
-	ret = ok ? NODE_OK : fail(err, errlen, NODE_STORE, "cannot record the chain identity");
+	ret = ok ? NODE_OK : node_fail(err, errlen, NODE_STORE, "cannot record the chain identity");
 	log_info("node", "initialised chain %s: %zu genesis state entries", g->chain_name, nw);
 out:
 	state_overlay_release(&ov);
@@ -155,12 +143,12 @@ static enum node_result open_chain(struct node_chain *c, const struct genesis *g
 	MDB_val v;
 	enum node_result ret = NODE_STORE;
 	if (bstore_begin(c->store, true, &txn) != BSTORE_OK)
-		return fail(err, errlen, NODE_STORE, "cannot begin a database transaction");
+		return node_fail(err, errlen, NODE_STORE, "cannot begin a database transaction");
 	struct smt_config sc = {.keep_versions = c->cfg.keep_versions};
 	enum smt_result sr = smt_open(&c->smt, txn, &sc);
 	if (sr != SMT_OK) {
-		ret = fail(err, errlen, NODE_STORE, "cannot open the state tree: %s",
-		           smt_strerror(sr));
+		ret = node_fail(err, errlen, NODE_STORE, "cannot open the state tree: %s",
+		                smt_strerror(sr));
 		goto abort;
 	}
 	enum bstore_result br = bstore_meta_get(c->store, txn, "genesis_hash", &v);
@@ -173,14 +161,15 @@ static enum node_result open_chain(struct node_chain *c, const struct genesis *g
 		char have[65] = "?";
 		if (br == BSTORE_OK && v.mv_size == 32)
 			sodium_bin2hex(have, sizeof(have), v.mv_data, 32);
-		ret = fail(err, errlen, NODE_WRONG_CHAIN,
-		           "data directory %s holds chain %s, not this genesis; use another --data",
-		           c->cfg.dir, have);
+		ret = node_fail(
+		    err, errlen, NODE_WRONG_CHAIN,
+		    "data directory %s holds chain %s, not this genesis; use another --data",
+		    c->cfg.dir, have);
 	}
 	if (ret != NODE_OK)
 		goto abort;
 	if (bstore_commit(c->store, txn) != BSTORE_OK)
-		return fail(err, errlen, NODE_STORE, "cannot commit the chain identity");
+		return node_fail(err, errlen, NODE_STORE, "cannot commit the chain identity");
 	return NODE_OK;
 abort:
 	bstore_abort(txn);
@@ -208,31 +197,33 @@ static enum node_result load_head(struct node_chain *c, char *err, size_t errlen
 	uint64_t version;
 	enum node_result ret = NODE_STORE;
 	if (bstore_begin(c->store, false, &txn) != BSTORE_OK)
-		return fail(err, errlen, NODE_STORE, "cannot begin a read transaction");
+		return node_fail(err, errlen, NODE_STORE, "cannot begin a read transaction");
 	if (bstore_head(c->store, txn, &c->head.height, c->head.hash) != BSTORE_OK ||
 	    smt_root(c->smt, txn, &version, c->head.state_root) != SMT_OK) {
-		ret = fail(err, errlen, NODE_STORE, "cannot read the chain head");
+		ret = node_fail(err, errlen, NODE_STORE, "cannot read the chain head");
 		goto out;
 	}
 	if (version != c->head.height) {
-		ret = fail(err, errlen, NODE_STORE, "state version %llu does not match head %llu",
-		           (unsigned long long)version, (unsigned long long)c->head.height);
+		ret = node_fail(err, errlen, NODE_STORE,
+		                "state version %llu does not match head %llu",
+		                (unsigned long long)version, (unsigned long long)c->head.height);
 		goto out;
 	}
 	if (c->head.height > 0 && !load_head_block(c, txn)) {
-		ret = fail(err, errlen, NODE_STORE, "stored head block is unreadable");
+		ret = node_fail(err, errlen, NODE_STORE, "stored head block is unreadable");
 		goto out;
 	}
 	MDB_val probe;
 	if (bstore_meta_get(c->store, txn, "vsets", &probe) == BSTORE_NOT_FOUND) {
-		ret = fail(err, errlen, NODE_WRONG_CHAIN,
-		           "data directory %s was written before validator sets were kept in state "
-		           "and cannot be continued; start a new one (tenebra dev --reset)",
-		           c->cfg.dir);
+		ret = node_fail(
+		    err, errlen, NODE_WRONG_CHAIN,
+		    "data directory %s was written before validator sets were kept in state "
+		    "and cannot be continued; start a new one (tenebra dev --reset)",
+		    c->cfg.dir);
 		goto out;
 	}
 	if (!get_vsets(c, txn)) {
-		ret = fail(err, errlen, NODE_STORE, "stored validator sets are unreadable");
+		ret = node_fail(err, errlen, NODE_STORE, "stored validator sets are unreadable");
 		goto out;
 	}
 	valset_hash(c->head.next_hash, &c->head.next);
@@ -246,14 +237,15 @@ static enum node_result genesis_set(struct node_chain *c, const struct genesis *
                                     size_t errlen)
 {
 	if (g->n_validators > VALSET_MAX)
-		return fail(err, errlen, NODE_BAD_GENESIS, "more than %d validators", VALSET_MAX);
+		return node_fail(err, errlen, NODE_BAD_GENESIS, "more than %d validators",
+		                 VALSET_MAX);
 	c->head.set.n = g->n_validators;
 	for (size_t i = 0; i < g->n_validators; i++) {
 		memcpy(c->head.set.v[i].pub_key, g->validators[i].public_key, 32);
 		c->head.set.v[i].power = g->validators[i].power;
 	}
 	if (valset_check(&c->head.set) != BLOCK_OK)
-		return fail(err, errlen, NODE_BAD_GENESIS, "invalid genesis validator set");
+		return node_fail(err, errlen, NODE_BAD_GENESIS, "invalid genesis validator set");
 	validators_sort(&c->head.set); /* the order the state keeps it in */
 	c->head.next = c->head.set;
 	cons_valset_init(&c->head.cv_next, &c->head.next);
@@ -265,7 +257,7 @@ static enum node_result alloc_scratch(struct node_chain *c, char *err, size_t er
 	c->reap_buf = malloc(c->cfg.max_block_bytes);
 	c->reap_items = calloc(c->cfg.max_block_txs, sizeof(*c->reap_items));
 	if (!c->reap_buf || !c->reap_items)
-		return fail(err, errlen, NODE_NOMEM, "cannot allocate the block buffers");
+		return node_fail(err, errlen, NODE_NOMEM, "cannot allocate the block buffers");
 	return NODE_OK;
 }
 
@@ -287,8 +279,8 @@ enum node_result node_chain_open(struct node_chain *c, const struct node_chain_c
 	bc.map_size = cfg->map_size;
 	enum bstore_result br = bstore_open(&c->store, cfg->dir, &bc);
 	if (br != BSTORE_OK)
-		return fail(err, errlen, NODE_STORE, "cannot open the database in %s: %s", cfg->dir,
-		            bstore_strerror(br));
+		return node_fail(err, errlen, NODE_STORE, "cannot open the database in %s: %s",
+		                 cfg->dir, bstore_strerror(br));
 	ret = open_chain(c, g, err, errlen);
 	if (ret == NODE_OK)
 		ret = load_head(c, err, errlen);

@@ -162,4 +162,9 @@ struct node_reader_ctx {
 };
 void node_reader(struct state_reader *out, struct node_reader_ctx *ctx);
 
+/* Writes the formatted reason into err[0..errlen) and returns r: the node's one way to fail a
+ * start-up step with a message. */
+enum node_result node_fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

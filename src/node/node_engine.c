@@ -8,18 +8,6 @@
 #include "base/log.h"
 #include "node/node_int.h"
 
-static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 static enum node_result open_wal_and_signer(struct node *n, const char *dir, char *err,
                                             size_t errlen)
 {
@@ -27,14 +15,14 @@ static enum node_result open_wal_and_signer(struct node *n, const char *dir, cha
 	wal_config_default(&wc);
 	enum wal_result wr = wal_open(&n->eng->wal, dir, &wc);
 	if (wr != WAL_OK)
-		return fail(err, errlen, NODE_STORE, "cannot open the consensus WAL in %s: %s", dir,
-		            wal_strerror(wr));
+		return node_fail(err, errlen, NODE_STORE, "cannot open the consensus WAL in %s: %s",
+		                 dir, wal_strerror(wr));
 	if (!n->has_validator_key)
 		return NODE_OK;
 	enum signer_result sr = signer_open(&n->eng->signer, dir, n->validator_sk, NULL);
 	if (sr != SIGNER_OK)
-		return fail(err, errlen, NODE_KEY, "cannot open the signer state in %s: %s", dir,
-		            signer_strerror(sr));
+		return node_fail(err, errlen, NODE_KEY, "cannot open the signer state in %s: %s",
+		                 dir, signer_strerror(sr));
 	return NODE_OK;
 }
 
@@ -45,11 +33,11 @@ enum node_result node_engine_open(struct node *n, char *err, size_t errlen)
 	snprintf(dir, sizeof(dir), "%s/consensus", n->data_dir);
 	n->eng = calloc(1, sizeof(*n->eng));
 	if (!n->eng || !(n->eng->cons = cons_new(&t)))
-		return fail(err, errlen, NODE_NOMEM, "cannot allocate the consensus engine");
+		return node_fail(err, errlen, NODE_NOMEM, "cannot allocate the consensus engine");
 	if (!node_inbox_init(&n->inbox, NODE_INBOX_MAX_BYTES) ||
 	    !node_inbox_init(&n->txbox, NODE_TXBOX_MAX_BYTES) ||
 	    !p2p_seen_init(&n->tx_seen, 1 << 18) || pthread_mutex_init(&n->gossip_lock, NULL))
-		return fail(err, errlen, NODE_NOMEM, "cannot allocate the network queues");
+		return node_fail(err, errlen, NODE_NOMEM, "cannot allocate the network queues");
 	enc_init(&n->gossip_out, NODE_TX_BATCH_BYTES * 4 + 64);
 	n->eng->queues_ready = true;
 	size_t idx;
@@ -87,11 +75,11 @@ void node_engine_close(struct node *n)
 enum node_result node_threads_start(struct node *n, char *err, size_t errlen)
 {
 	if (pthread_create(&n->engine_thread, NULL, node_engine_main, n) != 0)
-		return fail(err, errlen, NODE_NOMEM, "cannot start the consensus thread");
+		return node_fail(err, errlen, NODE_NOMEM, "cannot start the consensus thread");
 	n->engine_running = true;
 	pthread_setname_np(n->engine_thread, "tn-consensus");
 	if (pthread_create(&n->tx_thread, NULL, node_tx_main, n) != 0)
-		return fail(err, errlen, NODE_NOMEM, "cannot start the gossip thread");
+		return node_fail(err, errlen, NODE_NOMEM, "cannot start the gossip thread");
 	n->tx_running = true;
 	pthread_setname_np(n->tx_thread, "tn-gossip");
 	return NODE_OK;

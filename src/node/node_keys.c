@@ -16,18 +16,6 @@
 #include "crypto/keystore.h"
 #include "node/node_int.h"
 
-static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static enum node_result fail(char *err, size_t errlen, enum node_result r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* Reads the validator's seed from its keystore file. */
 static enum node_result read_validator_seed(struct node *n, uint8_t seed[32], char *err,
                                             size_t errlen)
@@ -41,8 +29,8 @@ static enum node_result read_validator_seed(struct node *n, uint8_t seed[32], ch
 		kr = keystore_open(seed, pk, NULL, doc, len, pw, strlen(pw), NULL);
 	free(doc);
 	if (kr != KEYSTORE_OK)
-		return fail(err, errlen, NODE_KEY, "cannot load validator key %s: %s",
-		            n->cfg.validator_key, keystore_strerror(kr));
+		return node_fail(err, errlen, NODE_KEY, "cannot load validator key %s: %s",
+		                 n->cfg.validator_key, keystore_strerror(kr));
 	return NODE_OK;
 }
 
@@ -54,7 +42,8 @@ static enum node_result load_validator_key(struct node *n, char *err, size_t err
 		return NODE_OK; /* a full node */
 	n->validator_sk = sodium_malloc(64);
 	if (!n->validator_sk)
-		return fail(err, errlen, NODE_NOMEM, "cannot allocate guarded memory for the key");
+		return node_fail(err, errlen, NODE_NOMEM,
+		                 "cannot allocate guarded memory for the key");
 	if (n->cfg.dev)
 		ret = devkeys_seed("alice", seed) ? NODE_OK : NODE_KEY;
 	else
@@ -100,9 +89,11 @@ static enum node_result load_node_key(struct node *n, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/node.key", n->data_dir);
 	n->node_sk = sodium_malloc(64);
 	if (!n->node_sk)
-		return fail(err, errlen, NODE_NOMEM, "cannot allocate guarded memory for the key");
+		return node_fail(err, errlen, NODE_NOMEM,
+		                 "cannot allocate guarded memory for the key");
 	if (!node_seed(path, seed))
-		return fail(err, errlen, NODE_KEY, "cannot read or create the node key %s", path);
+		return node_fail(err, errlen, NODE_KEY, "cannot read or create the node key %s",
+		                 path);
 	sig_keypair_from_seed(n->node_pk, n->node_sk, seed);
 	sodium_mprotect_readonly(n->node_sk);
 	sodium_memzero(seed, sizeof(seed));
