@@ -89,6 +89,16 @@ void tx_encode(struct enc *e, const struct tx *tx)
 	enc_raw(e, tx->sig, sizeof(tx->sig));
 }
 
+size_t tx_encoded_len(const struct tx *tx)
+{
+	struct enc e;
+	enc_init(&e, TX_MAX_BYTES);
+	tx_encode(&e, tx);
+	size_t n = enc_finish(&e) == CODEC_OK ? e.len : 0;
+	enc_release(&e);
+	return n;
+}
+
 void tx_id(uint8_t out[TX_ID_LEN], const uint8_t *body, size_t body_len)
 {
 	hash_tagged(out, TX_ID_TAG, body, body_len);

@@ -57,6 +57,10 @@ enum codec_result tx_decode(struct tx *tx, const uint8_t *b, size_t n);
 void tx_encode_body(struct enc *e, const struct tx *tx);
 /* Appends body ‖ signature to e. */
 void tx_encode(struct enc *e, const struct tx *tx);
+/* The length of tx's encoding (body and signature), 0 if it would exceed TX_MAX_BYTES. Every
+ * field but the payload has a fixed width, so fee computations can call it before the fee and
+ * signature are written. */
+size_t tx_encoded_len(const struct tx *tx);
 
 /* Computes the tx id from the body bytes of an encoded tx (the first tx->body_len bytes of b). */
 void tx_id(uint8_t out[TX_ID_LEN], const uint8_t *body, size_t body_len);

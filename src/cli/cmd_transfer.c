@@ -98,18 +98,6 @@ static int transfer_fetch(struct rpc_client *c, const char *sender, struct trans
 	return ret;
 }
 
-/* Length of tx encoded (body and signature): independent of the field values, as every field but
- * the payload has a fixed width. */
-static size_t transfer_tx_len(const struct tx *tx)
-{
-	struct enc e;
-	enc_init(&e, TX_MAX_BYTES);
-	tx_encode(&e, tx);
-	size_t n = enc_finish(&e) == CODEC_OK ? e.len : 0;
-	enc_release(&e);
-	return n;
-}
-
 /* Fills tx (sender, nonce, validity, exact max_fee = fee + tip) and signs it. The payload buffer
  * must outlive tx. */
 static int transfer_build(struct tx *tx, const struct transfer_chain *ch,
@@ -128,7 +116,7 @@ static int transfer_build(struct tx *tx, const struct transfer_chain *ch,
 	                  .payload_len = BALANCES_TRANSFER_PAYLOAD_LEN};
 	memcpy(tx->chain_id, ch->params.chain_id, 32);
 	memcpy(tx->sender, s->ref.pk, 32);
-	if (runtime_fee(&ch->params, tx, transfer_tx_len(tx), &fee, &weight) != TX_OK ||
+	if (runtime_fee(&ch->params, tx, tx_encoded_len(tx), &fee, &weight) != TX_OK ||
 	    !amount_add(&tx->max_fee, fee, a->tip))
 		return cli_fail("fee overflows with the node's fee parameters");
 	if (!tx_sign(tx, s->sk))

@@ -131,17 +131,6 @@ static long split_bulk(const uint8_t *body, size_t len, const uint8_t **txs, siz
 	return (long)k;
 }
 
-static void json_reply(struct rpc_get_reply *r, unsigned status, json_t *j)
-{
-	r->status = status;
-	r->content_type = "application/json";
-	r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	r->len = r->body ? strlen(r->body) : 0;
-	if (!r->body)
-		r->status = 500;
-	json_decref(j);
-}
-
 /* One bulk submission's txs and, per tx, the admission verdict. */
 struct bulk {
 	struct node *n;
@@ -190,12 +179,12 @@ static void post_txs(void *app, const uint8_t *body, size_t len, struct rpc_get_
 	b->n = n;
 	long k = split_bulk(body, len, b->txs, b->lens, why, sizeof(why));
 	if (k < 0) {
-		json_reply(r, 400,
-		           json_pack("{s:{s:i, s:s}}", "error", "code", RPC_CODE_INVALID_PARAMS,
-		                     "message", why));
+		rpc_get_reply_json(r, 400,
+		                   json_pack("{s:{s:i, s:s}}", "error", "code",
+		                             RPC_CODE_INVALID_PARAMS, "message", why));
 	} else {
 		node_par_for(n->par, (size_t)k, bulk_admit_one, b);
-		json_reply(r, 200, bulk_results(b, (size_t)k));
+		rpc_get_reply_json(r, 200, bulk_results(b, (size_t)k));
 	}
 	free(b);
 }

@@ -522,6 +522,17 @@ static void route_add(struct rpc_server *s, const char *path, const struct rpc_r
 	pthread_mutex_unlock(&s->routes_lock);
 }
 
+void rpc_get_reply_json(struct rpc_get_reply *r, unsigned status, json_t *j)
+{
+	r->status = status;
+	r->content_type = "application/json";
+	r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	r->len = r->body ? strlen(r->body) : 0;
+	if (!r->body)
+		r->status = 500;
+	json_decref(j);
+}
+
 void rpc_add_get(struct rpc_server *s, const char *path, rpc_get_handler fn)
 {
 	assert(fn);

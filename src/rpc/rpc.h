@@ -192,6 +192,9 @@ struct rpc_get_reply {
 	size_t len;
 };
 typedef void (*rpc_get_handler)(void *app, struct rpc_get_reply *reply);
+/* Fills r with j serialised compactly as application/json and status, taking j's reference
+ * (NULL or a serialisation failure gives status 500 and no body). */
+void rpc_get_reply_json(struct rpc_get_reply *r, unsigned status, json_t *j);
 
 /* Serves GET (and HEAD) on path (exact match, "/metrics"; not "/", at most RPC_SERVER_MAX_PATH-1
  * bytes, not already registered) with fn, called concurrently with the server's app. May be

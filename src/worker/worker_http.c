@@ -49,29 +49,18 @@ json_t *worker_status_json(const struct worker_status *s)
 	return j;
 }
 
-static void json_reply(struct rpc_get_reply *r, unsigned status, json_t *j)
-{
-	r->status = status;
-	r->content_type = "application/json";
-	r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	r->len = r->body ? strlen(r->body) : 0;
-	if (!r->body)
-		r->status = 500;
-	json_decref(j);
-}
-
 static void error_reply(struct rpc_get_reply *r, unsigned status, const char *code,
                         const char *message)
 {
-	json_reply(r, status,
-	           json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
+	rpc_get_reply_json(r, status,
+	                   json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
 }
 
 static void get_status(void *app, struct rpc_get_reply *r)
 {
 	struct worker_status st;
 	worker_status(app, &st);
-	json_reply(r, 200, worker_status_json(&st));
+	rpc_get_reply_json(r, 200, worker_status_json(&st));
 }
 
 static void get_health(void *app, struct rpc_get_reply *r)
@@ -79,10 +68,10 @@ static void get_health(void *app, struct rpc_get_reply *r)
 	struct worker_status st;
 	worker_status(app, &st);
 	bool ok = st.enclave.started && !atomic_load(&((struct worker *)app)->stopping);
-	json_reply(r, ok ? 200 : 503,
-	           json_pack("{s:b, s:I, s:I}", "ok", ok, "synced_height",
-	                     (json_int_t)st.enclave.height, "node_height",
-	                     (json_int_t)st.node_height));
+	rpc_get_reply_json(r, ok ? 200 : 503,
+	                   json_pack("{s:b, s:I, s:I}", "ok", ok, "synced_height",
+	                             (json_int_t)st.enclave.height, "node_height",
+	                             (json_int_t)st.node_height));
 }
 
 static int m_worker_status(void *app, json_t *params, json_t **result, struct rpc_error *err)

@@ -35,18 +35,6 @@ bool worker_tx_chain_read(struct worker_tx_chain *ch, const json_t *info, const 
 	       json_u64(account, "next_nonce", &ch->nonce);
 }
 
-/* The encoded length of tx: every field but the payload has a fixed width, so it does not
- * depend on the fee written into it. */
-static size_t tx_len(const struct tx *tx)
-{
-	struct enc e;
-	enc_init(&e, TX_MAX_BYTES);
-	tx_encode(&e, tx);
-	size_t n = enc_finish(&e) == CODEC_OK ? e.len : 0;
-	enc_release(&e);
-	return n;
-}
-
 bool worker_tx_build(struct enc *out, const struct worker_tx_chain *ch, const uint8_t sk[64],
                      uint8_t module, uint8_t function, const uint8_t *payload, size_t len, u128 tip,
                      uint8_t txid[32])
@@ -63,7 +51,7 @@ bool worker_tx_build(struct enc *out, const struct worker_tx_chain *ch, const ui
 	                .payload_len = len};
 	memcpy(tx.chain_id, ch->params.chain_id, 32);
 	memcpy(tx.sender, sk + 32, 32);
-	size_t n = tx_len(&tx);
+	size_t n = tx_encoded_len(&tx);
 	if (n == 0 || runtime_fee(&ch->params, &tx, n, &fee, &weight) != TX_OK ||
 	    !amount_add(&tx.max_fee, fee, tip) || !tx_sign(&tx, sk))
 		return false;
