@@ -6,63 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../tests/contracts/testplat.h"
 #include "../fuzz_util.h"
-#include "chain/feed.h"
-#include "chain/genesis.h"
-#include "enclave/enclave.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void fz_measurement(void *ctx, uint8_t out[32])
-{
-	(void)ctx;
-	memset(out, 0x11, 32);
-}
-
-static int fz_seal_key(void *ctx, uint8_t out[32])
-{
-	(void)ctx;
-	memset(out, 0x22, 32);
-	return 0;
-}
-
-static int fz_attest(void *ctx, const uint8_t rd[32], uint64_t height, uint8_t *out, size_t cap,
-                     size_t *len)
-{
-	(void)ctx;
-	(void)height;
-	if (cap < 32)
-		return -1;
-	memcpy(out, rd, 32);
-	*len = 32;
-	return 0;
-}
-
-static void fz_random(void *ctx, uint8_t *buf, size_t n)
-{
-	(void)ctx;
-	memset(buf, 0x33, n);
-}
-
-static void fz_log(void *ctx, int level, const char *line)
-{
-	(void)ctx;
-	(void)level;
-	(void)line;
-}
-
 static struct enclave *fz_enclave(void)
 {
-	static const struct enclave_platform plat = {
-	    .backend = ENCLAVE_BACKEND_SIM, .measurement = fz_measurement, .seal_key = fz_seal_key,
-	    .attest = fz_attest, .random = fz_random, .log = fz_log};
+	static struct testplat plat = {.measurement = {0x11}, .seal_key = {0x22}, .quiet = 1};
 	static const struct enclave_config cfg = {.max_contracts = 4, .max_egress = 16};
-	struct enclave *e = enclave_new(&plat, &cfg);
-	char *g = genesis_dev_json(1000);
-	if (!e || !g || enclave_start(e, (const uint8_t *)g, strlen(g), NULL, 0) != ENCLAVE_OK)
-		abort();
-	free(g);
-	return e;
+	return testplat_started(&plat, &cfg, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -101,10 +101,13 @@ static void write_wal_file(const char *dir, const uint8_t *p, size_t n)
 	}
 }
 
-/* Writes height h with n pattern records; returns the file offsets where each record starts
- * (offs[n] = the end). */
-static void build_log(const char *dir, uint64_t h, size_t n, size_t maxlen, uint64_t *offs)
+/* Writes height h with n pattern records into a fresh log in dir; returns the file offsets
+ * where each record starts (offs[n] = the end) and the file's bytes (*size of them; the caller
+ * frees them). */
+static uint8_t *build_log(char dir[HARNESS_DIR_MAX], uint64_t h, size_t n, size_t maxlen,
+                          uint64_t *offs, size_t *size)
 {
+	harness_tmpdir(dir);
 	struct wal *w = open_default(dir);
 	CHECK(wal_start_height(w, h) == WAL_OK);
 	for (size_t i = 0; i < n; i++) {
@@ -117,6 +120,20 @@ static void build_log(const char *dir, uint64_t h, size_t n, size_t maxlen, uint
 	wal_info(w, &info);
 	offs[n] = info.size;
 	wal_free(w);
+	uint8_t *b = read_wal_file(dir, size);
+	CHECK(*size == offs[n]);
+	return b;
+}
+
+/* Replaces the log file with b[0..n) and opens it: the log (NULL if it does not open) and its
+ * info. */
+static struct wal *reopen_as(const char *dir, const uint8_t *b, size_t n, struct wal_info *info)
+{
+	write_wal_file(dir, b, n);
+	struct wal *w = open_default(dir);
+	if (w)
+		wal_info(w, info);
+	return w;
 }
 
 /* ---- format --------------------------------------------------------------------------- */
@@ -276,25 +293,20 @@ static void caps(void)
 static void torn_tail_every_offset(void)
 {
 	char dir[HARNESS_DIR_MAX];
-	harness_tmpdir(dir);
 	enum { N = 10 };
 	uint64_t offs[N + 1];
-	build_log(dir, 3, N, 120, offs);
 	size_t size;
-	uint8_t *orig = read_wal_file(dir, &size);
-	CHECK(size == offs[N]);
+	uint8_t *orig = build_log(dir, 3, N, 120, offs, &size);
 	log_set_level(LOG_ERROR); /* one truncation warning per offset is noise here */
 	for (size_t cut = 0; cut <= size; cut++) {
-		write_wal_file(dir, orig, cut);
-		struct wal *w = open_default(dir);
+		struct wal_info info;
+		struct wal *w = reopen_as(dir, orig, cut, &info);
 		if (!w)
 			continue;
 		long whole = 0;
 		while (whole < N && offs[whole + 1] <= cut)
 			whole++;
 		uint64_t keep = cut < offs[0] ? 0 : offs[whole];
-		struct wal_info info;
-		wal_info(w, &info);
 		CHECK(info.size == keep && info.dropped == cut - keep && file_size(dir) == keep);
 		CHECK(count_pattern(w, 3, 120) == (cut < offs[0] ? -2 : whole));
 		if (cut >= offs[0]) {
@@ -314,24 +326,20 @@ static void torn_tail_every_offset(void)
 static void corrupt_middle(void)
 {
 	char dir[HARNESS_DIR_MAX];
-	harness_tmpdir(dir);
 	enum { N = 8 };
 	uint64_t offs[N + 1];
-	build_log(dir, 9, N, 200, offs);
 	size_t size;
-	uint8_t *orig = read_wal_file(dir, &size);
+	uint8_t *orig = build_log(dir, 9, N, 200, offs, &size);
 	uint8_t *mod = malloc(size + 4096);
 	log_set_level(LOG_ERROR);
 	for (long k = 0; k < N; k++) {
 		for (uint64_t pos = offs[k]; pos < offs[k + 1]; pos++) {
 			memcpy(mod, orig, size);
 			mod[pos] ^= (uint8_t)(1u << (pos % 8));
-			write_wal_file(dir, mod, size);
-			struct wal *w = open_default(dir);
+			struct wal_info info;
+			struct wal *w = reopen_as(dir, mod, size, &info);
 			if (!w)
 				continue;
-			struct wal_info info;
-			wal_info(w, &info);
 			CHECK(info.size == offs[k] && info.dropped == size - offs[k]);
 			CHECK(count_pattern(w, 9, 200) == k);
 			wal_free(w);
@@ -339,10 +347,9 @@ static void corrupt_middle(void)
 	}
 	memcpy(mod, orig, size);
 	memset(mod + size, 0, 4096);
-	write_wal_file(dir, mod, size + 4096);
-	struct wal *w = open_default(dir);
 	struct wal_info info;
-	wal_info(w, &info);
+	struct wal *w = reopen_as(dir, mod, size + 4096, &info);
+	CHECK(w != NULL);
 	CHECK(info.size == size && info.dropped == 4096 && count_pattern(w, 9, 200) == N);
 	wal_free(w);
 	log_set_level(LOG_INFO);

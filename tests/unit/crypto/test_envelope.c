@@ -194,6 +194,13 @@ static void seal_query(struct sealed_query *q, const struct world *w, enum hpke_
 	                                           : ENV_AUTH_SESSION_SIG));
 }
 
+/* The query alice signs with her account key (ChaCha20-Poly1305, the generator from 0). */
+static void seal_alice_query(struct sealed_query *q, const struct world *w)
+{
+	struct env_signer s = {w->alice_sk, NULL};
+	seal_query(q, w, HPKE_AEAD_CHACHA20POLY1305, &s, 0);
+}
+
 /* Opens through the session cache c (may be NULL). */
 static enum env_result open_query_c(const struct world *w, const uint8_t *msg, size_t len,
                                     uint64_t height, struct env_query *out, struct scache *c)
@@ -228,13 +235,46 @@ static enum env_result open_query(const struct world *w, const uint8_t *msg, siz
 }
 
 /* The message layout of docs/protocol/envelopes.md, byte by byte, and the HPKE part rebuilt. */
+/* A query envelope's HPKE info ("tenebra/v1/query" ‖ contract) and AAD (chain ‖ contract ‖
+ * account) in w, rebuilt by hand. */
+static void query_info_aad(const struct world *w, uint8_t info[48], uint8_t aad[96])
+{
+	memcpy(info, "tenebra/v1/query", 16);
+	memcpy(info + 16, w->contract_id, 32);
+	memcpy(aad, w->chain_id, 32);
+	memcpy(aad + 32, w->contract_id, 32);
+	memcpy(aad + 64, w->alice_pk, 32);
+}
+
+/* The plaintext of the query for req valid until block 1000 (request id ‖ u64 expiry ‖ length ‖
+ * req) and the ephemeral seed (the generator's bytes 32..63) seal_query and seal_session use. */
+static void query_pt_seed(const uint8_t request_id[32], uint8_t pt[41 + REQ_LEN], uint8_t ikmE[32])
+{
+	memcpy(pt, request_id, 32);
+	const uint8_t exp_le[8] = {0xe8, 0x03, 0, 0, 0, 0, 0, 0};
+	memcpy(pt + 32, exp_le, 8);
+	pt[40] = REQ_LEN;
+	memcpy(pt + 41, req, REQ_LEN);
+	for (int i = 0; i < 32; i++)
+		ikmE[i] = (uint8_t)(32 + i);
+}
+
+/* The client keeps the context's "tenebra/v1/response" export as the response key. Releases
+ * ctx. */
+static void check_response_key(struct hpke_ctx *ctx, const uint8_t kept[32])
+{
+	uint8_t key[32];
+	CHECK(hpke_export(ctx, (const uint8_t *)"tenebra/v1/response", 19, key, 32) == HPKE_OK);
+	hpke_ctx_release(ctx);
+	CHECK_EQ_MEM(key, kept, 32);
+}
+
 static void test_query_layout(void)
 {
 	struct world w;
 	world_init(&w);
-	struct env_signer s = {w.alice_sk, NULL};
 	struct sealed_query q;
-	seal_query(&q, &w, HPKE_AEAD_CHACHA20POLY1305, &s, 0);
+	seal_alice_query(&q, &w);
 	const uint8_t *m = q.msg;
 	size_t pt_len = 32 + 8 + 1 + REQ_LEN, env_len = pt_len + 48;
 	CHECK(q.len == 1 + 2 + 32 + 1 + 32 + 1 + env_len + 64);
@@ -247,27 +287,14 @@ static void test_query_layout(void)
 	for (int i = 0; i < 32; i++)
 		CHECK(q.keep.request_id[i] == i);
 
-	uint8_t info[16 + 32], aad[96], ikmE[32], pt[64], want[128];
-	memcpy(info, "tenebra/v1/query", 16);
-	memcpy(info + 16, w.contract_id, 32);
-	memcpy(aad, w.chain_id, 32);
-	memcpy(aad + 32, w.contract_id, 32);
-	memcpy(aad + 64, w.alice_pk, 32);
-	for (int i = 0; i < 32; i++)
-		ikmE[i] = (uint8_t)(32 + i);
-	memcpy(pt, q.keep.request_id, 32);
-	const uint8_t exp_le[8] = {0xe8, 0x03, 0, 0, 0, 0, 0, 0};
-	memcpy(pt + 32, exp_le, 8);
-	pt[40] = REQ_LEN;
-	memcpy(pt + 41, req, REQ_LEN);
+	uint8_t info[48], aad[96], ikmE[32], pt[41 + REQ_LEN], want[128];
+	query_info_aad(&w, info, aad);
+	query_pt_seed(q.keep.request_id, pt, ikmE);
 	struct hpke_ctx ctx;
 	CHECK(hpke_seal_base_derand(HPKE_AEAD_CHACHA20POLY1305, w.contract_pk, info, sizeof(info),
 	                            aad, sizeof(aad), pt, pt_len, ikmE, want, &ctx) == HPKE_OK);
 	CHECK_EQ_MEM(m + 69, want, env_len);
-	uint8_t key[32];
-	CHECK(hpke_export(&ctx, (const uint8_t *)"tenebra/v1/response", 19, key, 32) == HPKE_OK);
-	hpke_ctx_release(&ctx);
-	CHECK_EQ_MEM(key, q.keep.response_key, 32);
+	check_response_key(&ctx, q.keep.response_key);
 
 	/* Signature over "tenebra/v1/query-sig" ‖ chain_id ‖ BLAKE2b-256(everything before it). */
 	uint8_t sm[20 + 32 + 32];
@@ -382,9 +409,8 @@ static void test_query_refusals(void)
 {
 	struct world w;
 	world_init(&w);
-	struct env_signer s = {w.alice_sk, NULL};
 	struct sealed_query sq;
-	seal_query(&sq, &w, HPKE_AEAD_CHACHA20POLY1305, &s, 0);
+	seal_alice_query(&sq, &w);
 	uint8_t m[512];
 
 	CHECK(open_query(&w, sq.msg, sq.len, EXPIRY, NULL) == ENV_OK);
@@ -451,11 +477,7 @@ static void test_query_bad_plaintext(void)
 	enc_u8(&e, 0);
 	enc_raw(&e, w.alice_pk, 32);
 	enc_uleb(&e, sizeof(pt) + 48);
-	memcpy(info, "tenebra/v1/query", 16);
-	memcpy(info + 16, w.contract_id, 32);
-	memcpy(aad, w.chain_id, 32);
-	memcpy(aad + 32, w.contract_id, 32);
-	memcpy(aad + 64, w.alice_pk, 32);
+	query_info_aad(&w, info, aad);
 	CHECK(hpke_seal_base_derand(HPKE_AEAD_CHACHA20POLY1305, w.contract_pk, info, 48, aad, 96,
 	                            pt, sizeof(pt), ikmE, m + e.len, NULL) == HPKE_OK);
 	size_t len = e.len + sizeof(pt) + 48 + 64;
@@ -573,28 +595,15 @@ static void test_session_layout(void)
 	memcpy(cm + 62, m + 36, 72);
 	CHECK(crypto_sign_ed25519_verify_detached(m + 108, cm, sizeof(cm), w.alice_pk) == 0);
 
-	uint8_t info[16 + 32], aad[96], ikmE[32], pt[64], want[128];
-	memcpy(info, "tenebra/v1/query", 16);
-	memcpy(info + 16, w.contract_id, 32);
-	memcpy(aad, w.chain_id, 32);
-	memcpy(aad + 32, w.contract_id, 32);
-	memcpy(aad + 64, w.alice_pk, 32);
-	for (int i = 0; i < 32; i++)
-		ikmE[i] = (uint8_t)(32 + i);
-	memcpy(pt, q.keep.request_id, 32);
-	const uint8_t qexp_le[8] = {0xe8, 0x03, 0, 0, 0, 0, 0, 0};
-	memcpy(pt + 32, qexp_le, 8);
-	pt[40] = REQ_LEN;
-	memcpy(pt + 41, req, REQ_LEN);
+	uint8_t info[48], aad[96], ikmE[32], pt[41 + REQ_LEN], want[128];
+	query_info_aad(&w, info, aad);
+	query_pt_seed(q.keep.request_id, pt, ikmE);
 	struct hpke_ctx ctx;
 	CHECK(hpke_setup_auth_s_derand(&ctx, want, w.contract_pk, w.xs_sk, w.xs_pk, info,
 	                               sizeof(info), HPKE_AEAD_CHACHA20POLY1305, ikmE) == HPKE_OK);
 	CHECK(hpke_seal(&ctx, aad, sizeof(aad), pt, pt_len, want + 32) == HPKE_OK);
 	CHECK_EQ_MEM(m + 173, want, env_len);
-	uint8_t key[32];
-	CHECK(hpke_export(&ctx, (const uint8_t *)"tenebra/v1/response", 19, key, 32) == HPKE_OK);
-	hpke_ctx_release(&ctx);
-	CHECK_EQ_MEM(key, q.keep.response_key, 32);
+	check_response_key(&ctx, q.keep.response_key);
 
 	struct env_query_msg d;
 	CHECK(env_query_decode(&d, q.msg, q.len) == ENV_OK);

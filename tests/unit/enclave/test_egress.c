@@ -35,13 +35,14 @@ static size_t pending(struct enclave *e)
 
 static void sequences_increase_per_origin(void)
 {
-	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
-	struct enclave *e = fix_enclave(&tp, 16);
+	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave_config cfg = fix_config(16);
+	struct enclave *e = testplat_enclave(&tp, &cfg);
 	struct enc out;
 	enc_init(&out, 1 << 20);
 	CHECK(enclave_egress(e, 10, &out) == ENCLAVE_NOT_STARTED);
 	enc_release(&out);
-	fix_start(e, NULL, 0);
+	CHECK(testplat_start(e, NULL, 0) == ENCLAVE_OK);
 	struct signer a, b;
 	contract_signer(&a, 0xa1);
 	contract_signer(&b, 0xb2);
@@ -60,7 +61,7 @@ static void sequences_increase_per_origin(void)
 		CHECK(memcmp(m[i].origin.id, order[i]->o.id, 32) == 0);
 		CHECK(m[i].payload_len == 1 && m[i].payload[0] == i);
 		uint8_t h[32];
-		mq_signing_hash(h, c.chain_id, &m[i]);
+		mq_signing_hash(h, c.tc.chain_id, &m[i]);
 		CHECK(sig_verify(sig[i], h, 32, order[i]->pk));
 	}
 	enc_release(&out);
@@ -72,9 +73,8 @@ static void sequences_increase_per_origin(void)
 
 static void caps_and_bad_input_are_refused(void)
 {
-	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
-	struct enclave *e = fix_enclave(&tp, 4);
-	fix_start(e, NULL, 0);
+	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_started(&tp, 4, NULL);
 	struct signer a;
 	contract_signer(&a, 0xa1);
 	for (int i = 0; i < 4; i++)
@@ -88,7 +88,7 @@ static void caps_and_bad_input_are_refused(void)
 	                         .topic = (const uint8_t *)"contract/x/message",
 	                         .topic_len = 18,
 	                         .sequence = 3};
-	fix_out(&c, &ack);
+	testplat_queue(&c.tc, &ack);
 	fix_block(&c, &e, 1);
 	CHECK(pending(e) == 0);
 	char long_topic[MQ_TOPIC_MAX + 2];
@@ -122,9 +122,8 @@ static void caps_and_bad_input_are_refused(void)
 
 static void only_a_verified_acceptance_drops(void)
 {
-	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
-	struct enclave *e = fix_enclave(&tp, 16);
-	fix_start(e, NULL, 0);
+	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_started(&tp, 16, NULL);
 	struct fix_chain c;
 	fix_chain_init(&c);
 	struct signer a, b;
@@ -140,10 +139,10 @@ static void only_a_verified_acceptance_drops(void)
 	                           .topic_len = 18,
 	                           .sequence = 7};
 	memset(other.origin.id, 0xcc, 32);
-	fix_out(&c, &other);
+	testplat_queue(&c.tc, &other);
 	other.origin.kind = MQ_ORIGIN_GATEKEEPER;
-	fix_out(&c, &other);
-	fix_module_msg(&c, 1, "contract/x/message", NULL, 0);
+	testplat_queue(&c.tc, &other);
+	testplat_module_msg(&c.tc, "contracts", "contract/x/message", NULL, 0);
 	fix_block(&c, &e, 1);
 	CHECK(pending(e) == 4);
 
@@ -152,9 +151,9 @@ static void only_a_verified_acceptance_drops(void)
 	                         .topic = (const uint8_t *)"contract/x/message",
 	                         .topic_len = 18,
 	                         .sequence = 1};
-	fix_out(&c, &ack);
+	testplat_queue(&c.tc, &ack);
 	struct enc feed;
-	fix_block_feed(&c, &feed);
+	testplat_feed(&c.tc, &feed);
 	uint8_t *forged = malloc(feed.len);
 	memcpy(forged, feed.buf, feed.len);
 	forged[feed.len - 20] ^= 1; /* inside the message list */
@@ -173,7 +172,7 @@ static void only_a_verified_acceptance_drops(void)
 	CHECK(m[1].sequence == 0 && memcmp(m[1].origin.id, b.o.id, 32) == 0);
 	enc_release(&out);
 	/* A later block carrying an old sequence again (harmless) drops nothing more. */
-	fix_out(&c, &ack);
+	testplat_queue(&c.tc, &ack);
 	fix_block(&c, &e, 1);
 	CHECK(pending(e) == 2);
 	enclave_free(e);
@@ -181,9 +180,8 @@ static void only_a_verified_acceptance_drops(void)
 
 static void checkpoints_keep_the_queue_and_sequences(void)
 {
-	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
-	struct enclave *e = fix_enclave(&tp, 16);
-	fix_start(e, NULL, 0);
+	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_started(&tp, 16, NULL);
 	struct signer a;
 	contract_signer(&a, 0xa1);
 	struct mq_origin me = {.kind = MQ_ORIGIN_WORKER};
@@ -192,12 +190,7 @@ static void checkpoints_keep_the_queue_and_sequences(void)
 	CHECK(push(e, &a, "contract/x/message", 2) == ENCLAVE_OK);
 	CHECK(enclave_egress_push(e, &me, e->sec->identity_sk, "worker/report", NULL, 0) ==
 	      ENCLAVE_OK);
-	struct enc ck;
-	enc_init(&ck, 8 << 20);
-	CHECK(enclave_checkpoint(e, &ck) == ENCLAVE_OK);
-	struct enclave *r = fix_enclave(&tp, 16);
-	fix_start(r, ck.buf, ck.len);
-	enc_release(&ck);
+	struct enclave *r = fix_started(&tp, 16, e);
 	struct enc qa, qb;
 	enc_init(&qa, 1 << 20);
 	enc_init(&qb, 1 << 20);
@@ -233,9 +226,8 @@ static size_t notice(uint8_t *b, size_t cap, const struct mq_origin *o, uint64_t
  * nothing. */
 static void a_consumed_notice_drops_refused_or_not(void)
 {
-	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
-	struct enclave *e = fix_enclave(&tp, 16);
-	fix_start(e, NULL, 0);
+	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_started(&tp, 16, NULL);
 	struct fix_chain c;
 	fix_chain_init(&c);
 	struct signer a;
@@ -244,17 +236,19 @@ static void a_consumed_notice_drops_refused_or_not(void)
 		CHECK(push(e, &a, "^bank/withdraw", (uint8_t)i) == ENCLAVE_OK);
 	uint8_t b[256];
 	size_t n = notice(b, sizeof(b), &a.o, 1, "^bank/withdraw", TX_CALL_MQ_UNKNOWN_TOPIC);
-	fix_module_msg(&c, 0, MQ_CONSUMED_TOPIC, b, n); /* from module:registry */
+	testplat_module_msg(&c.tc, "registry", MQ_CONSUMED_TOPIC, b, n); /* from module:registry */
 	struct mq_message w = {.origin = {.kind = MQ_ORIGIN_WORKER},
 	                       .topic = (const uint8_t *)MQ_CONSUMED_TOPIC,
 	                       .topic_len = strlen(MQ_CONSUMED_TOPIC),
 	                       .payload = b,
 	                       .payload_len = n};
-	fix_out(&c, &w);
-	fix_module_msg(&c, 2, MQ_CONSUMED_TOPIC, b, n - 1); /* does not decode */
+	testplat_queue(&c.tc, &w);
+	testplat_module_msg(&c.tc, MQ_MODULE_NAME, MQ_CONSUMED_TOPIC, b,
+	                    n - 1); /* does not decode */
 	fix_block(&c, &e, 1);
 	CHECK(pending(e) == 3);
-	fix_module_msg(&c, 2, MQ_CONSUMED_TOPIC, b, n); /* refused, but consumed */
+	testplat_module_msg(&c.tc, MQ_MODULE_NAME, MQ_CONSUMED_TOPIC, b,
+	                    n); /* refused, but consumed */
 	fix_block(&c, &e, 1);
 	CHECK(pending(e) == 1);
 	struct enc out;
@@ -262,7 +256,7 @@ static void a_consumed_notice_drops_refused_or_not(void)
 	CHECK(fix_egress(e, &out, m, NULL, 2) == 1 && m[0].sequence == 2);
 	enc_release(&out);
 	n = notice(b, sizeof(b), &a.o, 2, "^bank/withdraw", 0);
-	fix_module_msg(&c, 2, MQ_CONSUMED_TOPIC, b, n);
+	testplat_module_msg(&c.tc, MQ_MODULE_NAME, MQ_CONSUMED_TOPIC, b, n);
 	fix_block(&c, &e, 1);
 	CHECK(pending(e) == 0);
 	enclave_free(e);
@@ -273,9 +267,8 @@ static void a_consumed_notice_drops_refused_or_not(void)
  * verified blocks show and survives a checkpoint. */
 static void pushes_below_the_acked_mark_are_not_queued(void)
 {
-	struct fix_platform tp = {.measurement = {1}, .seal_key = {2}};
-	struct enclave *e = fix_enclave(&tp, 16);
-	fix_start(e, NULL, 0);
+	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
+	struct enclave *e = fix_started(&tp, 16, NULL);
 	struct signer a;
 	contract_signer(&a, 0xa1);
 	CHECK(sys_egress_acked(e, &a.o, 2) == ENCLAVE_OK);
@@ -295,15 +288,10 @@ static void pushes_below_the_acked_mark_are_not_queued(void)
 	                          .topic = (const uint8_t *)"contract/x/message",
 	                          .topic_len = 18,
 	                          .sequence = 5};
-	fix_out(&c, &seen);
+	testplat_queue(&c.tc, &seen);
 	fix_block(&c, &e, 1);
 	CHECK(pending(e) == 0);
-	struct enc ck;
-	enc_init(&ck, 8 << 20);
-	CHECK(enclave_checkpoint(e, &ck) == ENCLAVE_OK);
-	struct enclave *r = fix_enclave(&tp, 16);
-	fix_start(r, ck.buf, ck.len);
-	enc_release(&ck);
+	struct enclave *r = fix_started(&tp, 16, e);
 	for (int i = 3; i < 7; i++)
 		CHECK(push(r, &a, "contract/x/message", (uint8_t)i) == ENCLAVE_OK);
 	CHECK(fix_egress(r, &out, m, NULL, 4) == 1 && m[0].sequence == 6 && m[0].payload[0] == 6);

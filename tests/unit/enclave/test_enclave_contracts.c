@@ -7,12 +7,6 @@
 #include "../../contracts/harness.h"
 #include "crypto/seal.h"
 
-static struct enclave *new_enclave(struct harness_platform *p)
-{
-	struct enclave_config cfg = harness_config(1 << 20);
-	return harness_enclave_new(p, &cfg);
-}
-
 static void world_init_cap(struct harness_world *w, size_t state_cap)
 {
 	struct enclave_config cfg = harness_config(state_cap);
@@ -103,7 +97,7 @@ static void replayed_and_tampered_commands_are_refused(void)
 	                       .topic_len = strlen(topic),
 	                       .payload = payload,
 	                       .payload_len = 40 + n};
-	harness_queue(&w.chain, &m);
+	testplat_queue(&w.chain, &m);
 	harness_world_block(&w);
 	CHECK(harness_ask(&w, pk, id, "alice", "get total") == 10);
 
@@ -123,13 +117,13 @@ static void unknown_code_and_other_clusters_are_skipped(void)
 	world_init(&w);
 	uint8_t alice[32], id[32];
 	account("alice", alice);
-	harness_deploy(&w.chain, alice, 0, "not.here", 1, id);
+	testplat_deploy(&w.chain, alice, 0, "not.here", 1, id);
 	harness_world_block(&w);
 	struct enclave_status st;
 	enclave_status(w.e, &st);
 	CHECK(st.n_contracts == 0);
 	/* Known code, but another cluster than ours (0): not hosted. */
-	harness_deploy(&w.chain, alice, 1, COUNTER_CODE_NAME, 1, id);
+	testplat_deploy(&w.chain, alice, 1, COUNTER_CODE_NAME, 1, id);
 	harness_world_block(&w);
 	enclave_status(w.e, &st);
 	CHECK(st.cluster == 0 && st.n_contracts == 0);
@@ -147,7 +141,7 @@ static void unknown_code_and_other_clusters_are_skipped(void)
 	                       .topic_len = strlen(CONTRACTS_EVENT_TOPIC),
 	                       .payload = ev,
 	                       .payload_len = e.len};
-	harness_queue(&w.chain, &m);
+	testplat_queue(&w.chain, &m);
 	harness_world_block(&w);
 	enclave_status(w.e, &st);
 	CHECK(st.n_contracts == 0);
@@ -163,30 +157,20 @@ static void hex32(char out[65], const uint8_t id[32])
  * and queues them (as the chain would deliver them) into the next block. Returns the count. */
 static size_t relay_egress(struct harness_world *w, const uint8_t id[32], const uint8_t spk[32])
 {
-	struct enc out;
-	enc_init(&out, 1 << 20);
-	CHECK(enclave_egress(w->e, 64, &out) == ENCLAVE_OK);
-	struct dec d;
-	dec_init(&d, out.buf, out.len);
-	uint64_t n = dec_uleb(&d, 64);
+	struct testplat_egress it;
 	size_t relayed = 0;
-	for (uint64_t i = 0; i < n; i++) {
-		size_t len = 0;
-		const uint8_t *sm = dec_bytes(&d, &len, MQ_MESSAGE_MAX + 64);
-		CHECK(sm != NULL && len > 64);
-		struct mq_message m;
-		CHECK(mq_message_decode(&m, sm, len - 64) == CODEC_OK);
-		if (m.origin.kind != MQ_ORIGIN_CONTRACT)
+	testplat_egress_begin(&it, w->e, 64);
+	while (testplat_egress_next(&it)) {
+		if (it.m.origin.kind != MQ_ORIGIN_CONTRACT)
 			continue; /* the gatekeeper's */
-		CHECK(memcmp(m.origin.id, id, 32) == 0);
+		CHECK(memcmp(it.m.origin.id, id, 32) == 0);
 		uint8_t h[32];
-		mq_signing_hash(h, w->chain.chain_id, &m);
-		CHECK(sig_verify(sm + len - 64, h, 32, spk));
-		harness_queue(&w->chain, &m);
+		mq_signing_hash(h, w->chain.chain_id, &it.m);
+		CHECK(sig_verify(it.sig, h, 32, spk));
+		testplat_queue(&w->chain, &it.m);
 		relayed++;
 	}
-	CHECK(dec_finish(&d) == CODEC_OK);
-	enc_release(&out);
+	testplat_egress_end(&it);
 	return relayed;
 }
 
@@ -241,13 +225,13 @@ static void sync_calls_and_async_messages_between_instances(void)
 	/* A chain module's message arrives with the module as origin; a gatekeeper's is ignored. */
 	char topic[CONTRACT_TOPIC_MAX];
 	snprintf(topic, sizeof(topic), "contract/%s/message", bhex);
-	harness_module_message(&w.chain, "balances", topic, (const uint8_t *)"add 3", 5);
+	testplat_module_msg(&w.chain, "balances", topic, (const uint8_t *)"add 3", 5);
 	struct mq_message gm = {.origin = {.kind = MQ_ORIGIN_GATEKEEPER},
 	                        .topic = (const uint8_t *)topic,
 	                        .topic_len = strlen(topic),
 	                        .payload = (const uint8_t *)"add 100",
 	                        .payload_len = 7};
-	harness_queue(&w.chain, &gm);
+	testplat_queue(&w.chain, &gm);
 	harness_world_block(&w);
 	CHECK(harness_ask(&w, bpk, b, "alice", "get messages") == 2);
 	CHECK(harness_ask(&w, bpk, b, "alice", "get total") == 13);
@@ -263,27 +247,20 @@ static void sync_calls_and_async_messages_between_instances(void)
  * checkpoint restores every instance and the restored enclave carries on in step. */
 static void checkpoint_restores_instances_and_replicas_agree(void)
 {
+	struct enclave_config cfg = harness_config(1 << 20);
 	struct harness_world w;
-	memset(&w, 0, sizeof(w));
-	harness_chain_init(&w.chain);
-	w.plat.measurement[0] = 1;
-	w.plat.seal_key[0] = 2;
-	w.e = new_enclave(&w.plat);
-	struct harness_platform p2 = w.plat;
-	p2.rand_stream = 9; /* another machine's randomness */
-	struct enclave *r = new_enclave(&p2);
-	CHECK(harness_start(w.e, &w.chain, NULL, 0) == ENCLAVE_OK);
-	CHECK(harness_start(r, &w.chain, NULL, 0) == ENCLAVE_OK);
-	struct enclave *both[2] = {w.e, r};
-	harness_provision(&w.chain, both, 2, 0); /* w.e the gatekeeper, r a worker of cluster 0 */
+	struct testplat p2;
+	struct enclave *both[2];
+	harness_world_many(&w, &cfg, &p2, both, 2, 2); /* w.e the gatekeeper, both in cluster 0 */
+	struct enclave *r = both[1];
 	uint8_t alice[32], id[32], pk[32], spk[32];
 	account("alice", alice);
-	harness_deploy(&w.chain, alice, 0, COUNTER_CODE_NAME, 1, id);
-	CHECK(harness_block(&w.chain, both, 2) == ENCLAVE_OK);
+	testplat_deploy(&w.chain, alice, 0, COUNTER_CODE_NAME, 1, id);
+	CHECK(testplat_block(&w.chain, both, 2) == ENCLAVE_OK);
 	harness_contract_keys(w.e, id, pk, spk);
 	harness_command(&w.chain, &w.plat, pk, id, "alice", 1, "add 3");
 	harness_command(&w.chain, &w.plat, pk, id, "bob", 1, "roll");
-	CHECK(harness_block(&w.chain, both, 2) == ENCLAVE_OK);
+	CHECK(testplat_block(&w.chain, both, 2) == ENCLAVE_OK);
 	uint32_t r1, r2;
 	uint8_t roll1[64], roll2[64];
 	size_t l1, l2;
@@ -297,8 +274,8 @@ static void checkpoint_restores_instances_and_replicas_agree(void)
 	struct enc ck;
 	enc_init(&ck, 1 << 20);
 	CHECK(enclave_checkpoint(w.e, &ck) == ENCLAVE_OK);
-	struct enclave *back = new_enclave(&w.plat);
-	CHECK(harness_start(back, &w.chain, ck.buf, ck.len) == ENCLAVE_OK);
+	struct enclave *back = testplat_enclave(&w.plat, &cfg);
+	CHECK(testplat_start(back, ck.buf, ck.len) == ENCLAVE_OK);
 	struct enclave_status st;
 	enclave_status(back, &st);
 	CHECK(st.n_contracts == 1);
@@ -307,7 +284,7 @@ static void checkpoint_restores_instances_and_replicas_agree(void)
 	struct enclave *three[3] = {w.e, r, back};
 	harness_command(&w.chain, &w.plat, pk, id, "alice", 2, "add 4");
 	harness_command(&w.chain, &w.plat, pk, id, "bob", 2, "roll");
-	CHECK(harness_block(&w.chain, three, 3) == ENCLAVE_OK);
+	CHECK(testplat_block(&w.chain, three, 3) == ENCLAVE_OK);
 	for (size_t i = 0; i < 3; i++) {
 		CHECK(harness_ask_on(&w, three[i], pk, id, "alice", "get mine") == 7);
 		CHECK(harness_ask_on(&w, three[i], pk, id, "alice", "get blocks") == 3);
@@ -319,8 +296,8 @@ static void checkpoint_restores_instances_and_replicas_agree(void)
 	}
 	/* A checkpoint whose contract section names code this binary lacks is refused. */
 	struct enclave_config none = {.max_contracts = 8, .max_state_bytes = 1 << 20};
-	struct enclave *bare = harness_enclave_new(&w.plat, &none);
-	CHECK(harness_start(bare, &w.chain, ck.buf, ck.len) == ENCLAVE_UNSEAL);
+	struct enclave *bare = testplat_enclave(&w.plat, &none);
+	CHECK(testplat_start(bare, ck.buf, ck.len) == ENCLAVE_UNSEAL);
 	enclave_free(bare);
 	enc_release(&ck);
 	enclave_free(back);
@@ -420,11 +397,8 @@ static void receipts_tell_the_sender_what_happened(void)
 	      ENCLAVE_OK);
 	CHECK(r == CONTRACT_BAD_REQUEST && len == 0);
 
-	struct enc ck;
-	enc_init(&ck, 1 << 22);
-	CHECK(enclave_checkpoint(w.e, &ck) == ENCLAVE_OK);
-	struct enclave *back = new_enclave(&w.plat);
-	CHECK(harness_start(back, &w.chain, ck.buf, ck.len) == ENCLAVE_OK);
+	struct enclave_config cfg = harness_config(1 << 20);
+	struct enclave *back = testplat_started(&w.plat, &cfg, w.e);
 	CHECK(harness_receipt(&w, back, pk, id, "alice", 8, &height, &result, reply) ==
 	      CONTRACT_OK);
 	CHECK(height == applied && result == CONTRACT_BAD_REQUEST);
@@ -433,7 +407,7 @@ static void receipts_tell_the_sender_what_happened(void)
 	/* Only the last CONTRACT_RECEIPTS are kept: alice's three are pushed out by bob's. */
 	for (uint64_t n = 0; n < CONTRACT_RECEIPTS; n++) {
 		harness_command(&w.chain, &w.plat, pk, id, "bob", 1000 + n, "add 1");
-		if (w.chain.n_msgs == HARNESS_BLOCK_MAX_MSGS)
+		if (w.chain.n_msgs == TESTPLAT_MAX_MSGS)
 			harness_world_block(&w);
 	}
 	harness_world_block(&w);
@@ -445,7 +419,6 @@ static void receipts_tell_the_sender_what_happened(void)
 	CHECK(harness_receipt(&w, w.e, pk, id, "bob", 1000 + CONTRACT_RECEIPTS - 1, &height,
 	                      &result, reply) == CONTRACT_OK);
 	CHECK(result == CONTRACT_OK);
-	enc_release(&ck);
 	enclave_free(back);
 	harness_world_release(&w);
 }

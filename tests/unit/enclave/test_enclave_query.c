@@ -101,7 +101,7 @@ static void session_keys_act_for_their_account(void)
 		size_t n;
 		struct env_query_client k;
 		CHECK(env_query_seal(HPKE_AEAD_CHACHA20POLY1305, f.pk, f.w.chain.chain_id, f.id,
-		                     h + 2, &s, (const uint8_t *)"get mine", 8, harness_rng,
+		                     h + 2, &s, (const uint8_t *)"get mine", 8, testplat_random,
 		                     &f.w.plat, q, &n, &k) == ENV_OK);
 		struct enc out;
 		enc_init(&out, 4096);
@@ -275,9 +275,9 @@ static void expired_misaddressed_and_malformed_queries_are_refused(void)
 	CHECK(out.len == 0); /* no refusal wrote anything */
 	enc_release(&out);
 
-	struct harness_platform p = {.quiet = 1};
+	struct testplat p = {.quiet = 1};
 	struct enclave_config cfg = harness_config(1 << 20);
-	struct enclave *cold = harness_enclave_new(&p, &cfg);
+	struct enclave *cold = testplat_enclave(&p, &cfg);
 	CHECK(enclave_query(cold, q, n, &out) == ENCLAVE_NOT_STARTED);
 	enclave_free(cold);
 	harness_world_release(&f.w);

@@ -15,9 +15,9 @@
 
 struct world {
 	struct fix_chain c;
-	struct fix_platform tp[N];
+	struct testplat tp[N];
 	struct enclave *e[N];
-	struct fix_worker w[N];
+	struct testplat_worker w[N];
 };
 
 static void world_init(struct world *w)
@@ -25,11 +25,10 @@ static void world_init(struct world *w)
 	memset(w, 0, sizeof(*w));
 	fix_chain_init(&w->c);
 	for (int i = 0; i < N; i++) {
-		w->tp[i] = (struct fix_platform){
-		    .measurement = {1}, .seal_key = {2}, .rand_tag = (uint8_t)i};
-		w->e[i] = fix_enclave(&w->tp[i], 64);
-		fix_start(w->e[i], NULL, 0);
-		fix_identity(w->e[i], &w->w[i]);
+		w->tp[i] = (struct testplat){
+		    .measurement = {1}, .seal_key = {2}, .rand_stream = (uint64_t)i};
+		w->e[i] = fix_started(&w->tp[i], 64, NULL);
+		testplat_identity(w->e[i], &w->w[i]);
 	}
 }
 
@@ -51,15 +50,23 @@ static struct enclave_status status(struct enclave *e)
 	return st;
 }
 
+/* A block in which every worker is registered (and, with_cluster, cluster 0 is created) and
+ * enclave 0 is elected the first gatekeeper. */
+static void elect_first(struct world *w, bool with_cluster)
+{
+	for (int i = 0; i < N; i++)
+		testplat_ev_registered(&w->c.tc, &w->w[i]);
+	if (with_cluster)
+		testplat_ev_cluster(&w->c.tc, 0);
+	fix_ev_gk_added(&w->c, &w->w[0]);
+	world_block(w);
+}
+
 /* Every worker registered, cluster 0 created, enclave 0 elected the first gatekeeper; its
  * master and cluster keys are published on chain. */
 static void first_gatekeeper(struct world *w)
 {
-	for (int i = 0; i < N; i++)
-		fix_ev_registered(&w->c, &w->w[i]);
-	fix_ev_cluster(&w->c, 0);
-	fix_ev_gk_added(&w->c, &w->w[0]);
-	world_block(w);
+	elect_first(w, true);
 	CHECK(fix_submit(&w->c, w->e[0]) == 2); /* master key, cluster 0's keys */
 	world_block(w);
 }
@@ -81,10 +88,7 @@ static void first_gatekeeper_generates_and_publishes_the_master_key(void)
 {
 	struct world w;
 	world_init(&w);
-	for (int i = 0; i < N; i++)
-		fix_ev_registered(&w.c, &w.w[i]);
-	fix_ev_gk_added(&w.c, &w.w[0]);
-	world_block(&w);
+	elect_first(&w, false);
 	struct enclave_status st = status(w.e[0]);
 	CHECK(st.registered && st.gatekeeper && st.n_egress == 1);
 	CHECK(status(w.e[1]).registered && !status(w.e[1]).gatekeeper);
@@ -96,11 +100,11 @@ static void first_gatekeeper_generates_and_publishes_the_master_key(void)
 	CHECK(fix_egress(w.e[0], &out, m, sig, 4) == 1);
 	CHECK(m[0].origin.kind == MQ_ORIGIN_GATEKEEPER);
 	CHECK_EQ_MEM(m[0].origin.id, w.w[0].id, 32);
-	CHECK(fix_topic_is(&m[0], REGISTRY_TOPIC_MASTER_KEY));
+	CHECK(testplat_topic_is(&m[0], REGISTRY_TOPIC_MASTER_KEY));
 	CHECK(m[0].sequence == 0 && m[0].payload_len == 36);
 	CHECK(m[0].payload[0] == 0 && m[0].payload[1] == 0); /* epoch 0 */
 	uint8_t h[32];
-	mq_signing_hash(h, w.c.chain_id, &m[0]);
+	mq_signing_hash(h, w.c.tc.chain_id, &m[0]);
 	CHECK(sig_verify(sig[0], h, 32, w.w[0].id));
 	enc_release(&out);
 
@@ -114,12 +118,12 @@ static void first_gatekeeper_generates_and_publishes_the_master_key(void)
 	world_free(&w);
 }
 
-static void fix_ev_gk_removed(struct fix_chain *c, const struct fix_worker *w)
+static void fix_ev_gk_removed(struct fix_chain *c, const struct testplat_worker *w)
 {
 	for (size_t i = 0; i < c->n_gks; i++)
 		if (memcmp(c->gks[i], w->id, 32) == 0)
 			memmove(c->gks[i], c->gks[i + 1], (c->n_gks-- - i - 1) * 32);
-	fix_event(c, REGISTRY_EV_GATEKEEPER_REMOVED, w->id, 32);
+	testplat_registry_event(&c->tc, REGISTRY_EV_GATEKEEPER_REMOVED, w->id, 32);
 }
 
 /* A removed gatekeeper drops its master key and its queued gatekeeper messages; when the last
@@ -132,14 +136,9 @@ static void a_replayed_first_gatekeeper_makes_the_same_master(void)
 	struct world w;
 	world_init(&w);
 	for (int i = 0; i < N; i++)
-		fix_ev_registered(&w.c, &w.w[i]);
+		testplat_ev_registered(&w.c.tc, &w.w[i]);
 	world_block(&w);
-	struct enc ck;
-	enc_init(&ck, 8 << 20);
-	CHECK(enclave_checkpoint(w.e[0], &ck) == ENCLAVE_OK);
-	struct enclave *r = fix_enclave(&w.tp[0], 64);
-	fix_start(r, ck.buf, ck.len);
-	enc_release(&ck);
+	struct enclave *r = fix_started(&w.tp[0], 64, w.e[0]);
 	fix_ev_gk_added(&w.c, &w.w[0]);
 	struct enclave *all[N + 1] = {w.e[0], w.e[1], w.e[2], r};
 	fix_block(&w.c, all, N + 1);
@@ -159,10 +158,7 @@ static void removal_retires_and_the_last_one_resets(void)
 {
 	struct world w;
 	world_init(&w);
-	for (int i = 0; i < N; i++)
-		fix_ev_registered(&w.c, &w.w[i]);
-	fix_ev_gk_added(&w.c, &w.w[0]);
-	world_block(&w);
+	elect_first(&w, false);
 	CHECK(status(w.e[0]).gatekeeper && status(w.e[0]).n_egress == 1);
 	fix_ev_gk_removed(&w.c, &w.w[0]);
 	world_block(&w);
@@ -173,7 +169,7 @@ static void removal_retires_and_the_last_one_resets(void)
 	struct enc out;
 	struct mq_message m[1];
 	CHECK(fix_egress(w.e[1], &out, m, NULL, 1) == 1 && m[0].sequence == 0);
-	CHECK(fix_topic_is(&m[0], REGISTRY_TOPIC_MASTER_KEY));
+	CHECK(testplat_topic_is(&m[0], REGISTRY_TOPIC_MASTER_KEY));
 	enc_release(&out);
 	CHECK(fix_submit(&w.c, w.e[1]) == 1);
 	world_block(&w);
@@ -217,8 +213,8 @@ static bool published_contract_keys(struct enclave *gk, const uint8_t id[32], ui
 	size_t n = fix_egress(gk, &out, m, NULL, 16);
 	bool found = false;
 	for (size_t i = 0; i < n; i++)
-		if (fix_topic_is(&m[i], REGISTRY_TOPIC_CONTRACT_KEY) && m[i].payload_len == 104 &&
-		    memcmp(m[i].payload, id, 32) == 0) {
+		if (testplat_topic_is(&m[i], REGISTRY_TOPIC_CONTRACT_KEY) &&
+		    m[i].payload_len == 104 && memcmp(m[i].payload, id, 32) == 0) {
 			*epoch = (uint32_t)m[i].payload[36] | (uint32_t)m[i].payload[37] << 8;
 			memcpy(x, m[i].payload + 40, 32);
 			memcpy(ed, m[i].payload + 72, 32);
@@ -258,7 +254,7 @@ static void gatekeepers_emit_identical_key_shares(void)
 	struct world w;
 	world_init(&w);
 	second_gatekeeper(&w);
-	fix_ev_assigned(&w.c, &w.w[2], 0);
+	testplat_ev_assigned(&w.c.tc, &w.w[2], 0);
 	world_block(&w);
 	CHECK(status(w.e[2]).cluster == 0);
 	CHECK(same_queues(&w, w.e[0], w.e[1]) == 1);
@@ -269,7 +265,7 @@ static void gatekeepers_emit_identical_key_shares(void)
 	memcpy(topic, "worker/", 7);
 	hex_encode(topic + 7, w.w[2].id, 32);
 	strcpy(topic + 71, "/keys");
-	CHECK(fix_topic_is(&m[0], topic));
+	CHECK(testplat_topic_is(&m[0], topic));
 	CHECK(m[0].sequence == 3); /* master, cluster, share to gatekeeper 1, this */
 	enc_release(&out);
 	/* Whichever copy arrives first wins; the other is a duplicate. */
@@ -287,12 +283,12 @@ static void unusable_hpke_keys_take_no_sequence(void)
 	struct world w;
 	world_init(&w);
 	second_gatekeeper(&w);
-	struct fix_worker bad = {.id = {0xbd}}; /* hpke all zero: the identity point */
-	fix_ev_registered(&w.c, &bad);
-	fix_ev_assigned(&w.c, &bad, 0);
+	struct testplat_worker bad = {.id = {0xbd}}; /* hpke all zero: the identity point */
+	testplat_ev_registered(&w.c.tc, &bad);
+	testplat_ev_assigned(&w.c.tc, &bad, 0);
 	world_block(&w);
 	CHECK(status(w.e[0]).n_egress == 0 && status(w.e[1]).n_egress == 0);
-	fix_ev_assigned(&w.c, &w.w[2], 0);
+	testplat_ev_assigned(&w.c.tc, &w.w[2], 0);
 	world_block(&w);
 	struct enc out;
 	struct mq_message m[1];
@@ -306,8 +302,8 @@ static void workers_derive_the_published_contract_keys(void)
 	struct world w;
 	world_init(&w);
 	second_gatekeeper(&w);
-	fix_ev_assigned(&w.c, &w.w[2], 0);
-	fix_ev_assigned(&w.c, &w.w[1], 0); /* gatekeeper 1 also hosts cluster 0 */
+	testplat_ev_assigned(&w.c.tc, &w.w[2], 0);
+	testplat_ev_assigned(&w.c.tc, &w.w[1], 0); /* gatekeeper 1 also hosts cluster 0 */
 	uint8_t id[32], x[32], ed[32], hpke[32], sign[32];
 	uint32_t epoch = 9;
 	fix_deploy(&w.c, 0, "counter", id);
@@ -339,7 +335,7 @@ static void rotation_keeps_the_history(void)
 	struct world w;
 	world_init(&w);
 	second_gatekeeper(&w);
-	fix_ev_assigned(&w.c, &w.w[2], 0);
+	testplat_ev_assigned(&w.c.tc, &w.w[2], 0);
 	uint8_t old_id[32], x0[32], ed0[32], hpke[32], sign[32];
 	uint32_t epoch;
 	fix_deploy(&w.c, 0, "counter", old_id);
@@ -372,20 +368,20 @@ static void rotation_keeps_the_history(void)
 /* A key share for worker `to` that opens (anyone can seal to its key under the public master
  * identity of epoch 0), carrying cluster 0's key derived from `master`, in a message from
  * origin kind/id. */
-static void forged_share(struct fix_chain *c, const struct fix_worker *to, uint8_t kind,
+static void forged_share(struct fix_chain *c, const struct testplat_worker *to, uint8_t kind,
                          const uint8_t id[32], const uint8_t sender_pk[32], uint64_t seq,
                          const uint8_t master[32])
 {
 	uint8_t fake_master[32] = {0x66}, pt[8 + 32], msg[5 + sizeof(pt) + HPKE_ENVELOPE_OVERHEAD];
-	fix_put_u32(pt, 0);
-	fix_put_u32(pt + 4, 1);
+	testplat_put_u32(pt, 0);
+	testplat_put_u32(pt + 4, 1);
 	kdf_cluster_key(pt + 8, master, 0);
 	struct env_keyshare_ctx ctx = {.seq = seq, .purpose = "cluster"};
-	memcpy(ctx.chain_id, c->chain_id, 32);
+	memcpy(ctx.chain_id, c->tc.chain_id, 32);
 	memcpy(ctx.sender, sender_pk, 32);
 	memcpy(ctx.recipient, to->id, 32);
 	msg[0] = 1;
-	fix_put_u32(msg + 1, 0);
+	testplat_put_u32(msg + 1, 0);
 	CHECK(env_keyshare_seal(fake_master, to->hpke, &ctx, pt, sizeof(pt), msg + 5) == ENV_OK);
 	char topic[SYS_KEYS_TOPIC_LEN + 1];
 	memcpy(topic, "worker/", 7);
@@ -398,7 +394,7 @@ static void forged_share(struct fix_chain *c, const struct fix_worker *to, uint8
 	                       .sequence = seq};
 	m.origin.kind = kind;
 	memcpy(m.origin.id, id, 32);
-	fix_out(c, &m);
+	testplat_queue(&c->tc, &m);
 }
 
 static void no_keys_without_registration_and_assignment(void)
@@ -413,14 +409,14 @@ static void no_keys_without_registration_and_assignment(void)
 	ev[0] = REGISTRY_EV_WORKER_ASSIGNED;
 	memcpy(ev + 1, w.w[2].id, 32);
 	memcpy(ev + 33, w.w[2].hpke, 32);
-	fix_put_u32(ev + 65, 0);
+	testplat_put_u32(ev + 65, 0);
 	struct mq_message fake = {.topic = (const uint8_t *)REGISTRY_EVENT_TOPIC,
 	                          .topic_len = strlen(REGISTRY_EVENT_TOPIC),
 	                          .payload = ev,
 	                          .payload_len = sizeof(ev)};
 	fake.origin.kind = MQ_ORIGIN_WORKER;
 	memcpy(fake.origin.id, w.w[1].id, 32);
-	fix_out(&w.c, &fake);
+	testplat_queue(&w.c.tc, &fake);
 	world_block(&w);
 	CHECK(status(w.e[2]).cluster == UINT32_MAX);
 	CHECK(status(w.e[0]).n_egress == 1); /* the contract's keys only: no share */
@@ -437,7 +433,7 @@ static void no_keys_without_registration_and_assignment(void)
 
 	/* Assigned (so registered): a share that opens and carries the right key, but comes from a
 	 * worker origin, is not a gatekeeper's. */
-	fix_ev_assigned(&w.c, &w.w[2], 0);
+	testplat_ev_assigned(&w.c.tc, &w.w[2], 0);
 	world_block(&w);
 	CHECK(status(w.e[2]).cluster == 0);
 	forged_share(&w.c, &w.w[2], MQ_ORIGIN_WORKER, w.w[1].id, master_pk, 0, real);
@@ -463,19 +459,14 @@ static void checkpoints_keep_keys_history_and_queue(void)
 	struct world w;
 	world_init(&w);
 	second_gatekeeper(&w);
-	fix_ev_assigned(&w.c, &w.w[2], 0);
-	fix_ev_assigned(&w.c, &w.w[0], 0);
+	testplat_ev_assigned(&w.c.tc, &w.w[2], 0);
+	testplat_ev_assigned(&w.c.tc, &w.w[0], 0);
 	uint8_t id[32];
 	fix_deploy(&w.c, 0, "counter", id);
 	fix_ev_rotation(&w.c, 1);
 	world_block(&w);
 	CHECK(status(w.e[0]).n_egress > 0);
-	struct enc ck;
-	enc_init(&ck, 8 << 20);
-	CHECK(enclave_checkpoint(w.e[0], &ck) == ENCLAVE_OK);
-	struct enclave *r = fix_enclave(&w.tp[0], 64);
-	fix_start(r, ck.buf, ck.len);
-	enc_release(&ck);
+	struct enclave *r = fix_started(&w.tp[0], 64, w.e[0]);
 	struct enclave_status a = status(w.e[0]), b = status(r);
 	CHECK(b.gatekeeper && b.registered && b.cluster == 0 && b.n_egress == a.n_egress);
 	CHECK(same_queues(&w, w.e[1], r) == a.n_egress);
@@ -518,7 +509,7 @@ static void a_stale_publication_does_not_stall_the_gatekeepers(void)
 	struct world w;
 	world_init(&w);
 	second_gatekeeper(&w);
-	fix_ev_cluster(&w.c, 1);
+	testplat_ev_cluster(&w.c.tc, 1);
 	world_block(&w);
 	CHECK(status(w.e[0]).n_egress == 1 && status(w.e[1]).n_egress == 1);
 	fix_ev_rotation(&w.c, 1);
@@ -527,11 +518,11 @@ static void a_stale_publication_does_not_stall_the_gatekeepers(void)
 	struct enc out;
 	struct mq_message m[8];
 	CHECK(fix_egress(w.e[1], &out, m, NULL, 8) == 4);
-	CHECK(fix_topic_is(&m[0], REGISTRY_TOPIC_CLUSTER_KEY) && m[0].payload[4] == 0);
+	CHECK(testplat_topic_is(&m[0], REGISTRY_TOPIC_CLUSTER_KEY) && m[0].payload[4] == 0);
 	uint64_t *next = fix_seq(&w.c, &m[0].origin);
 	CHECK(*next == m[0].sequence);
 	++*next;
-	fix_notice(&w.c, &m[0], 0); /* taken, nothing applied */
+	testplat_notice(&w.c.tc, &m[0], 0); /* taken, nothing applied */
 	enc_release(&out);
 	world_block(&w);
 	CHECK(status(w.e[0]).n_egress == 3 && status(w.e[1]).n_egress == 3);
