@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 ALLOWED = re.compile(
-    r"^(mem(cpy|move|set|cmp|chr)|str(len|nlen|cmp|ncmp|chr|rchr|cpy|ncpy|tol|toul|toull|spn|cspn)"
+    r"^(mem(cpy|move|set|cmp|chr)|bcmp|str(len|nlen|cmp|ncmp|chr|rchr|cpy|ncpy|tol|toul|toull|spn|cspn)"
     r"|v?snprintf|malloc|calloc|realloc|free|qsort|bsearch|abort|__assert_fail|__stack_chk_fail"
     r"|__(memcpy|memset|memmove|snprintf|vsnprintf|strcpy|strncpy)_chk|__ctype_b_loc"
     r"|__ctype_(tolower|toupper)_loc|_GLOBAL_OFFSET_TABLE_|__tls_get_addr|__errno_location"
