@@ -1,5 +1,6 @@
 """Harness for integration tests: starts real `tenebra` processes and talks to them over
 JSON-RPC and the CLI. Standard library only."""
+import atexit
 import json
 import os
 import shutil
@@ -28,6 +29,26 @@ def check(cond, what):
         failures += 1
         print(f"CHECK FAILED: {what}", flush=True)
     return cond
+
+
+_started = []  # every process a test started, killed at exit even when the test itself crashed
+
+
+def _kill_leftovers():
+    for proc in _started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+atexit.register(_kill_leftovers)
+
+
+def spawn(argv, **kw):
+    """subprocess.Popen that never outlives the test."""
+    proc = subprocess.Popen(argv, **kw)
+    _started.append(proc)
+    return proc
 
 
 def finish():
@@ -81,7 +102,7 @@ class Node:
         self.log = open(self.log_path, "ab")
         env = dict(os.environ)
         env.update(self.env or {})
-        self.proc = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = spawn(self.argv(), stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -481,7 +502,7 @@ class Worker:
         argv = [TEST_BIN, "worker", "--node", self.node_url, "--data", self.data_dir,
                 "--listen", f"127.0.0.1:{self.port}", "--operator", self.operator] + self.extra
         self.started_at = time.time()
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = spawn(argv, stdout=self.log, stderr=subprocess.STDOUT)
         return self
 
     def status(self):
