@@ -10,8 +10,9 @@
 #include "crypto/sig.h"
 #include "enclave/enclave_int.h"
 
-#define CKPT_VERSION 3
-#define CKPT_PURPOSE "checkpoint"
+#define CKPT_VERSION   3
+#define CKPT_PURPOSE   "checkpoint"
+#define CKPT_FIRST_CAP (64u << 10) /* first guess at the plaintext size; doubles as needed */
 
 static void ckpt_rand(void *ctx, uint8_t *buf, size_t n)
 {
@@ -38,35 +39,54 @@ static enum enclave_result ckpt_encode(struct enc *p, const struct enclave *e)
 	return enclave_contracts_encode(e, p);
 }
 
+/* Encodes the plaintext into guarded memory sized to the state: it starts small and doubles up to
+ * config.max_state_bytes, because allocating and wiping the whole cap for a small state is what a
+ * checkpoint would otherwise cost (ckpt_encode has no side effects, so a retry is safe). On
+ * ENCLAVE_OK *pt (sodium_malloc'ed, the caller sodium_frees it) holds *len bytes. */
+static enum enclave_result ckpt_plaintext(const struct enclave *e, uint8_t **pt, size_t *len)
+{
+	size_t max = e->cfg.max_state_bytes;
+	for (size_t cap = max < CKPT_FIRST_CAP ? max : CKPT_FIRST_CAP;;
+	     cap = cap > max / 2 ? max : 2 * cap) {
+		*pt = sodium_malloc(cap);
+		if (!*pt)
+			return ENCLAVE_NOMEM;
+		struct enc p;
+		enc_init_fixed(&p, *pt, cap);
+		enum enclave_result r = ckpt_encode(&p, e);
+		if (r == ENCLAVE_OK && enc_finish(&p) == CODEC_OK) {
+			*len = p.len;
+			return ENCLAVE_OK;
+		}
+		sodium_free(*pt); /* wipes */
+		*pt = NULL;
+		if ((r != ENCLAVE_OK && r != ENCLAVE_TOO_LARGE) || cap == max)
+			return r != ENCLAVE_OK ? r : ENCLAVE_TOO_LARGE;
+	}
+}
+
 enum enclave_result enclave_checkpoint(struct enclave *e, struct enc *out)
 {
 	if (!e->started)
 		return ENCLAVE_NOT_STARTED;
 	if (e->failed)
 		return ENCLAVE_FAILED;
-	size_t cap = e->cfg.max_state_bytes;
-	uint8_t *pt = sodium_malloc(cap), *blob = NULL, key[SEAL_KEY_LEN];
-	enum enclave_result r = ENCLAVE_NOMEM;
-	if (!pt)
-		return r;
-	struct enc p;
-	enc_init_fixed(&p, pt, cap);
-	r = ckpt_encode(&p, e);
-	if (r == ENCLAVE_OK && enc_finish(&p) != CODEC_OK)
-		r = ENCLAVE_TOO_LARGE;
+	uint8_t *pt = NULL, *blob = NULL, key[SEAL_KEY_LEN];
+	size_t pt_len;
+	enum enclave_result r = ckpt_plaintext(e, &pt, &pt_len);
 	if (r != ENCLAVE_OK)
 		goto out;
 	r = ENCLAVE_PLATFORM;
 	if (e->plat.seal_key(e->plat.ctx, key) != 0)
 		goto out;
-	size_t blob_len = seal_blob_len(p.len, strlen(CKPT_PURPOSE));
+	size_t blob_len = seal_blob_len(pt_len, strlen(CKPT_PURPOSE));
 	blob = malloc(blob_len); /* ciphertext: no secret */
 	r = ENCLAVE_NOMEM;
 	if (!blob)
 		goto out;
 	r = ENCLAVE_TOO_LARGE;
-	if (seal_wrap(key, e->chain_id, e->measurement, CKPT_PURPOSE, pt, p.len, ckpt_rand, e, blob,
-	              &blob_len) != SEAL_OK)
+	if (seal_wrap(key, e->chain_id, e->measurement, CKPT_PURPOSE, pt, pt_len, ckpt_rand, e,
+	              blob, &blob_len) != SEAL_OK)
 		goto out;
 	enc_raw(out, blob, blob_len);
 	if (enc_finish(out) == CODEC_OK)
@@ -74,7 +94,7 @@ enum enclave_result enclave_checkpoint(struct enclave *e, struct enc *out)
 out:
 	free(blob);
 	sodium_memzero(key, sizeof(key));
-	sodium_free(pt); /* wipes */
+	sodium_free(pt); /* wipes; NULL is a no-op */
 	return r;
 }
 
