@@ -153,7 +153,7 @@ static void insert_phase(struct bench *b)
 		for (size_t j = 0; j < n; j++) {
 			make_value(b->vals + j * VAL_LEN, i + j + 1);
 			b->w[j] = (struct kv_write){b->keys + (i + j) * KEY_LEN, KEY_LEN,
-			                             b->vals + j * VAL_LEN, VAL_LEN};
+			                            b->vals + j * VAL_LEN, VAL_LEN};
 		}
 		block(b, n);
 		i += n;
@@ -180,7 +180,7 @@ static void update_phase(struct bench *b)
 			seen[i] = blk;
 			make_value(b->vals + j * VAL_LEN, bench_rand(&rng));
 			b->w[j] = (struct kv_write){b->keys + i * KEY_LEN, KEY_LEN,
-			                             b->vals + j * VAL_LEN, VAL_LEN};
+			                            b->vals + j * VAL_LEN, VAL_LEN};
 			j++;
 		}
 		block(b, n);

@@ -86,9 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		size_t blob_len = seal_blob_len(size, strlen("checkpoint"));
 		uint8_t *blob = malloc(blob_len);
-		if (!blob ||
-		    seal_wrap(plat.seal_key, chain_id, plat.measurement, "checkpoint", data, size,
-		              fz_rand, NULL, blob, &blob_len) != SEAL_OK)
+		if (!blob || seal_wrap(plat.seal_key, chain_id, plat.measurement, "checkpoint",
+		                       data, size, fz_rand, NULL, blob, &blob_len) != SEAL_OK)
 			abort();
 		start_from(blob, blob_len);
 		free(blob);

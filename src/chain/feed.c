@@ -61,7 +61,8 @@ enum block_result block_feed_decode(struct block_feed *f, const uint8_t *b, size
 		dec_fail(&d, CODEC_NONCANONICAL);
 	if (f->has_next_set)
 		feed_dec_sub(&d, VALSET_MAX_BYTES, feed_valset_decode, &f->next_set);
-	block_dec_list(&d, FEED_MAX_MSGS, FEED_MAX_MSG_BYTES, NULL, &f->msgs, &f->msg_lens, &f->n_msgs);
+	block_dec_list(&d, FEED_MAX_MSGS, FEED_MAX_MSG_BYTES, NULL, &f->msgs, &f->msg_lens,
+	               &f->n_msgs);
 	enum codec_result r = dec_finish(&d);
 	if (r != CODEC_OK)
 		block_feed_release(f);

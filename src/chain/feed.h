@@ -23,7 +23,7 @@
 #include "chain/block.h"
 
 #define FEED_MAX_MSGS      65536
-#define FEED_MAX_MSG_BYTES ((64u << 10) + 512)/* a message's payload cap plus its envelope */
+#define FEED_MAX_MSG_BYTES ((64u << 10) + 512) /* a message's payload cap plus its envelope */
 #define FEED_MAX_BYTES     (8u << 20)
 
 struct block_feed {

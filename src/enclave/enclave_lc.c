@@ -61,8 +61,8 @@ enum enclave_result enclave_lc_verify(const struct enclave_lc *lc, const uint8_t
 	header_hash(hash, h);
 	enum block_result br = commit_verify(&lc->next_set, chain_id, h->height, hash, &f->commit);
 	if (br != BLOCK_OK) {
-		snprintf(err, errlen, "block %llu: commit refused: %s", (unsigned long long)h->height,
-		         block_strerror(br));
+		snprintf(err, errlen, "block %llu: commit refused: %s",
+		         (unsigned long long)h->height, block_strerror(br));
 		return ENCLAVE_BLOCK_BAD_COMMIT;
 	}
 	uint8_t root[32];
@@ -75,7 +75,8 @@ enum enclave_result enclave_lc_verify(const struct enclave_lc *lc, const uint8_t
 	if (f->has_next_set) {
 		valset_hash(root, &f->next_set);
 		if (memcmp(root, h->next_validators_hash, 32) != 0) {
-			snprintf(err, errlen, "block %llu: next validator set does not match its hash",
+			snprintf(err, errlen,
+			         "block %llu: next validator set does not match its hash",
 			         (unsigned long long)h->height);
 			return ENCLAVE_BLOCK_BAD_VALSET;
 		}

@@ -68,8 +68,8 @@ enum platform_result platform_read_exact(const char *path, uint8_t *buf, size_t 
 	return exact ? PLATFORM_OK : PLATFORM_IO;
 }
 
-enum platform_result platform_write_new(const char *dir, const char *name,
-                                               const uint8_t *buf, size_t n)
+enum platform_result platform_write_new(const char *dir, const char *name, const uint8_t *buf,
+                                        size_t n)
 {
 	char tmp[4096], path[4096];
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= sizeof(tmp) ||

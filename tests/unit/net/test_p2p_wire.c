@@ -447,6 +447,6 @@ static void seen_set(void)
 	p2p_seen_release(&s);
 }
 
-CHECK_MAIN(CASE(handshake_kat), CASE(handshake_rejects_init),
-           CASE(handshake_rejects_auth), CASE(frame_roundtrip_and_tamper), CASE(frame_parse),
-           CASE(reader_cuts), CASE(assembly_joins), CASE(seen_set))
+CHECK_MAIN(CASE(handshake_kat), CASE(handshake_rejects_init), CASE(handshake_rejects_auth),
+           CASE(frame_roundtrip_and_tamper), CASE(frame_parse), CASE(reader_cuts),
+           CASE(assembly_joins), CASE(seen_set))

@@ -238,8 +238,7 @@ static enum smt_result db_apply_model(struct db *d, const struct model *m, uint6
 	struct kv_write *w = malloc((m->n + 1) * sizeof(*w));
 	for (size_t i = 0; i < m->n; i++) {
 		const struct kv *kv = &m->kv[i];
-		w[i] =
-		    (struct kv_write){kv->key, kv->klen, kv->present ? kv->val : NULL, kv->vlen};
+		w[i] = (struct kv_write){kv->key, kv->klen, kv->present ? kv->val : NULL, kv->vlen};
 	}
 	enum smt_result r = db_apply(d, ver, w, m->n, root);
 	free(w);
