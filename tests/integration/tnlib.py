@@ -62,6 +62,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def log_tail(path, n=20):
+    """The last n lines of a process's log ("" if it has none yet)."""
+    try:
+        with open(path, "rb") as f:
+            return b"".join(f.readlines()[-n:]).decode(errors="replace")
+    except OSError:
+        return ""
+
+
 class RpcError(Exception):
     def __init__(self, code, message):
         super().__init__(f"{code}: {message}")
@@ -118,11 +127,7 @@ class Node:
         raise RuntimeError("node did not become healthy: " + self.tail())
 
     def tail(self, n=20):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
+        return log_tail(self.log_path, n)
 
     def wait_log(self, text, timeout=20, n=200):
         """The last n log lines once they contain text (or whatever is there after timeout)."""
@@ -534,11 +539,7 @@ class Worker:
             return e.code, e.read()
 
     def tail(self, n=20):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode(errors="replace")
-        except OSError:
-            return ""
+        return log_tail(self.log_path, n)
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
