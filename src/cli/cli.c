@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,4 +407,15 @@ int cli_main_codes(int argc, char **argv, const struct contract_code *const *cod
 		return CLI_EXIT_OK;
 	}
 	return ctx.cmd->run(&ctx, argc - i, argv + i);
+}
+
+void cli_on_stop_signals(void (*on_stop)(int sig))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }

@@ -86,6 +86,10 @@ int cli_usage_fail(const struct cli_ctx *ctx, const char *fmt, ...)
 /* "$TENEBRA_HOME/<sub>", else "$HOME/.tenebra/<sub>" (sub "" names the directory itself), into
  * buf[0..cap). Returns false, printing nothing, when neither variable is set or it does not fit. */
 bool cli_home_path(char *buf, size_t cap, const char *sub);
+/* For the long-running commands (node, dev, worker): on_stop runs on SIGINT and SIGTERM (it must
+ * only ask the service to stop), and SIGPIPE is ignored so a closed client socket is an error
+ * return, not a crash. */
+void cli_on_stop_signals(void (*on_stop)(int sig));
 /* The keystore directory: --keystore, else $TENEBRA_HOME/keys, else $HOME/.tenebra/keys. Returns
  * NULL after printing an error when none can be determined (no HOME) or the path is too long. */
 const char *cli_keystore_dir(struct cli_ctx *ctx);

@@ -240,27 +240,21 @@ static int parse_node_args(struct node_opts *o, int argc, char **argv, bool dev_
 	return -1;
 }
 
-/* Starts the node, waits for a signal, stops it. */
 /* tenebra dev's worker (cli_devworker.c), started by dev_banner once the node runs. */
 static struct cli_ctx *dev_ctx;
 static const char *dev_data;
 static struct dev_worker *dev_worker;
 
+/* Starts the node, waits for a signal, stops it. */
 static int run_node(const struct node_config *cfg, void (*banner)(struct node *))
 {
 	char err[512] = "";
 	struct node *n;
-	struct sigaction sa;
 	enum node_result r = node_start(&n, cfg, err, sizeof(err));
 	if (r != NODE_OK)
 		return cli_fail("%s", err[0] ? err : node_strerror(r));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
 	running_node = n;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_on_stop_signals(on_signal);
 	if (banner)
 		banner(n);
 	node_wait(n);

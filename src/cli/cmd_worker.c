@@ -149,6 +149,33 @@ static int run_config(struct cli_ctx *ctx, const struct run_opts *o, struct work
 	return load_operator(ctx, o->operator_, cfg->operator_sk);
 }
 
+static struct worker *running_worker;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (running_worker)
+		worker_request_stop(running_worker);
+}
+
+/* Starts a worker with cfg, prints the banner, waits for SIGINT/SIGTERM, stops and frees it. */
+static enum worker_result worker_run(const struct worker_config *cfg,
+                                     void (*banner)(struct worker *), char *err, size_t errlen)
+{
+	struct worker *w;
+	enum worker_result r = worker_start(&w, cfg, err, errlen);
+	if (r != WORKER_OK)
+		return r;
+	running_worker = w;
+	cli_on_stop_signals(on_signal);
+	banner(w);
+	worker_wait(w);
+	log_info("worker", "stopping");
+	running_worker = NULL;
+	worker_free(w);
+	return WORKER_OK;
+}
+
 static void run_banner(struct worker *w)
 {
 	struct worker_status st;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -355,37 +354,4 @@ void worker_status(struct worker *w, struct worker_status *out)
 	out->queries_failed = atomic_load(&w->queries_failed);
 	out->queries_busy = atomic_load(&w->queries_busy);
 	out->queries_slow = atomic_load(&w->queries_slow);
-}
-
-static struct worker *running_worker;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	if (running_worker)
-		worker_request_stop(running_worker);
-}
-
-enum worker_result worker_run(const struct worker_config *cfg, void (*banner)(struct worker *),
-                              char *err, size_t errlen)
-{
-	struct worker *w;
-	struct sigaction sa;
-	enum worker_result r = worker_start(&w, cfg, err, errlen);
-	if (r != WORKER_OK)
-		return r;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	running_worker = w;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (banner)
-		banner(w);
-	worker_wait(w);
-	log_info("worker", "stopping");
-	running_worker = NULL;
-	worker_free(w);
-	return WORKER_OK;
 }

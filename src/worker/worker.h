@@ -130,9 +130,4 @@ void worker_status(struct worker *w, struct worker_status *out);
 /* The /status JSON of s (a new reference, or NULL when out of memory). */
 json_t *worker_status_json(const struct worker_status *s);
 
-/* Starts a worker with cfg, stops it on SIGINT/SIGTERM, frees it. banner (may be NULL) is called
- * once it runs. Returns 0 after a clean stop, or the start error (reason in err). */
-enum worker_result worker_run(const struct worker_config *cfg, void (*banner)(struct worker *),
-                              char *err, size_t errlen);
-
 #endif
