@@ -57,9 +57,10 @@ def finish():
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range, picked at random (see free_port_block):
+    a port the kernel hands out (bind to 0) is the next one it will also give to another test's
+    outgoing connection or free_port, so two nodes of concurrent tests could race for it."""
+    return free_port_block(1)
 
 
 def log_tail(path, n=20):
