@@ -12,7 +12,14 @@ try:
     info = a.rpc("chain_info")
     check(len(info["validators"]) == 4 and info["consensus"]["validator"],
           "chain_info lists the 4 validators and says node0 is one")
-    ni = a.rpc("net_info")
+    # Links settle (two nodes dialling each other keep one connection) and heights arrive with
+    # the next status message (every 500 ms): poll rather than read once.
+    deadline, ni = time.time() + 15, None
+    while time.time() < deadline:
+        ni = a.rpc("net_info")
+        if ni["n_peers"] == 3 and all(p["height"] is not None for p in ni["peers"]):
+            break
+        time.sleep(0.1)
     check(ni["n_peers"] == 3 and all(p["height"] is not None for p in ni["peers"]),
           f"net_info shows 3 peers with heights ({ni['n_peers']})")
     chain = info["chain_id"]
