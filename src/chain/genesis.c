@@ -773,7 +773,7 @@ void genesis_params(struct runtime_params *p, const struct genesis *g)
 	memcpy(p->sudo, g->sudo, 32);
 }
 
-static void genesis_valset(struct valset *vs, const struct genesis *g)
+void genesis_valset(struct valset *vs, const struct genesis *g)
 {
 	assert(g->n_validators <= VALSET_MAX);
 	vs->n = g->n_validators;
@@ -781,6 +781,8 @@ static void genesis_valset(struct valset *vs, const struct genesis *g)
 		memcpy(vs->v[i].pub_key, g->validators[i].public_key, 32);
 		vs->v[i].power = g->validators[i].power;
 	}
+	validators_sort(vs);
+	assert(valset_check(vs) == BLOCK_OK); /* parsing bounds the count, powers and duplicates */
 }
 
 enum state_result genesis_build_state(const struct genesis *g, struct state_overlay *o)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/codec.h"
+#include "chain/block.h"
 #include "chain/attest.h"
 #include "chain/runtime.h"
 #include "chain/state.h"
@@ -98,6 +99,10 @@ void genesis_release(struct genesis *g);
 void genesis_encode(struct enc *e, const struct genesis *g);
 /* The chain id: hash_tagged(GENESIS_HASH_TAG, genesis_encode(g)). Allocates nothing. */
 void genesis_hash(uint8_t out[32], const struct genesis *g);
+/* The validator set that signs block 1, in canonical order (validators_sort): the set the genesis
+ * state holds and header 1's validators_hash names, whatever order the document lists it in.
+ * A parsed genesis always gives a valid set. */
+void genesis_valset(struct valset *vs, const struct genesis *g);
 /* The runtime parameters g defines (chain_id = genesis_hash(g)). */
 void genesis_params(struct runtime_params *p, const struct genesis *g);
 /* Writes every allocation as an account (nonce 0), sys/params, the attestation policy (when

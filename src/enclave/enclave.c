@@ -116,25 +116,12 @@ static enum enclave_result enclave_load_genesis(struct enclave *e, const uint8_t
 		enclave_log(e, LOG_ERROR, "genesis: %s", err);
 		return ENCLAVE_BAD_GENESIS;
 	}
-	struct valset vs = {.n = g.n_validators};
-	enum enclave_result r = ENCLAVE_OK;
-	if (g.n_validators > VALSET_MAX) {
-		r = ENCLAVE_BAD_GENESIS;
-		goto out;
-	}
-	for (size_t i = 0; i < g.n_validators; i++) {
-		memcpy(vs.v[i].pub_key, g.validators[i].public_key, 32);
-		vs.v[i].power = g.validators[i].power;
-	}
-	if (valset_check(&vs) != BLOCK_OK) {
-		r = ENCLAVE_BAD_GENESIS;
-		goto out;
-	}
+	struct valset vs;
+	genesis_valset(&vs, &g);
 	genesis_hash(e->chain_id, &g);
 	enclave_lc_genesis(&e->lc, &vs, g.genesis_time_ms);
-out:
 	genesis_release(&g);
-	return r;
+	return ENCLAVE_OK;
 }
 
 /* Fresh identity and HPKE keys from platform randomness. */

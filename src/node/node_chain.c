@@ -233,23 +233,11 @@ out:
 	return ret;
 }
 
-static enum node_result genesis_set(struct node_chain *c, const struct genesis *g, char *err,
-                                    size_t errlen)
+static void genesis_set(struct node_chain *c, const struct genesis *g)
 {
-	if (g->n_validators > VALSET_MAX)
-		return node_fail(err, errlen, NODE_BAD_GENESIS, "more than %d validators",
-		                 VALSET_MAX);
-	c->head.set.n = g->n_validators;
-	for (size_t i = 0; i < g->n_validators; i++) {
-		memcpy(c->head.set.v[i].pub_key, g->validators[i].public_key, 32);
-		c->head.set.v[i].power = g->validators[i].power;
-	}
-	if (valset_check(&c->head.set) != BLOCK_OK)
-		return node_fail(err, errlen, NODE_BAD_GENESIS, "invalid genesis validator set");
-	validators_sort(&c->head.set); /* the order the state keeps it in */
+	genesis_valset(&c->head.set, g);
 	c->head.next = c->head.set;
 	cons_valset_init(&c->head.cv_next, &c->head.next);
-	return NODE_OK;
 }
 
 static enum node_result alloc_scratch(struct node_chain *c, char *err, size_t errlen)
@@ -270,9 +258,8 @@ enum node_result node_chain_open(struct node_chain *c, const struct node_chain_c
 	if (!c->cfg.max_future_ms)
 		c->cfg.max_future_ms = NODE_CHAIN_MAX_FUTURE_MS;
 	genesis_params(&c->params, g);
-	enum node_result ret = genesis_set(c, g, err, errlen);
-	if (ret == NODE_OK)
-		ret = alloc_scratch(c, err, errlen);
+	genesis_set(c, g);
+	enum node_result ret = alloc_scratch(c, err, errlen);
 	if (ret != NODE_OK)
 		return ret;
 	bstore_config_default(&bc);

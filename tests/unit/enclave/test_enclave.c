@@ -1,6 +1,9 @@
 /* The enclave through its call table: start, registration, feeding the dev chain's blocks,
  * sealed checkpoints that only the same chain and code can open. */
+#include <jansson.h>
+
 #include "../../contracts/testplat.h"
+#include "base/ss58.h"
 #include "check.h"
 
 static struct enclave *new_enclave(struct testplat *tp)
@@ -120,5 +123,65 @@ static void checkpoints_restore_only_for_the_same_chain_and_code(void)
 	enclave_free(e);
 }
 
+/* A genesis listing its validators in another order than the canonical one (power descending):
+ * block 1 names the set in the order the chain keeps it, and the enclave must trust exactly that
+ * set, whatever order the document used. */
+static void follows_a_genesis_listing_validators_out_of_order(void)
+{
+	const char *names[2] = {"alice", "bob"};
+	uint64_t powers[2] = {1, 5}; /* canonical order: bob (5), then alice (1) */
+	uint8_t pk[2][32], sk[2][64];
+	char *dev = genesis_dev_json(1000);
+	json_t *doc = json_loads(dev, 0, NULL), *vals = json_array();
+	for (int i = 0; i < 2; i++) {
+		char addr[SS58_ADDR_MAX + 1];
+		CHECK(devkeys_keypair(names[i], pk[i], sk[i]));
+		ss58_encode(addr, sizeof(addr), SS58_PREFIX_PHALA, pk[i]);
+		json_array_append_new(vals,
+		                      json_pack("{s:s, s:s, s:I}", "name", names[i], "public_key",
+		                                addr, "power", (json_int_t)powers[i]));
+	}
+	json_object_set_new(doc, "validators", vals);
+	char *g = json_dumps(doc, 0);
+	struct genesis gen;
+	CHECK(genesis_parse(&gen, g, strlen(g), NULL, 0) == GENESIS_OK);
+	struct block_feed f;
+	memset(&f, 0, sizeof(f));
+	f.header.version = HEADER_VERSION;
+	f.header.height = 1;
+	f.header.time_ms = gen.genesis_time_ms + 1000;
+	genesis_hash(f.header.chain_id, &gen);
+	struct valset set = {.n = 2, .v = {{{0}, 5}, {{0}, 1}}};
+	memcpy(set.v[0].pub_key, pk[1], 32);
+	memcpy(set.v[1].pub_key, pk[0], 32);
+	valset_hash(f.header.validators_hash, &set);
+	memcpy(f.header.next_validators_hash, f.header.validators_hash, 32);
+	block_msgs_root(f.header.msgs_root, NULL, NULL, 0);
+	uint8_t hash[32];
+	header_hash(hash, &f.header);
+	commit_init(&f.commit, 1, 0, hash, 2);
+	commit_sign(&f.commit, 0, f.header.chain_id, sk[1]);
+	commit_sign(&f.commit, 1, f.header.chain_id, sk[0]);
+	struct enc out;
+	enc_init(&out, FEED_MAX_BYTES);
+	block_feed_encode(&out, &f);
+
+	struct testplat tp = {.measurement = {1}, .seal_key = {2}, .quiet = 1};
+	struct enclave *e = new_enclave(&tp);
+	CHECK(enclave_start(e, (const uint8_t *)g, strlen(g), NULL, 0) == ENCLAVE_OK);
+	char err[200] = "";
+	CHECK(enclave_feed_block(e, out.buf, out.len, err, sizeof(err)) == ENCLAVE_OK);
+	struct enclave_status st;
+	enclave_status(e, &st);
+	CHECK(st.height == 1);
+	enclave_free(e);
+	enc_release(&out);
+	genesis_release(&gen);
+	free(g);
+	json_decref(doc);
+	free(dev);
+}
+
 CHECK_MAIN(CASE(starts_and_follows_the_dev_chain), CASE(registration_binds_keys_operator_and_chain),
-           CASE(checkpoints_restore_only_for_the_same_chain_and_code))
+           CASE(checkpoints_restore_only_for_the_same_chain_and_code),
+           CASE(follows_a_genesis_listing_validators_out_of_order))
