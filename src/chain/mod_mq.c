@@ -4,8 +4,11 @@
  * docs/protocol/runtime.md "Message queue".
  */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "chain/block_int.h"
+#include "chain/feed.h"
 #include "chain/merkle.h"
 #include "chain/registry_int.h"
 #include "crypto/hash.h"
@@ -325,27 +328,26 @@ enum state_result mq_block_finish(struct state_overlay *o, struct enc *out, uint
 	return r;
 }
 
+static enum codec_result mq_item_check(const uint8_t *item, size_t len)
+{
+	struct mq_message m;
+	return mq_message_decode(&m, item, len) == CODEC_OK ? CODEC_OK : CODEC_NONCANONICAL;
+}
+
 enum codec_result mq_list_root(const uint8_t *b, size_t n, size_t *count, uint8_t root[32])
 {
+	/* The same list decoder and root as a block feed's messages (chain/feed.h). */
 	struct dec d;
-	struct merkle_builder mb;
-	uint8_t leaf[32];
+	const uint8_t **items;
+	size_t *lens;
 	dec_init(&d, b, n);
-	merkle_builder_init(&mb);
-	*count = (size_t)dec_uleb(&d, MQ_BLOCK_MAX_MSGS);
-	for (size_t i = 0; i < *count && d.err == CODEC_OK; i++) {
-		size_t len;
-		struct mq_message m;
-		const uint8_t *item = dec_bytes(&d, &len, MQ_MESSAGE_MAX);
-		if (item && mq_message_decode(&m, item, len) != CODEC_OK)
-			dec_fail(&d, CODEC_NONCANONICAL);
-		if (item) {
-			merkle_leaf(leaf, item, len);
-			merkle_builder_push(&mb, leaf);
-		}
-	}
-	merkle_builder_root(&mb, root);
-	return dec_finish(&d);
+	block_dec_list(&d, MQ_BLOCK_MAX_MSGS, MQ_MESSAGE_MAX, mq_item_check, &items, &lens, count);
+	enum codec_result r = dec_finish(&d);
+	if (r == CODEC_OK)
+		block_msgs_root(root, items, lens, *count);
+	free(items);
+	free(lens);
+	return r;
 }
 
 /* ---- mq.push ---- */

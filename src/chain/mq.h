@@ -143,7 +143,8 @@ long mq_outbound_count(struct state_overlay *o);
 enum state_result mq_block_finish(struct state_overlay *o, struct enc *out, uint8_t root[32])
     __attribute__((warn_unused_result));
 
-/* For the enclave: checks a block's message list b[0..n) and computes its root. Returns CODEC_OK
+/* Checks a block's message list b[0..n) (as mq_block_finish writes it) and computes its root,
+ * with the list decoder and root of block feeds (chain/feed.h). Returns CODEC_OK
  * with *count and root set, or the codec error (each item must decode as a message, count at
  * most MQ_BLOCK_MAX_MSGS). The caller compares root with the verified header's msgs_root. */
 enum codec_result mq_list_root(const uint8_t *b, size_t n, size_t *count, uint8_t root[32])
