@@ -14,6 +14,7 @@
 #include "chain/tx.h"
 #include "cli/accounts.h"
 #include "cli/cli_int.h"
+#include "worker/worker_tx.h"
 
 #define TRANSFER_MORTALITY  64 /* blocks the tx stays valid for */
 #define TRANSFER_WAIT_S     30 /* default --timeout */
@@ -29,9 +30,7 @@ struct transfer_args {
 
 /* What the node told us before signing. */
 struct transfer_chain {
-	struct runtime_params params; /* chain id and fee parameters only */
-	uint64_t height;
-	uint64_t nonce;
+	struct worker_tx_chain tx; /* chain id, fees, head height, the sender's next nonce */
 	uint64_t mortality;
 };
 
@@ -66,19 +65,11 @@ static int transfer_parse(struct cli_ctx *ctx, int argc, char **argv, struct tra
 /* Reads chain_info and the sender's account_get answers into *ch. */
 static bool transfer_read_chain(struct transfer_chain *ch, const json_t *info, const json_t *acct)
 {
-	const json_t *fees = json_object_get(info, "fees");
-	const char *id = json_string_value(json_object_get(info, "chain_id"));
-	memset(ch, 0, sizeof(*ch));
 	ch->mortality = TRANSFER_MORTALITY;
 	uint64_t max_mortality = TRANSFER_MORTALITY;
 	if (cli_json_u64(info, "max_mortality", &max_mortality) && max_mortality < ch->mortality)
 		ch->mortality = max_mortality;
-	return id != NULL && hex_decode_exact(ch->params.chain_id, 32, id) &&
-	       cli_json_units(fees, "base", &ch->params.fee_base) &&
-	       cli_json_units(fees, "per_byte", &ch->params.fee_per_byte) &&
-	       cli_json_units(fees, "per_weight", &ch->params.fee_per_weight) &&
-	       cli_json_u64(acct, "height", &ch->height) &&
-	       cli_json_u64(acct, "next_nonce", &ch->nonce);
+	return worker_tx_chain_read(&ch->tx, info, acct);
 }
 
 /* chain_info and account_get in one round trip. */
@@ -104,23 +95,10 @@ static int transfer_build(struct tx *tx, const struct transfer_chain *ch,
                           const struct accounts_signer *s, const struct transfer_args *a,
                           const uint8_t payload[BALANCES_TRANSFER_PAYLOAD_LEN])
 {
-	u128 fee;
-	uint64_t weight;
-	*tx = (struct tx){.version = TX_VERSION,
-	                  .nonce = ch->nonce,
-	                  .tip = a->tip,
-	                  .valid_until = ch->height + ch->mortality,
-	                  .module = RUNTIME_MODULE_BALANCES,
-	                  .function = BALANCES_FN_TRANSFER,
-	                  .payload = payload,
-	                  .payload_len = BALANCES_TRANSFER_PAYLOAD_LEN};
-	memcpy(tx->chain_id, ch->params.chain_id, 32);
-	memcpy(tx->sender, s->ref.pk, 32);
-	if (runtime_fee(&ch->params, tx, tx_encoded_len(tx), &fee, &weight) != TX_OK ||
-	    !amount_add(&tx->max_fee, fee, a->tip))
+	if (!worker_tx_fill(tx, &ch->tx, s->sk, ch->tx.height + ch->mortality,
+	                    RUNTIME_MODULE_BALANCES, BALANCES_FN_TRANSFER, payload,
+	                    BALANCES_TRANSFER_PAYLOAD_LEN, a->tip))
 		return cli_fail("fee overflows with the node's fee parameters");
-	if (!tx_sign(tx, s->sk))
-		return cli_fail("cannot encode the transaction");
 	return CLI_EXIT_OK;
 }
 

@@ -35,25 +35,34 @@ bool worker_tx_chain_read(struct worker_tx_chain *ch, const json_t *info, const 
 	       json_u64(account, "next_nonce", &ch->nonce);
 }
 
+bool worker_tx_fill(struct tx *tx, const struct worker_tx_chain *ch, const uint8_t sk[64],
+                    uint64_t valid_until, uint8_t module, uint8_t function, const uint8_t *payload,
+                    size_t len, u128 tip)
+{
+	u128 fee;
+	uint64_t weight;
+	*tx = (struct tx){.version = TX_VERSION,
+	                  .nonce = ch->nonce,
+	                  .valid_until = valid_until,
+	                  .tip = tip,
+	                  .module = module,
+	                  .function = function,
+	                  .payload = payload,
+	                  .payload_len = len};
+	memcpy(tx->chain_id, ch->params.chain_id, 32);
+	memcpy(tx->sender, sk + 32, 32);
+	size_t n = tx_encoded_len(tx);
+	return n != 0 && runtime_fee(&ch->params, tx, n, &fee, &weight) == TX_OK &&
+	       amount_add(&tx->max_fee, fee, tip) && tx_sign(tx, sk);
+}
+
 bool worker_tx_build(struct enc *out, const struct worker_tx_chain *ch, const uint8_t sk[64],
                      uint8_t module, uint8_t function, const uint8_t *payload, size_t len, u128 tip,
                      uint8_t txid[32])
 {
-	u128 fee;
-	uint64_t weight;
-	struct tx tx = {.version = TX_VERSION,
-	                .nonce = ch->nonce,
-	                .valid_until = ch->height + WORKER_TX_MORTALITY,
-	                .tip = tip,
-	                .module = module,
-	                .function = function,
-	                .payload = payload,
-	                .payload_len = len};
-	memcpy(tx.chain_id, ch->params.chain_id, 32);
-	memcpy(tx.sender, sk + 32, 32);
-	size_t n = tx_encoded_len(&tx);
-	if (n == 0 || runtime_fee(&ch->params, &tx, n, &fee, &weight) != TX_OK ||
-	    !amount_add(&tx.max_fee, fee, tip) || !tx_sign(&tx, sk))
+	struct tx tx;
+	if (!worker_tx_fill(&tx, ch, sk, ch->height + WORKER_TX_MORTALITY, module, function,
+	                    payload, len, tip))
 		return false;
 	size_t start = out->len;
 	tx_encode(out, &tx);

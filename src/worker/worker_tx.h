@@ -13,6 +13,7 @@
 
 #include "base/codec.h"
 #include "chain/runtime.h"
+#include "chain/tx.h"
 
 #define WORKER_TX_MORTALITY 64 /* blocks a tx stays valid for */
 
@@ -26,6 +27,14 @@ struct worker_tx_chain {
 /* Reads chain_id and fees from a chain_info answer, and height and next_nonce from the sender's
  * account_get answer. False when a field is missing or malformed. */
 bool worker_tx_chain_read(struct worker_tx_chain *ch, const json_t *info, const json_t *account);
+
+/* Fills *tx with the call module.function(payload) (payload borrowed: it must outlive tx) from
+ * the account whose secret key is sk (libsodium layout), nonce ch->nonce, valid_until, max_fee =
+ * the exact fee + tip, and signs it. False when the payload is too large for a tx or the fee
+ * overflows. */
+bool worker_tx_fill(struct tx *tx, const struct worker_tx_chain *ch, const uint8_t sk[64],
+                    uint64_t valid_until, uint8_t module, uint8_t function, const uint8_t *payload,
+                    size_t len, u128 tip);
 
 /* Appends to out (a growable encoder with cap >= TX_MAX_BYTES) the signed tx calling
  * module.function(payload) from the account whose secret key is sk (libsodium layout), nonce
