@@ -248,27 +248,6 @@ int cli_emit_json(json_t *v)
 	return CLI_EXIT_OK;
 }
 
-bool cli_json_u64(const json_t *obj, const char *key, uint64_t *out)
-{
-	const json_t *v = json_object_get(obj, key);
-	u128 big;
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = (uint64_t)json_integer_value(v);
-		return true;
-	}
-	if (!json_is_string(v) || !amount_parse_units(&big, json_string_value(v)) ||
-	    big > UINT64_MAX)
-		return false;
-	*out = (uint64_t)big;
-	return true;
-}
-
-bool cli_json_units(const json_t *obj, const char *key, u128 *out)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s != NULL && amount_parse_units(out, s);
-}
-
 const char *cli_json_str(const json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
@@ -288,7 +267,7 @@ void cli_kv(const char *label, const char *fmt, ...)
 const char *cli_pha(char out[AMOUNT_STR_MAX + 4], const json_t *obj, const char *key)
 {
 	u128 v;
-	if (!cli_json_units(obj, key, &v))
+	if (!jsonx_units(obj, key, &v))
 		return strcpy(out, "?");
 	amount_format_pha(out, v);
 	return strcat(out, " PHA");

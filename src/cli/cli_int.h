@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "base/jsonx.h"
 #include "base/amount.h"
 #include "base/codec.h"
 #include "cli/rpc_client.h"
@@ -107,10 +108,6 @@ int cli_rpc_fail(const struct rpc_client *c);
  * Returns CLI_EXIT_OK, or CLI_EXIT_FAIL after an error line. */
 int cli_emit_json(json_t *v);
 
-/* Reads a u64 member that the node sends as a JSON integer (or a decimal string). */
-bool cli_json_u64(const json_t *obj, const char *key, uint64_t *out);
-/* Reads a u128 units member the node sends as a decimal string. */
-bool cli_json_units(const json_t *obj, const char *key, u128 *out);
 /* A string member, or "?" when absent (for human output only). */
 const char *cli_json_str(const json_t *obj, const char *key);
 

@@ -23,7 +23,7 @@ static const char *chain_time(char out[32], uint64_t ms)
 static void chain_kv_u64(const char *label, const json_t *obj, const char *key)
 {
 	uint64_t v;
-	if (cli_json_u64(obj, key, &v))
+	if (jsonx_u64(obj, key, &v))
 		cli_kv(label, "%llu", (unsigned long long)v);
 	else
 		cli_kv(label, "?");
@@ -103,7 +103,7 @@ static void block_print_tx(const json_t *tx)
 	char fee[AMOUNT_STR_MAX + 4];
 	const json_t *ok = json_object_get(tx, "success");
 	uint64_t nonce = 0;
-	cli_json_u64(tx, "nonce", &nonce);
+	jsonx_u64(tx, "nonce", &nonce);
 	cli_kv("tx", "%s %s from %s nonce %llu fee %s %s", cli_json_str(tx, "txid"),
 	       cli_json_str(tx, "call"), cli_json_str(tx, "sender"), (unsigned long long)nonce,
 	       cli_pha(fee, tx, "fee"), json_is_true(ok) ? "ok" : "failed");
@@ -117,7 +117,7 @@ static int block_print(const json_t *blk)
 	char when[32];
 	cli_kv("hash", "%s", cli_json_str(blk, "hash"));
 	chain_kv_u64("height", hdr, "height");
-	cli_kv("time", "%s", cli_json_u64(hdr, "time_ms", &ms) ? chain_time(when, ms) : "?");
+	cli_kv("time", "%s", jsonx_u64(hdr, "time_ms", &ms) ? chain_time(when, ms) : "?");
 	cli_kv("proposer", "%s", cli_json_str(hdr, "proposer"));
 	cli_kv("prev_hash", "%s", cli_json_str(hdr, "prev_hash"));
 	cli_kv("state_root", "%s", cli_json_str(hdr, "state_root"));
@@ -211,7 +211,7 @@ static int info_print(const json_t *ci)
 	const json_t *token = json_object_get(ci, "token");
 	const json_t *fees = json_object_get(ci, "fees");
 	uint64_t decimals = 0;
-	cli_json_u64(token, "decimals", &decimals);
+	jsonx_u64(token, "decimals", &decimals);
 	cli_kv("chain", "%s", cli_json_str(ci, "chain_name"));
 	cli_kv("chain_id", "%s", cli_json_str(ci, "chain_id"));
 	chain_kv_u64("height", ci, "height");

@@ -317,7 +317,7 @@ static int query_run(struct cli_ctx *ctx, const struct query_args *a, const uint
 	if (r != CLI_EXIT_OK)
 		return r;
 	const char *cid = cli_json_str(info, "chain_id");
-	bool ok = hex_decode_exact(chain_id, 32, cid) && cli_json_u64(info, "height", &head);
+	bool ok = hex_decode_exact(chain_id, 32, cid) && jsonx_u64(info, "height", &head);
 	json_decref(info);
 	if (!ok)
 		return cli_fail("chain_info lacks chain_id or height");

@@ -67,7 +67,7 @@ static bool transfer_read_chain(struct transfer_chain *ch, const json_t *info, c
 {
 	ch->mortality = TRANSFER_MORTALITY;
 	uint64_t max_mortality = TRANSFER_MORTALITY;
-	if (cli_json_u64(info, "max_mortality", &max_mortality) && max_mortality < ch->mortality)
+	if (jsonx_u64(info, "max_mortality", &max_mortality) && max_mortality < ch->mortality)
 		ch->mortality = max_mortality;
 	return worker_tx_chain_read(&ch->tx, info, acct);
 }
@@ -171,7 +171,7 @@ static void transfer_print(const json_t *st)
 	uint64_t height = 0;
 	cli_kv("txid", "%s", cli_json_str(st, "txid"));
 	cli_kv("status", "%s", cli_json_str(st, "status"));
-	if (!cli_json_u64(st, "height", &height))
+	if (!jsonx_u64(st, "height", &height))
 		return;
 	cli_kv("height", "%llu", (unsigned long long)height);
 	cli_kv("block_hash", "%s", cli_json_str(st, "block_hash"));
@@ -198,7 +198,7 @@ static int transfer_report(struct cli_ctx *ctx, json_t *st, const struct account
 	}
 	if (failed) {
 		uint64_t height = 0;
-		cli_json_u64(st, "height", &height);
+		jsonx_u64(st, "height", &height);
 		ret = cli_fail("transfer %s failed in block %llu: %s (fee %s charged)",
 		               cli_json_str(st, "txid"), (unsigned long long)height,
 		               cli_json_str(st, "error"), cli_pha(fee, st, "fee"));

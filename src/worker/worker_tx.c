@@ -5,22 +5,8 @@
 
 #include "base/amount.h"
 #include "base/hex.h"
+#include "base/jsonx.h"
 #include "chain/tx.h"
-
-static bool json_units(const json_t *obj, const char *key, u128 *out)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s && amount_parse_units(out, s);
-}
-
-static bool json_u64(const json_t *obj, const char *key, uint64_t *out)
-{
-	const json_t *v = json_object_get(obj, key);
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return false;
-	*out = (uint64_t)json_integer_value(v);
-	return true;
-}
 
 bool worker_tx_chain_read(struct worker_tx_chain *ch, const json_t *info, const json_t *account)
 {
@@ -28,11 +14,11 @@ bool worker_tx_chain_read(struct worker_tx_chain *ch, const json_t *info, const 
 	const char *id = json_string_value(json_object_get(info, "chain_id"));
 	memset(ch, 0, sizeof(*ch));
 	return id && hex_decode_exact(ch->params.chain_id, 32, id) &&
-	       json_units(fees, "base", &ch->params.fee_base) &&
-	       json_units(fees, "per_byte", &ch->params.fee_per_byte) &&
-	       json_units(fees, "per_weight", &ch->params.fee_per_weight) &&
-	       json_u64(account, "height", &ch->height) &&
-	       json_u64(account, "next_nonce", &ch->nonce);
+	       jsonx_units(fees, "base", &ch->params.fee_base) &&
+	       jsonx_units(fees, "per_byte", &ch->params.fee_per_byte) &&
+	       jsonx_units(fees, "per_weight", &ch->params.fee_per_weight) &&
+	       jsonx_u64(account, "height", &ch->height) &&
+	       jsonx_u64(account, "next_nonce", &ch->nonce);
 }
 
 bool worker_tx_fill(struct tx *tx, const struct worker_tx_chain *ch, const uint8_t sk[64],
