@@ -12,6 +12,7 @@ struct par_job {
 	size_t n;
 	atomic_size_t next; /* next index to claim */
 	size_t done;        /* items finished (under the pool lock) */
+	size_t holders;     /* workers holding a pointer to the job (under the pool lock) */
 };
 
 struct node_par {
@@ -34,13 +35,12 @@ static size_t drain(struct par_job *j)
 	return ran;
 }
 
-static void finish_items(struct node_par *p, struct par_job *j, size_t ran)
+/* The job lives in its caller's stack frame, so it may end only once every item has run and no
+ * worker still holds a pointer to it: a worker that took the job late would otherwise claim an
+ * index in a frame that is gone. Called with the pool lock held. */
+static bool job_over(const struct par_job *j)
 {
-	pthread_mutex_lock(&p->lock);
-	j->done += ran;
-	if (j->done == j->n)
-		pthread_cond_broadcast(&p->finished);
-	pthread_mutex_unlock(&p->lock);
+	return j->done == j->n && j->holders == 0;
 }
 
 static void *worker(void *arg)
@@ -53,10 +53,14 @@ static void *worker(void *arg)
 		if (p->stop)
 			break;
 		struct par_job *j = p->job;
+		j->holders++;
 		pthread_mutex_unlock(&p->lock);
 		size_t ran = drain(j);
-		finish_items(p, j, ran);
 		pthread_mutex_lock(&p->lock);
+		j->done += ran;
+		j->holders--;
+		if (job_over(j))
+			pthread_cond_broadcast(&p->finished);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -106,9 +110,10 @@ void node_par_for(struct node_par *p, size_t n, void (*fn)(void *ctx, size_t i),
 	p->job = &j;
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
-	finish_items(p, &j, drain(&j)); /* the caller works too */
+	size_t ran = drain(&j); /* the caller works too */
 	pthread_mutex_lock(&p->lock);
-	while (j.done < j.n)
+	j.done += ran;
+	while (!job_over(&j))
 		pthread_cond_wait(&p->finished, &p->lock);
 	p->job = NULL;
 	pthread_mutex_unlock(&p->lock);
