@@ -223,7 +223,7 @@ void node_height_done(struct node *n)
 	struct node_engine *e = n->eng;
 	node_chain_discard(&e->pending);
 	blocks_clear(e);
-	node_own_clear(e);
+	node_kept_clear(e);
 	e->height_started = false;
 	e->value_wanted = false;
 	e->decide_deferred = false;

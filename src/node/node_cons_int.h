@@ -31,6 +31,8 @@ enum { NODE_WAL_PROPOSAL = 1, NODE_WAL_VOTE = 2, NODE_WAL_TIMEOUT = 3, NODE_WAL_
 #define NODE_FUTURE_MSGS     256 /* messages for the next height kept until it starts */
 #define NODE_TIMERS_MAX      256
 #define NODE_OWN_MSGS        8    /* own signed messages of the height kept for re-sending */
+#define NODE_RELAY_PROPOSALS 4    /* peers' proposals of the height passed on and kept */
+#define NODE_RELAY_VOTES     1024 /* peers' votes of the height passed on and kept */
 #define NODE_PEERS_MAX       64   /* peers whose status the engine tracks */
 #define NODE_SYNC_TIMEOUT_MS 5000 /* a request unanswered this long is asked elsewhere */
 #define NODE_SYNC_GRACE_MS   1500 /* one block behind this long: sync rather than wait */
@@ -94,12 +96,26 @@ struct node_block_entry {
 	bool valid;
 };
 
-struct node_own_msg {
-	bool used;
+/* What identifies a consensus message for relaying: one is passed on per key. */
+enum node_kept_kind { NODE_KEPT_PROPOSAL = 1, NODE_KEPT_PREVOTE, NODE_KEPT_PRECOMMIT };
+struct node_kept_key {
 	uint32_t round;
-	uint8_t step; /* signer_step */
+	uint8_t kind;    /* node_kept_kind */
+	uint16_t signer; /* index in the height's validator set */
+};
+
+/* A consensus message of the current height kept for re-sending (node_relay.c). */
+struct node_kept_msg {
+	bool used;
+	struct node_kept_key key;
 	uint8_t *msg; /* the wire message (channel payload) */
 	size_t len;
+};
+
+/* A fixed number of kept messages; a new one replaces the oldest. */
+struct node_ring {
+	struct node_kept_msg *slot;
+	unsigned cap, next;
 };
 
 struct node_peer_status {
@@ -140,8 +156,9 @@ struct node_engine {
 	struct node_timer timers[NODE_TIMERS_MAX];
 	size_t n_timers;
 	uint64_t timer_seq;
-	struct node_own_msg own[NODE_OWN_MSGS];
-	unsigned own_next;
+	struct node_ring own;               /* what we signed */
+	struct node_ring relayed_proposals; /* what we passed on */
+	struct node_ring relayed_votes;
 	uint64_t tick_height; /* (height, round, step) at the last tick: re-send when unchanged */
 	uint32_t tick_round;
 	enum cons_step tick_step;

@@ -87,37 +87,9 @@ static bool sign(struct node *n, enum signer_step step, uint64_t height, uint32_
 	return false;
 }
 
-static void own_keep(struct node_engine *e, uint32_t round, uint8_t step, const uint8_t *msg,
-                     size_t len)
+static uint8_t vote_kind(uint8_t vote_type)
 {
-	struct node_own_msg *o = &e->own[e->own_next++ % NODE_OWN_MSGS];
-	free(o->msg);
-	o->msg = malloc(len);
-	o->used = o->msg != NULL;
-	if (!o->used)
-		return;
-	memcpy(o->msg, msg, len);
-	o->len = len;
-	o->round = round;
-	o->step = step;
-}
-
-void node_own_clear(struct node_engine *e)
-{
-	for (size_t i = 0; i < NODE_OWN_MSGS; i++) {
-		free(e->own[i].msg);
-		memset(&e->own[i], 0, sizeof(e->own[i]));
-	}
-}
-
-/* Sends our messages of the current and previous round again: after a partition heals, the
- * machine's guards need messages that were lost (Algorithm 1 assumes reliable gossip). */
-void node_own_resend(struct node *n, uint32_t round)
-{
-	struct node_engine *e = n->eng;
-	for (size_t i = 0; i < NODE_OWN_MSGS; i++)
-		if (e->own[i].used && e->own[i].round + 1 >= round)
-			node_broadcast(n, NODE_CH_CONS, e->own[i].msg, e->own[i].len);
+	return vote_type == VOTE_PREVOTE ? NODE_KEPT_PREVOTE : NODE_KEPT_PRECOMMIT;
 }
 
 void node_send_proposal(struct node *n, const struct cons_proposal *tmpl)
@@ -141,7 +113,8 @@ void node_send_proposal(struct node *n, const struct cons_proposal *tmpl)
 		free(buf);
 		return node_engine_fail(n, "cannot record our proposal");
 	}
-	own_keep(e, p.round, SIGNER_PROPOSAL, buf + 1, len - 1);
+	node_own_keep(e, &(struct node_kept_key){p.round, NODE_KEPT_PROPOSAL, p.proposer}, buf + 1,
+	              len - 1);
 	node_broadcast(n, NODE_CH_CONS, buf + 1, len - 1);
 	free(buf);
 	cons_on_proposal(e->cons, &p, true, &out);
@@ -164,7 +137,8 @@ void node_send_vote(struct node *n, const struct cons_vote *tmpl)
 	    &enc, &(struct node_msg){.channel = NODE_CH_CONS, .type = NODE_MSG_VOTE, .vote = v});
 	if (enc_finish(&enc) != CODEC_OK || !wal_put(n, NODE_WAL_VOTE, buf, enc.len, true))
 		return node_engine_fail(n, "cannot record our vote");
-	own_keep(e, v.round, (uint8_t)step, buf, enc.len);
+	node_own_keep(n->eng, &(struct node_kept_key){v.round, vote_kind(v.type), v.validator}, buf,
+	              enc.len);
 	node_broadcast(n, NODE_CH_CONS, buf, enc.len);
 	cons_on_vote(e->cons, &v, &out);
 	node_act(n, &out);
@@ -198,7 +172,7 @@ static int judge(struct node *n, const struct cons_proposal *p, const uint8_t *b
 	return r == NODE_CHAIN_OK;
 }
 
-static void peer_proposal(struct node *n, const struct node_msg *m)
+static void peer_proposal(struct node *n, const struct node_event *ev, const struct node_msg *m)
 {
 	const struct cons_proposal *p = &m->proposal;
 	struct header h;
@@ -211,6 +185,8 @@ static void peer_proposal(struct node *n, const struct node_msg *m)
 	header_hash(hash, &h);
 	if (memcmp(hash, p->block_hash, 32) != 0)
 		return;
+	node_relay(n, ev->peer, &(struct node_kept_key){p->round, NODE_KEPT_PROPOSAL, p->proposer},
+	           ev->data, ev->len);
 	int valid = judge(n, p, m->block, m->block_len);
 	if (valid < 0)
 		return;
@@ -224,12 +200,15 @@ static void peer_proposal(struct node *n, const struct node_msg *m)
 	node_act(n, &out);
 }
 
-static void peer_vote(struct node *n, const struct node_msg *m, const uint8_t *raw, size_t len)
+static void peer_vote(struct node *n, const struct node_event *ev, const struct node_msg *m)
 {
+	const struct cons_vote *v = &m->vote;
 	struct cons_outputs out = {0};
-	if (!cons_vote_verify(&n->chain.head.next, n->chain.params.chain_id, &m->vote))
+	if (!cons_vote_verify(&n->chain.head.next, n->chain.params.chain_id, v))
 		return;
-	if (!wal_put(n, NODE_WAL_VOTE, raw, len, false))
+	node_relay(n, ev->peer, &(struct node_kept_key){v->round, vote_kind(v->type), v->validator},
+	           ev->data, ev->len);
+	if (!wal_put(n, NODE_WAL_VOTE, ev->data, ev->len, false))
 		return node_engine_fail(n, "cannot write the WAL");
 	cons_on_vote(n->eng->cons, &m->vote, &out);
 	node_act(n, &out);
@@ -243,10 +222,12 @@ bool node_on_cons_msg(struct node *n, struct node_event *ev)
 		return false;
 	uint64_t h = msg_height(&m), next = n->chain.head.height + 1;
 	if (e->height_started && h == e->height) {
+		if (node_kept_echo(e, ev->data, ev->len))
+			return false;
 		if (m.type == NODE_MSG_PROPOSAL)
-			peer_proposal(n, &m);
+			peer_proposal(n, ev, &m);
 		else
-			peer_vote(n, &m, ev->data, ev->len);
+			peer_vote(n, ev, &m);
 		return false;
 	}
 	bool early = (!e->height_started && h == next) || (e->height_started && h == next + 1);

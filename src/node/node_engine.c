@@ -32,7 +32,10 @@ enum node_result node_engine_open(struct node *n, char *err, size_t errlen)
 	struct cons_timeouts t = n->cfg.timeouts;
 	snprintf(dir, sizeof(dir), "%s/consensus", n->data_dir);
 	n->eng = calloc(1, sizeof(*n->eng));
-	if (!n->eng || !(n->eng->cons = cons_new(&t)))
+	if (!n->eng || !(n->eng->cons = cons_new(&t)) ||
+	    !node_ring_init(&n->eng->own, NODE_OWN_MSGS) ||
+	    !node_ring_init(&n->eng->relayed_proposals, NODE_RELAY_PROPOSALS) ||
+	    !node_ring_init(&n->eng->relayed_votes, NODE_RELAY_VOTES))
 		return node_fail(err, errlen, NODE_NOMEM, "cannot allocate the consensus engine");
 	if (!node_inbox_init(&n->inbox, NODE_INBOX_MAX_BYTES) ||
 	    !node_inbox_init(&n->txbox, NODE_TXBOX_MAX_BYTES) ||
@@ -57,7 +60,9 @@ void node_engine_close(struct node *n)
 		free(e->blocks[i].bytes);
 	for (size_t i = 0; i < e->n_future; i++)
 		free(e->future[i]);
-	node_own_clear(e);
+	node_ring_release(&e->own);
+	node_ring_release(&e->relayed_proposals);
+	node_ring_release(&e->relayed_votes);
 	signer_free(e->signer);
 	wal_free(e->wal);
 	cons_free(e->cons);

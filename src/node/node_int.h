@@ -171,8 +171,26 @@ bool node_wal_value(struct node *n, uint32_t round, const uint8_t *block, size_t
 bool node_wal_timeout(struct node *n, uint8_t kind, uint64_t height, uint32_t round);
 void node_send_proposal(struct node *n, const struct cons_proposal *p);
 void node_send_vote(struct node *n, const struct cons_vote *v);
-void node_own_clear(struct node_engine *e);
-void node_own_resend(struct node *n, uint32_t round);
+
+/* Kept and relayed consensus messages (node_relay.c). A ring's init returns false when out of
+ * memory; release frees it; clear empties it. */
+bool node_ring_init(struct node_ring *r, unsigned cap);
+void node_ring_clear(struct node_ring *r);
+void node_ring_release(struct node_ring *r);
+/* Keeps our own signed message for re-sending. */
+void node_own_keep(struct node_engine *e, const struct node_kept_key *key, const uint8_t *msg,
+                   size_t len);
+/* Forgets every kept message (a new height). */
+void node_kept_clear(struct node_engine *e);
+/* Broadcasts again every kept message of `round` and the round before. */
+void node_kept_resend(struct node *n, uint32_t round);
+/* True if msg is byte for byte a message we signed or passed on: a peer's echo, dropped before
+ * any signature check. */
+bool node_kept_echo(const struct node_engine *e, const uint8_t *msg, size_t len);
+/* Passes a peer's authenticated message on to every other peer, unless one with the same key
+ * was passed on already at this height, and keeps it for re-sending. */
+void node_relay(struct node *n, uint64_t from_peer, const struct node_kept_key *key,
+                const uint8_t *msg, size_t len);
 /* Feeds a consensus message; true if it was kept for the next height (the caller must not free
  * it then). */
 bool node_on_cons_msg(struct node *n, struct node_event *ev);

@@ -206,7 +206,7 @@ void node_tick(struct node *n)
 		cons_status(e->cons, &st);
 		if (st.height == e->tick_height && st.round == e->tick_round &&
 		    st.step == e->tick_step)
-			node_own_resend(n, st.round);
+			node_kept_resend(n, st.round);
 		e->tick_height = st.height;
 		e->tick_round = st.round;
 		e->tick_step = st.step;
