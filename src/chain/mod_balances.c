@@ -54,9 +54,10 @@ static enum tx_result fail(struct runtime_ctx *c, enum tx_result r, u128 need, u
 /* The sender must afford amount + fee + tip and keep ED; whether the recipient can receive is
  * left to execution (its state may change before then). need/have are filled as transfer_apply
  * fills them (against the balance after the fee), so the messages read the same. */
-static enum tx_result transfer_admit(const struct runtime_params *p, const struct tx *tx,
-                                     struct tx_check *c)
+static enum tx_result transfer_admit(const struct runtime_params *p, const struct state_reader *r,
+                                     const struct tx *tx, struct tx_check *c)
 {
+	(void)r;
 	uint8_t dest[32];
 	u128 amount;
 	if (!transfer_decode(tx, dest, &amount))

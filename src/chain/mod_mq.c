@@ -371,37 +371,58 @@ static bool read_signed(struct dec *d, struct signed_msg *s)
 	return d->err == CODEC_OK;
 }
 
-/* Checks the whole payload's shape; *module_origin tells whether some message claims a module
- * origin (which a tx may never do). */
-static bool push_shape(const struct tx *tx, bool *module_origin)
+/* Checks the whole payload's shape. */
+static enum tx_result push_validate(const struct tx *tx)
 {
 	struct dec d;
 	struct signed_msg s;
-	*module_origin = false;
 	dec_init(&d, tx->payload, tx->payload_len);
 	size_t n = (size_t)dec_uleb(&d, MQ_PUSH_MAX);
 	if (d.err == CODEC_OK && n == 0)
 		dec_fail(&d, CODEC_NONCANONICAL);
-	for (size_t i = 0; i < n && read_signed(&d, &s); i++)
-		*module_origin |= s.m.origin.kind == MQ_ORIGIN_MODULE;
-	return dec_finish(&d) == CODEC_OK;
+	for (size_t i = 0; i < n; i++)
+		if (!read_signed(&d, &s))
+			break;
+	return dec_finish(&d) == CODEC_OK ? TX_OK : TX_BAD_PAYLOAD;
 }
 
-static enum tx_result push_validate(const struct tx *tx)
+/* The sender's key signed s, and *next is the sender's next sequence in r. */
+static enum tx_result authenticate(const struct runtime_params *p, const struct state_reader *r,
+                                   const struct signed_msg *s, uint64_t *next)
 {
-	bool module_origin;
-	return push_shape(tx, &module_origin) ? TX_OK : TX_BAD_PAYLOAD;
+	uint8_t pk[32], h[32];
+	if (s->m.origin.kind == MQ_ORIGIN_MODULE)
+		return TX_CALL_MQ_BAD_ORIGIN;
+	enum tx_result res = registry_origin_key(r, &s->m.origin, pk);
+	if (res != TX_OK)
+		return res;
+	signing_hash_bytes(h, p->chain_id, s->bytes, s->len);
+	if (!sig_verify(s->sig, h, sizeof(h), pk))
+		return TX_CALL_MQ_BAD_SIGNATURE;
+	return mq_next_sequence(r, &s->m.origin, next) < 0 ? TX_STORAGE : TX_OK;
 }
 
-static enum tx_result push_admit(const struct runtime_params *p, const struct tx *tx,
-                                 struct tx_check *c)
+/* Every message must be signed by its sender and not already consumed, so a relayer's stale
+ * resubmission or a forged message is refused instead of paying a fee for a call that fails. A
+ * sequence above the sender's next passes: earlier messages may wait in the pool, and execution
+ * checks the exact order. */
+static enum tx_result push_admit(const struct runtime_params *p, const struct state_reader *r,
+                                 const struct tx *tx, struct tx_check *c)
 {
-	(void)p;
 	(void)c;
-	bool module_origin;
-	if (!push_shape(tx, &module_origin))
-		return TX_BAD_PAYLOAD;
-	return module_origin ? TX_CALL_MQ_BAD_ORIGIN : TX_OK;
+	struct dec d;
+	struct signed_msg s;
+	uint64_t next;
+	enum tx_result res = TX_OK;
+	dec_init(&d, tx->payload, tx->payload_len);
+	size_t n = (size_t)dec_uleb(&d, MQ_PUSH_MAX);
+	for (size_t i = 0; i < n && res == TX_OK; i++) {
+		if (!read_signed(&d, &s))
+			return TX_BAD_PAYLOAD;
+		if ((res = authenticate(p, r, &s, &next)) == TX_OK && s.m.sequence < next)
+			res = TX_CALL_MQ_WRONG_SEQUENCE;
+	}
+	return res;
 }
 
 struct consumer {
@@ -457,17 +478,11 @@ static enum tx_result deliver(struct runtime_ctx *c, const struct signed_msg *s)
 /* Authenticates, sequences and delivers one message. */
 static enum tx_result accept_one(struct runtime_ctx *c, const struct signed_msg *s)
 {
-	uint8_t pk[32], h[32];
+	struct state_reader rd;
 	uint64_t next;
-	if (s->m.origin.kind == MQ_ORIGIN_MODULE)
-		return TX_CALL_MQ_BAD_ORIGIN;
-	enum tx_result r = registry_origin_key(c->overlay, &s->m.origin, pk);
+	state_overlay_reader(c->overlay, &rd);
+	enum tx_result r = authenticate(c->params, &rd, s, &next);
 	if (r != TX_OK)
-		return r;
-	signing_hash_bytes(h, c->params->chain_id, s->bytes, s->len);
-	if (!sig_verify(s->sig, h, sizeof(h), pk))
-		return TX_CALL_MQ_BAD_SIGNATURE;
-	if ((r = load_seq(c->overlay, &s->m.origin, &next)) != TX_OK)
 		return r;
 	if (s->m.sequence != next || next == UINT64_MAX)
 		return TX_CALL_MQ_WRONG_SEQUENCE;

@@ -556,10 +556,11 @@ static enum tx_result register_validate(const struct tx *tx)
 	return registration_decode(tx, &reg) ? TX_OK : TX_BAD_PAYLOAD;
 }
 
-static enum tx_result register_admit(const struct runtime_params *p, const struct tx *tx,
-                                     struct tx_check *c)
+static enum tx_result register_admit(const struct runtime_params *p, const struct state_reader *r,
+                                     const struct tx *tx, struct tx_check *c)
 {
 	(void)p;
+	(void)r;
 	(void)c;
 	struct registration reg;
 	if (!registration_decode(tx, &reg))
@@ -1039,30 +1040,28 @@ static enum tx_result origin_from_keys(int rc, bool has_keys, const struct regis
 	return TX_OK;
 }
 
-enum tx_result registry_origin_key(struct state_overlay *o, const struct mq_origin *origin,
+enum tx_result registry_origin_key(const struct state_reader *rd, const struct mq_origin *origin,
                                    uint8_t pk[32])
 {
-	struct state_reader rd;
 	struct registry_worker w;
 	struct registry_keys k;
 	uint64_t created;
 	bool has_keys;
 	int rc;
-	state_overlay_reader(o, &rd);
 	switch (origin->kind) {
 	case MQ_ORIGIN_WORKER:
 	case MQ_ORIGIN_GATEKEEPER:
-		if ((rc = registry_worker_get(&rd, origin->id, &w)) < 0)
+		if ((rc = registry_worker_get(rd, origin->id, &w)) < 0)
 			return TX_STORAGE;
 		if (origin->kind == MQ_ORIGIN_GATEKEEPER && (rc == 0 || !w.is_gatekeeper))
 			return TX_CALL_REG_NOT_GATEKEEPER;
 		memcpy(pk, origin->id, 32);
 		return rc ? TX_OK : TX_CALL_MQ_BAD_ORIGIN;
 	case MQ_ORIGIN_CONTRACT:
-		rc = registry_contract_keys_get(&rd, origin->id, &k);
+		rc = registry_contract_keys_get(rd, origin->id, &k);
 		return origin_from_keys(rc, true, &k, pk);
 	case MQ_ORIGIN_CLUSTER:
-		rc = registry_cluster_get(&rd, origin->cluster, &created, &has_keys, &k);
+		rc = registry_cluster_get(rd, origin->cluster, &created, &has_keys, &k);
 		return origin_from_keys(rc, has_keys, &k, pk);
 	default:
 		return TX_CALL_MQ_BAD_ORIGIN;

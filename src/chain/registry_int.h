@@ -32,8 +32,8 @@ int registry_index_at(const struct state_reader *r, const char *prefix, uint32_t
 /* The key that must have signed a message from origin (mq.h): TX_OK with pk set,
  * TX_CALL_MQ_BAD_ORIGIN (module origin, unknown or unregistered sender, no published key),
  * TX_CALL_REG_NOT_GATEKEEPER (gatekeeper origin that is not a current gatekeeper) or
- * TX_STORAGE. */
-enum tx_result registry_origin_key(struct state_overlay *o, const struct mq_origin *origin,
+ * TX_STORAGE. Reads the state through r. */
+enum tx_result registry_origin_key(const struct state_reader *r, const struct mq_origin *origin,
                                    uint8_t pk[32]) __attribute__((warn_unused_result));
 
 /* Consumers of the "^registry/..." topics (the table is in mod_mq.c): the message passed the

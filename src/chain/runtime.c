@@ -133,9 +133,10 @@ enum tx_result runtime_require_sudo(const struct runtime_params *p, const struct
 	return memcmp(tx->sender, p->sudo, 32) == 0 ? TX_OK : TX_CALL_NOT_SUDO;
 }
 
-enum tx_result runtime_admit_sudo(const struct runtime_params *p, const struct tx *tx,
-                                  struct tx_check *c)
+enum tx_result runtime_admit_sudo(const struct runtime_params *p, const struct state_reader *r,
+                                  const struct tx *tx, struct tx_check *c)
 {
+	(void)r;
 	(void)c;
 	return runtime_require_sudo(p, tx);
 }
@@ -385,7 +386,7 @@ enum tx_result runtime_check_tx(const struct runtime_params *p, const struct sta
 	if (res == TX_OK)
 		res = check_sender(p, r, tx, false, out);
 	if (res == TX_OK && call->admit)
-		res = call->admit(p, tx, out);
+		res = call->admit(p, r, tx, out);
 	return res;
 }
 

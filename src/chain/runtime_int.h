@@ -23,12 +23,13 @@ struct runtime_call {
 	uint64_t weight;  /* fixed execution weight (docs/protocol/runtime.md "Weights") */
 	/* Stateless payload check at admission: TX_OK or a not-includable code. */
 	enum tx_result (*validate)(const struct tx *tx);
-	/* Optional admission check against the sender's state, run after the fee checks passed
-	 * (c->balance, c->fee and c->tip are set): returns TX_OK or the call error the call would
-	 * fail with at execution, so a tx that cannot succeed is refused instead of admitted to pay
-	 * a fee for nothing. NULL when the call has no such check. */
-	enum tx_result (*admit)(const struct runtime_params *p, const struct tx *tx,
-	                        struct tx_check *c);
+	/* Optional admission check against the state r (the head's), run after the fee checks
+	 * passed (c->balance, c->fee and c->tip are set): returns TX_OK or the call error the call
+	 * would fail with at execution, so a tx that cannot succeed is refused instead of admitted
+	 * to pay a fee for nothing; TX_STORAGE when r fails. NULL when the call has no such check.
+	 */
+	enum tx_result (*admit)(const struct runtime_params *p, const struct state_reader *r,
+	                        const struct tx *tx, struct tx_check *c);
 	/* Executes the call: TX_OK, a call error, or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. Runs
 	 * only on txs validate accepted. */
 	enum tx_result (*apply)(struct runtime_ctx *c);
@@ -73,7 +74,7 @@ enum tx_result runtime_put(struct state_overlay *o, const void *key, size_t klen
 /* TX_OK when tx was sent by the sudo account, else TX_CALL_NOT_SUDO. */
 enum tx_result runtime_require_sudo(const struct runtime_params *p, const struct tx *tx);
 /* The admit function (struct runtime_call) of sudo-only calls: runtime_require_sudo. */
-enum tx_result runtime_admit_sudo(const struct runtime_params *p, const struct tx *tx,
-                                  struct tx_check *c);
+enum tx_result runtime_admit_sudo(const struct runtime_params *p, const struct state_reader *r,
+                                  const struct tx *tx, struct tx_check *c);
 
 #endif

@@ -141,6 +141,54 @@ static void signatures_and_origins(void)
 	mfx_release(&f);
 }
 
+/* Admission (the pool's check against the head) refuses what execution would refuse for
+ * certain: a forged or unknown sender, and a sequence already taken (a relayer's stale copy).
+ * A sequence above the next one passes: the messages before it may still wait in the pool. */
+static void admission(void)
+{
+	struct mfx f;
+	struct mfx_worker w, stranger;
+	struct enc e;
+	mfx_init(&f);
+	registered(&f, &w, "w");
+	mfx_worker_init(&stranger, "stranger");
+	struct mq_message m = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "t", "p", 1, 0);
+	push_payload(&e, &f, &m, 2, 0, w.id.sk);
+	CHECK(mfx_admit(&f, CHARLIE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) == TX_OK);
+	CHECK(mfx_call(&f, CHARLIE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) == TX_OK);
+	CHECK(mfx_admit(&f, DAVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) ==
+	      TX_CALL_MQ_WRONG_SEQUENCE); /* the same push again */
+	enc_release(&e);
+	push_payload(&e, &f, &m, 1, 1, w.id.sk); /* 1 was taken by the push above */
+	CHECK(mfx_admit(&f, DAVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) ==
+	      TX_CALL_MQ_WRONG_SEQUENCE);
+	enc_release(&e);
+	push_payload(&e, &f, &m, 1, 5, w.id.sk); /* a later one: may wait for 2..4 */
+	CHECK(mfx_admit(&f, DAVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) == TX_OK);
+	enc_release(&e);
+	push_payload(&e, &f, &m, 1, 2, stranger.id.sk); /* signed by someone else */
+	CHECK(mfx_admit(&f, DAVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) ==
+	      TX_CALL_MQ_BAD_SIGNATURE);
+	enc_release(&e);
+	struct mq_message s = mfx_msg(MQ_ORIGIN_WORKER, stranger.id.pk, "t", "p", 1, 0);
+	push_payload(&e, &f, &s, 1, 0, stranger.id.sk); /* not registered */
+	CHECK(mfx_admit(&f, DAVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) ==
+	      TX_CALL_MQ_BAD_ORIGIN);
+	enc_release(&e);
+	/* a good message after a bad one in the same push: the push is refused */
+	struct mq_message good = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "t", "p", 1, 2);
+	enc_init(&e, TX_MAX_PAYLOAD);
+	enc_uleb(&e, 2);
+	mq_sign_encode(&e, f.p.chain_id, &s, stranger.id.sk);
+	mq_sign_encode(&e, f.p.chain_id, &good, w.id.sk);
+	CHECK(enc_finish(&e) == CODEC_OK);
+	CHECK(mfx_admit(&f, DAVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) ==
+	      TX_CALL_MQ_BAD_ORIGIN);
+	enc_release(&e);
+	CHECK(next_seq(&f, &m.origin) == 2);
+	mfx_release(&f);
+}
+
 /* The i-th message of the last block is mq's consumed notice for (origin of m, seq); returns
  * the result it records. */
 static uint32_t notice_at(struct mfx *f, size_t i, const struct mq_message *m, uint64_t seq)
@@ -333,7 +381,7 @@ static void malformed_pushes(void)
 	struct mfx_worker w;
 	struct enc e;
 	mfx_init(&f);
-	mfx_worker_init(&w, "w");
+	registered(&f, &w, "w"); /* well-formed pushes from it pass admission */
 	struct mq_message m = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "t", "p", 1, 0);
 	uint8_t zero = 0;
 	CHECK(admit_raw(&f, &zero, 1) == TX_BAD_PAYLOAD); /* no message */
@@ -510,6 +558,7 @@ static void block_cap(void)
 }
 
 CHECK_MAIN(CASE(worker_message_outbound), CASE(sequences), CASE(signatures_and_origins),
-           CASE(consumed_topics), CASE(a_refused_gatekeeper_message_does_not_block),
-           CASE(consumed_notice_codec), CASE(batches), CASE(gatekeepers_share_a_sequence),
-           CASE(malformed_pushes), CASE(message_codec), CASE(block_list_and_root), CASE(block_cap))
+           CASE(admission), CASE(consumed_topics),
+           CASE(a_refused_gatekeeper_message_does_not_block), CASE(consumed_notice_codec),
+           CASE(batches), CASE(gatekeepers_share_a_sequence), CASE(malformed_pushes),
+           CASE(message_codec), CASE(block_list_and_root), CASE(block_cap))
