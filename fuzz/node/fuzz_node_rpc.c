@@ -1,7 +1,9 @@
 /*
  * The node's JSON-RPC methods on a running dev node (chain_feed, worker_get, mq_sequence,
- * block_get, account_get, tx_submit, ... every entry of its table): data[0] picks the method, the
- * rest is the "params" value, spliced into a request as is. Properties: never crashes, leaks or
+ * block_get, account_get, tx_submit, ... every entry of its table): data[0] < 0x80 picks the
+ * method, the rest is the "params" value, spliced into a request as is. data[0] >= 0x80 sends the
+ * rest as the body of POST /feeds instead, which must answer 200 with a batch that decodes, or
+ * 400 for a malformed body. Properties: never crashes, leaks or
  * trips a sanitizer; the answer is one JSON-RPC response with exactly one of "result" and "error";
  * and no input makes a healthy node report an internal or storage error (those would be bugs: bad
  * params are the client's fault, -32602, or name something absent, -32011).
@@ -11,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chain/feed.h"
+#include "node/node_feed.h"
 #include "node/node_int.h"
 
 static struct node *fuzz_node;
@@ -63,6 +67,18 @@ static bool valid_response(json_t *r)
 	       code != RPC_STORAGE && code != RPC_CODE_METHOD_NOT_FOUND;
 }
 
+static void post_feeds(const uint8_t *body, size_t len)
+{
+	struct rpc_get_reply r = {0};
+	static struct feed_batch fb;
+	node_post_feeds(node_once(), body, len, &r);
+	bool ok = r.status == 0 || r.status == 200;
+	if (ok ? feed_batch_decode(&fb, (const uint8_t *)r.body, r.len) != CODEC_OK
+	       : r.status != 400)
+		abort();
+	free(r.body);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -71,6 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	if (size < 1 || size > 4096)
 		return 0;
+	if (data[0] >= 0x80) {
+		post_feeds(data + 1, size - 1);
+		return 0;
+	}
 	node_rpc_table(node_once(), &t);
 	const char *method = t.methods[data[0] % t.n].name;
 	size_t cap = size + strlen(method) + 64;

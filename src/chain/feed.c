@@ -1,5 +1,6 @@
 #include "chain/feed.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,4 +84,37 @@ void block_msgs_root(uint8_t out[BLOCK_HASH_LEN], const uint8_t *const *msgs, co
 {
 	/* The same tree shape as the txs root, over the encoded messages. */
 	block_txs_root(out, msgs, lens, n);
+}
+
+void feed_request_encode(uint8_t out[FEED_REQUEST_LEN], uint64_t from, uint16_t count)
+{
+	struct enc e;
+	enc_init_fixed(&e, out, FEED_REQUEST_LEN);
+	enc_u64(&e, from);
+	enc_u16(&e, count);
+	assert(enc_finish(&e) == CODEC_OK);
+}
+
+bool feed_request_decode(const uint8_t *b, size_t n, uint64_t *from, uint16_t *count)
+{
+	struct dec d;
+	dec_init(&d, b, n);
+	*from = dec_u64(&d);
+	*count = dec_u16(&d);
+	return dec_finish(&d) == CODEC_OK && *from >= 1 && *count >= 1 && *count <= FEED_BATCH_MAX;
+}
+
+enum codec_result feed_batch_decode(struct feed_batch *fb, const uint8_t *b, size_t n)
+{
+	struct dec d;
+	dec_init(&d, b, n);
+	fb->head = dec_u64(&d);
+	fb->n = dec_u16(&d);
+	if (d.err == CODEC_OK && fb->n > FEED_BATCH_MAX)
+		dec_fail(&d, CODEC_TOO_LARGE);
+	for (size_t i = 0; i < fb->n && d.err == CODEC_OK; i++) {
+		fb->lens[i] = (size_t)dec_uleb(&d, FEED_MAX_BYTES);
+		fb->feeds[i] = dec_view(&d, fb->lens[i]);
+	}
+	return dec_finish(&d);
 }

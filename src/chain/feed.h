@@ -47,6 +47,34 @@ enum block_result block_feed_decode(struct block_feed *f, const uint8_t *b, size
     __attribute__((warn_unused_result));
 /* Frees the message arrays (not the bytes). */
 void block_feed_release(struct block_feed *f);
+/*
+ * Batches of feeds, as the node's POST /feeds serves them (docs/rpc.md "POST /feeds"):
+ *
+ *   request:  from u64 ‖ count u16          (from >= 1, 1 <= count <= FEED_BATCH_MAX)
+ *   answer:   head u64 ‖ n u16 ‖ (uleb len ‖ feed)*n   (n <= count; feeds of from .. from+n-1)
+ *
+ * Integers little-endian. n is below count when the node's head or its byte cap came first.
+ */
+#define FEED_BATCH_MAX   64
+#define FEED_REQUEST_LEN 10
+
+void feed_request_encode(uint8_t out[FEED_REQUEST_LEN], uint64_t from, uint16_t count);
+/* False unless b[0..n) is exactly a request within the bounds above. */
+bool feed_request_decode(const uint8_t *b, size_t n, uint64_t *from, uint16_t *count)
+    __attribute__((warn_unused_result));
+/* One batch answer being read: feeds[i] (lens[i] bytes) borrow the answer's bytes. */
+struct feed_batch {
+	uint64_t head;
+	size_t n;
+	const uint8_t *feeds[FEED_BATCH_MAX];
+	size_t lens[FEED_BATCH_MAX];
+};
+/* Decodes an answer's framing (not the feeds themselves: block_feed_decode does). CODEC_OK, or
+ * CODEC_TRUNCATED, CODEC_TRAILING, CODEC_TOO_LARGE (more than FEED_BATCH_MAX feeds, or a feed
+ * over FEED_MAX_BYTES) or CODEC_NONCANONICAL (a length in a redundant LEB128 form). */
+enum codec_result feed_batch_decode(struct feed_batch *fb, const uint8_t *b, size_t n)
+    __attribute__((warn_unused_result));
+
 /* The merkle root over merkle_leaf(msgs[i]), as header.msgs_root commits it. */
 void block_msgs_root(uint8_t out[BLOCK_HASH_LEN], const uint8_t *const *msgs, const size_t *lens,
                      size_t n);

@@ -39,17 +39,6 @@ struct dev_worker {
 	atomic_bool stop;
 };
 
-static int dev_node_call(void *ctx, const char *method, json_t *params, json_t **result, long *code,
-                         char *err, size_t errlen)
-{
-	struct rpc_client *c = ctx;
-	enum rpc_result r = rpc_call(c, method, params, result);
-	*code = r == RPC_ERROR ? c->code : 0;
-	if (r != RPC_OK)
-		snprintf(err, errlen, "%s", rpc_client_error(c));
-	return r == RPC_OK ? 0 : -1;
-}
-
 /* One sudo call from alice, waited for; tried again (up to three times) if it is refused, as
  * when a user's transaction from alice took the same nonce at the same moment. */
 static bool dev_sudo(struct dev_worker *d, uint8_t fn, const uint8_t *payload, size_t len)
@@ -138,7 +127,7 @@ static bool dev_config(struct dev_worker *d, struct cli_ctx *ctx, struct worker_
 	cfg->data_dir = d->data;
 	cfg->codes = ctx->codes;
 	cfg->n_codes = ctx->n_codes;
-	cfg->node = (struct worker_node){&d->rpc, dev_node_call};
+	cfg->node = cli_worker_node(&d->rpc);
 	attest_dev_sim_keypair(cfg->attest_pk, cfg->attest_sk);
 	return devkeys_keypair(DEV_OPERATOR, pk, cfg->operator_sk);
 }

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "chain/attest.h"
 #include "chain/registry.h"
+#include "chain/feed.h"
 #include "cli/cli_int.h"
 #include "cli/cmd_worker.h"
 #include "node/node.h"
@@ -36,6 +37,23 @@ static int node_call(void *ctx, const char *method, json_t *params, json_t **res
 		return 0;
 	snprintf(err, errlen, "%s", rpc_client_error(c));
 	return -1;
+}
+
+static int node_feeds(void *ctx, uint64_t from, uint16_t count, uint8_t **reply, size_t *len,
+                      char *err, size_t errlen)
+{
+	struct rpc_client *c = ctx;
+	uint8_t req[FEED_REQUEST_LEN];
+	feed_request_encode(req, from, count);
+	if (rpc_post_bytes(c, "/feeds", req, sizeof(req), reply, len) == RPC_OK)
+		return 0;
+	snprintf(err, errlen, "%s", rpc_client_error(c));
+	return -1;
+}
+
+struct worker_node cli_worker_node(struct rpc_client *c)
+{
+	return (struct worker_node){c, node_call, node_feeds};
 }
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -222,7 +240,7 @@ static int worker_run_cmd(struct cli_ctx *ctx, int argc, char **argv)
 		sodium_memzero(&cfg, sizeof(cfg));
 		return r;
 	}
-	cfg.node = (struct worker_node){&c, node_call};
+	cfg.node = cli_worker_node(&c);
 	enum worker_result wr = worker_run(&cfg, run_banner, err, sizeof(err));
 	sodium_memzero(&cfg, sizeof(cfg));
 	rpc_client_release(&c);

@@ -12,6 +12,7 @@
 
 #include "cli/accounts.h"
 #include "cli/rpc_client.h"
+#include "worker/worker.h"
 #include "worker/worker_tx.h"
 
 struct cli_ctx;
@@ -68,6 +69,10 @@ struct cli_http_reply {
  * (any HTTP status), or false with the reason in err. Free out->body. */
 bool cli_http(const char *url, const char *path, const uint8_t *body, size_t len,
               struct cli_http_reply *out, char *err, size_t errlen);
+
+/* The worker's node adapter (worker.h struct worker_node) over c: JSON-RPC calls and
+ * POST /feeds. c must outlive the worker. */
+struct worker_node cli_worker_node(struct rpc_client *c);
 
 /* ---- tenebra dev ------------------------------------------------------------------------- */
 

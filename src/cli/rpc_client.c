@@ -135,48 +135,97 @@ static enum rpc_result rpc_transport_error(struct rpc_client *c, CURLcode rc,
 	return RPC_UNREACHABLE;
 }
 
-/* POSTs body; on RPC_OK *out is the parsed JSON answer (new reference) and *status the HTTP
- * status. */
-static enum rpc_result rpc_post(struct rpc_client *c, const char *body, json_t **out, long *status)
+/* POSTs body[0..len) with content type ctype to url; on RPC_OK b holds the answer (the caller
+ * frees b->p, also on failure) and *status the HTTP status. */
+static enum rpc_result transfer(struct rpc_client *c, const char *url, const char *ctype,
+                                const void *body, size_t len, struct rpc_buf *b, long *status)
 {
-	struct rpc_buf b = {0};
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	enum rpc_result r = RPC_NOMEM;
-	*out = NULL;
+	char header[96];
+	snprintf(header, sizeof(header), "Content-Type: %s", ctype);
+	struct curl_slist *hdr = curl_slist_append(NULL, header);
 	if (hdr == NULL) {
 		rpc_set_err(c, "out of memory");
 		return RPC_NOMEM;
 	}
 	CURL *h = c->curl;
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
+	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, RPC_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rpc_write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
 	CURLcode rc = curl_easy_perform(h);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	if (rc != CURLE_OK) {
-		r = rpc_transport_error(c, rc, &b);
-		goto out;
-	}
+	curl_slist_free_all(hdr);
+	if (rc != CURLE_OK)
+		return rpc_transport_error(c, rc, b);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	*out = b.p ? json_loadb(b.p, b.len, 0, NULL) : NULL;
-	if (*out == NULL) {
+	return RPC_OK;
+}
+
+/* POSTs a JSON-RPC body; on RPC_OK *out is the parsed JSON answer (new reference) and *status
+ * the HTTP status. */
+static enum rpc_result rpc_post(struct rpc_client *c, const char *body, json_t **out, long *status)
+{
+	struct rpc_buf b = {0};
+	*out = NULL;
+	enum rpc_result r = transfer(c, c->url, "application/json", body, strlen(body), &b, status);
+	if (r == RPC_OK && (*out = b.p ? json_loadb(b.p, b.len, 0, NULL) : NULL) == NULL) {
 		if (*status != 200)
 			rpc_set_err(c, "node at %s answered HTTP %ld", c->url, *status);
 		else
 			rpc_set_err(c, "node at %s answered with something that is not JSON",
 			            c->url);
 		r = *status != 200 ? RPC_HTTP : RPC_BAD_RESPONSE;
-		goto out;
 	}
-	r = RPC_OK;
-out:
-	curl_slist_free_all(hdr);
 	free(b.p);
+	return r;
+}
+
+enum rpc_result rpc_post_bytes(struct rpc_client *c, const char *path, const uint8_t *body,
+                               size_t len, uint8_t **reply, size_t *reply_len)
+{
+	assert(c->curl != NULL && path[0] == '/');
+	struct rpc_buf b = {0};
+	long status = 0;
+	char *url = NULL;
+	size_t base = strlen(c->url);
+	*reply = NULL;
+	*reply_len = 0;
+	c->code = 0;
+	c->err[0] = '\0';
+	if (base && c->url[base - 1] == '/')
+		base--;
+	if (asprintf(&url, "%.*s%s", (int)base, c->url, path) < 0) {
+		rpc_set_err(c, "out of memory");
+		return RPC_NOMEM;
+	}
+	enum rpc_result r = transfer(c, url, "application/octet-stream", body, len, &b, &status);
+	if (r == RPC_OK && status != 200) {
+		json_t *j = b.p ? json_loadb(b.p, b.len, 0, NULL) : NULL;
+		const char *msg =
+		    json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+		c->code =
+		    (long)json_integer_value(json_object_get(json_object_get(j, "error"), "code"));
+		rpc_set_err(c, "%s: node at %s answered HTTP %ld%s%s", path, c->url, status,
+		            msg ? ": " : "", msg ? msg : "");
+		json_decref(j);
+		r = RPC_HTTP;
+	}
+	if (r == RPC_OK && !b.p && !(b.p = calloc(1, 1))) {
+		rpc_set_err(c, "out of memory");
+		r = RPC_NOMEM;
+	}
+	if (r == RPC_OK) {
+		*reply = (uint8_t *)b.p;
+		*reply_len = b.len;
+		b.p = NULL;
+	}
+	free(b.p);
+	free(url);
 	return r;
 }
 

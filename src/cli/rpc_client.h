@@ -68,6 +68,14 @@ enum rpc_result rpc_call(struct rpc_client *c, const char *method, json_t *param
  * position). All params are stolen. */
 enum rpc_result rpc_batch(struct rpc_client *c, struct rpc_req *reqs, size_t n);
 
+/* POSTs body[0..len) as application/octet-stream to path ("/feeds") on the client's node. On
+ * HTTP 200: RPC_OK with *reply (malloc'ed, NUL-terminated beyond *reply_len; the caller frees
+ * it). Otherwise *reply is NULL and c->err one line: RPC_HTTP for another status (with the
+ * node's message and c->code when its body is a JSON error object), or the transport results
+ * of rpc_call. */
+enum rpc_result rpc_post_bytes(struct rpc_client *c, const char *path, const uint8_t *body,
+                               size_t len, uint8_t **reply, size_t *reply_len);
+
 /* The last error message (one line, "" after success). */
 const char *rpc_client_error(const struct rpc_client *c);
 

@@ -205,14 +205,34 @@ enum node_feed_result node_feed_build(struct bstore *b, MDB_txn *txn, uint64_t h
 	return enc_finish(e) == CODEC_OK ? NODE_FEED_OK : NODE_FEED_TOO_LARGE;
 }
 
-/* Appends the feed of `height` to arr; 1 done, 0 past the head, -1 error (err set). */
-static int feed_json(struct node *n, MDB_txn *txn, uint64_t height, json_t *arr, size_t *total,
-                     struct rpc_error *err)
+/* Where the feeds of one answer go: JSON (hex strings in an array) or a binary batch. */
+struct feed_sink {
+	int (*take)(struct feed_sink *k, const uint8_t *feed, size_t len); /* 0, or -1: no memory */
+	json_t *arr;
+	struct enc *out;
+	size_t n; /* feeds taken */
+};
+
+static int take_hex(struct feed_sink *k, const uint8_t *feed, size_t len)
+{
+	json_t *hexj = node_json_hex(feed, len);
+	return hexj && json_array_append_new(k->arr, hexj) == 0 ? 0 : -1;
+}
+
+static int take_bytes(struct feed_sink *k, const uint8_t *feed, size_t len)
+{
+	enc_bytes(k->out, feed, len);
+	return k->out->err == CODEC_OK ? 0 : -1;
+}
+
+/* Passes the feed of `height` to k; 1 done, 0 past the head, -1 error (err set). */
+static int feed_one(struct node *n, MDB_txn *txn, uint64_t height, struct feed_sink *k,
+                    size_t *total, struct rpc_error *err)
 {
 	struct enc e;
 	enc_init(&e, FEED_MAX_BYTES);
 	enum node_feed_result r = node_feed_build(n->chain.store, txn, height, &e);
-	json_t *hexj = r == NODE_FEED_OK ? node_json_hex(e.buf, e.len) : NULL;
+	int taken = r == NODE_FEED_OK ? k->take(k, e.buf, e.len) : 0;
 	*total += e.len;
 	enc_release(&e);
 	switch (r) {
@@ -231,21 +251,33 @@ static int feed_json(struct node *n, MDB_txn *txn, uint64_t height, json_t *arr,
 		return rpc_error_set(err, RPC_STORAGE, "the feed of block %llu is too large",
 		                     (unsigned long long)height);
 	}
-	if (!hexj || json_array_append_new(arr, hexj) != 0)
+	if (taken != 0)
 		return rpc_error_set(err, RPC_CODE_INTERNAL_ERROR, "out of memory");
+	k->n++;
 	return 1;
 }
 
-static int feeds_json(struct node *n, MDB_txn *txn, uint64_t from, uint64_t count, json_t *arr,
-                      struct rpc_error *err)
+/* Passes the feeds of from .. from+count-1 to k, stopping at the head or once
+ * NODE_FEED_MAX_BYTES are out; *head gets the head. 0, or -1 with err set. */
+static int feeds_collect(struct node *n, uint64_t from, uint64_t count, struct feed_sink *k,
+                         uint64_t *head, struct rpc_error *err)
 {
+	MDB_txn *txn;
 	size_t total = 0;
-	for (uint64_t h = from; h < from + count && total < NODE_FEED_MAX_BYTES; h++) {
-		int r = feed_json(n, txn, h, arr, &total, err);
-		if (r <= 0)
-			return r; /* 0: past the head */
+	int r = 0;
+	if (bstore_begin(n->chain.store, false, &txn) != BSTORE_OK)
+		return storage_error(err);
+	if (bstore_head(n->chain.store, txn, head, NULL) != BSTORE_OK)
+		r = storage_error(err);
+	for (uint64_t h = from; r == 0 && h < from + count && total < NODE_FEED_MAX_BYTES; h++) {
+		int one = feed_one(n, txn, h, k, &total, err);
+		if (one <= 0) {
+			r = one; /* 0: past the head */
+			break;
+		}
 	}
-	return 0;
+	bstore_abort(txn);
+	return r;
 }
 
 int node_m_chain_feed(void *app, json_t *params, json_t **result, struct rpc_error *err)
@@ -253,30 +285,58 @@ int node_m_chain_feed(void *app, json_t *params, json_t **result, struct rpc_err
 	static const char *const names[] = {"height", "count"};
 	struct node *n = app;
 	uint64_t height, count, head = 0;
-	MDB_txn *txn;
 	if (rpc_params_check(params, names, 2, err) ||
 	    rpc_param_u64(params, 0, "height", &height, err) ||
 	    rpc_param_u64_opt(params, 1, "count", 1, &count, err))
 		return -1;
-	if (height == 0 || count == 0 || count > NODE_FEED_MAX_COUNT)
+	if (height == 0 || count == 0 || count > FEED_BATCH_MAX)
 		return rpc_error_set(err, RPC_CODE_INVALID_PARAMS,
-		                     "height must be >= 1 and count 1..%d", NODE_FEED_MAX_COUNT);
-	json_t *arr = json_array();
-	if (!arr)
+		                     "height must be >= 1 and count 1..%d", FEED_BATCH_MAX);
+	struct feed_sink k = {.take = take_hex, .arr = json_array()};
+	if (!k.arr)
 		return done(result, NULL, err);
-	if (bstore_begin(n->chain.store, false, &txn) != BSTORE_OK) {
-		json_decref(arr);
-		return storage_error(err);
-	}
-	int r = bstore_head(n->chain.store, txn, &head, NULL) == BSTORE_OK
-	            ? feeds_json(n, txn, height, count, arr, err)
-	            : storage_error(err);
-	bstore_abort(txn);
-	if (r != 0) {
-		json_decref(arr);
+	if (feeds_collect(n, height, count, &k, &head, err) != 0) {
+		json_decref(k.arr);
 		return -1;
 	}
-	return done(result, json_pack("{s:I, s:o}", "head", (json_int_t)head, "feeds", arr), err);
+	return done(result, json_pack("{s:I, s:o}", "head", (json_int_t)head, "feeds", k.arr), err);
+}
+
+static void feeds_error(struct rpc_get_reply *r, unsigned status, const struct rpc_error *err)
+{
+	rpc_get_reply_json(
+	    r, status,
+	    json_pack("{s:{s:i, s:s}}", "error", "code", err->code, "message", err->message));
+}
+
+void node_post_feeds(void *app, const uint8_t *body, size_t len, struct rpc_get_reply *r)
+{
+	struct node *n = app;
+	struct rpc_error err = {0};
+	uint64_t from, head = 0;
+	uint16_t count;
+	struct enc out, top;
+	if (!feed_request_decode(body, len, &from, &count)) {
+		rpc_error_set(
+		    &err, RPC_CODE_INVALID_PARAMS,
+		    "the body must be from u64 (>= 1) and count u16 (1..%d), little-endian",
+		    FEED_BATCH_MAX);
+		return feeds_error(r, 400, &err);
+	}
+	enc_init(&out, NODE_FEED_MAX_BYTES + FEED_MAX_BYTES + 16 * FEED_BATCH_MAX);
+	enc_u64(&out, 0); /* head and count, filled in below */
+	enc_u16(&out, 0);
+	struct feed_sink k = {.take = take_bytes, .out = &out};
+	if (feeds_collect(n, from, count, &k, &head, &err) != 0) {
+		enc_release(&out);
+		return feeds_error(r, err.code == RPC_NOT_FOUND ? 404 : 500, &err);
+	}
+	enc_init_fixed(&top, out.buf, 8 + 2);
+	enc_u64(&top, head);
+	enc_u16(&top, (uint16_t)k.n);
+	r->content_type = "application/octet-stream";
+	r->body = (char *)out.buf; /* the server frees it */
+	r->len = out.len;
 }
 
 /* ---- registry ---------------------------------------------------------------------------- */

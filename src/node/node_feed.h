@@ -23,8 +23,7 @@
 #include "rpc/rpc.h"
 #include "store/blockstore.h"
 
-#define NODE_FEED_MAX_COUNT 64         /* feeds in one chain_feed answer */
-#define NODE_FEED_MAX_BYTES (6u << 20) /* feed bytes in one chain_feed answer (hex doubles) */
+#define NODE_FEED_MAX_BYTES (6u << 20) /* feed bytes in one answer, past which no feed is added */
 #define NODE_FEED_LIST_MAX  1000       /* records in one worker_list / contract_list page */
 
 /* Stores in txn what the feed of block h needs beside the block: its outbound message list
@@ -51,6 +50,10 @@ enum node_feed_result node_feed_build(struct bstore *b, MDB_txn *txn, uint64_t h
 /* The RPC handlers (rpc/rpc.h rpc_handler; app is the struct node). */
 int node_m_chain_genesis(void *app, json_t *params, json_t **result, struct rpc_error *err);
 int node_m_chain_feed(void *app, json_t *params, json_t **result, struct rpc_error *err);
+/* POST /feeds (rpc/rpc.h rpc_post_handler; app is the struct node): the feeds chain_feed
+ * serves, as a binary batch (chain/feed.h); 400 for a malformed request, 404 when a feed's set
+ * was never recorded, 500 for a storage error, each with a JSON error body. */
+void node_post_feeds(void *app, const uint8_t *body, size_t len, struct rpc_get_reply *r);
 int node_m_worker_get(void *app, json_t *params, json_t **result, struct rpc_error *err);
 int node_m_worker_list(void *app, json_t *params, json_t **result, struct rpc_error *err);
 int node_m_contract_get(void *app, json_t *params, json_t **result, struct rpc_error *err);

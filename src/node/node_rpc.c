@@ -611,6 +611,7 @@ enum node_result node_rpc_start(struct node *n, char *err, size_t errlen)
 	rpc_add_get(n->rpc, "/health", get_health);
 	rpc_add_get(n->rpc, "/metrics", get_metrics);
 	rpc_add_post(n->rpc, "/txs", "application/octet-stream", post_txs);
+	rpc_add_post(n->rpc, "/feeds", "application/octet-stream", node_post_feeds);
 	n->heads = rpc_add_sse(n->rpc, "/events/heads");
 	return NODE_OK;
 }

@@ -240,8 +240,8 @@ static enum worker_result worker_init(struct worker *w, const struct worker_conf
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&w->lock, &ra);
 	pthread_rwlockattr_destroy(&ra);
-	if (!cfg->data_dir || !*cfg->data_dir || !cfg->node.call || cfg->max_queries == 0 ||
-	    cfg->max_query_bytes == 0 || cfg->http_threads == 0 ||
+	if (!cfg->data_dir || !*cfg->data_dir || !cfg->node.call || !cfg->node.feeds ||
+	    cfg->max_queries == 0 || cfg->max_query_bytes == 0 || cfg->http_threads == 0 ||
 	    snprintf(w->data_dir, sizeof(w->data_dir), "%s", cfg->data_dir) >=
 	        (int)sizeof(w->data_dir) ||
 	    snprintf(w->host, sizeof(w->host), "%s", cfg->listen_host ? cfg->listen_host : "") >=

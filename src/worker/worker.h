@@ -40,7 +40,7 @@
 #define WORKER_LOCK_FILE            "worker.lock"
 #define WORKER_DEFAULT_HOST         "127.0.0.1"
 #define WORKER_DEFAULT_PORT         8000
-#define WORKER_FEED_BATCH           64   /* feeds asked for per chain_feed call */
+#define WORKER_FEED_BATCH           64   /* feeds asked for per POST /feeds (<= FEED_BATCH_MAX) */
 #define WORKER_RESUBMIT_BLOCKS      20   /* before the same egress or registration is retried */
 #define WORKER_REFUSED_WAIT_MS      1000 /* after a refused feed or an unreachable node */
 #define WORKER_REGISTER_BACKOFF_MAX 600  /* blocks between registration attempts, at most */
@@ -58,14 +58,19 @@ enum worker_result {
 
 const char *worker_strerror(enum worker_result r);
 
-/* The node's JSON-RPC, supplied by the caller. call() sends method with params (a JSON array or
- * NULL, stolen) and returns 0 with *result set (a new reference the worker releases), or -1 with
- * a one-line reason in err and *code the JSON-RPC error code the node answered with (0 when it
- * could not be reached or answered badly). Called from one thread at a time. */
+/* The node's JSON-RPC and feed route, supplied by the caller; each is called from one thread at
+ * a time. call() sends method with params (a JSON array or NULL, stolen) and returns 0 with
+ * *result set (a new reference the worker releases), or -1 with a one-line reason in err and
+ * *code the JSON-RPC error code the node answered with (0 when it could not be reached or
+ * answered badly). feeds() asks the node's POST /feeds for up to `count` block feeds from height
+ * `from` and returns 0 with *reply (malloc'ed, the worker frees it) holding the answer's body
+ * (a batch, chain/feed.h), or -1 with a one-line reason in err. */
 struct worker_node {
 	void *ctx;
 	int (*call)(void *ctx, const char *method, json_t *params, json_t **result, long *code,
 	            char *err, size_t errlen);
+	int (*feeds)(void *ctx, uint64_t from, uint16_t count, uint8_t **reply, size_t *len,
+	             char *err, size_t errlen);
 };
 
 struct worker_config {

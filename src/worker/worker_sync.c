@@ -77,20 +77,13 @@ int worker_checkpoint(struct worker *w)
 
 /* ---- feeds ------------------------------------------------------------------------------- */
 
-/* Feeds one hex-encoded feed. 0 accepted, -1 refused (noted). */
-static int feed_one(struct worker *w, const char *hexfeed)
+/* Feeds one block feed. 0 accepted, -1 refused (noted). */
+static int feed_one(struct worker *w, const uint8_t *feed, size_t len)
 {
-	uint8_t *b = NULL;
-	size_t len = 0;
 	char why[256] = "", msg[320];
-	if (!hexfeed || !hex_decode_alloc(&b, &len, hexfeed, FEED_MAX_BYTES)) {
-		note_error(w, "the node sent a feed that is not hex");
-		return -1;
-	}
 	pthread_rwlock_wrlock(&w->lock);
-	enum enclave_result r = enclave_feed_block(w->e, b, len, why, sizeof(why));
+	enum enclave_result r = enclave_feed_block(w->e, feed, len, why, sizeof(why));
 	pthread_rwlock_unlock(&w->lock);
-	free(b);
 	if (r == ENCLAVE_OK)
 		return 0;
 	snprintf(msg, sizeof(msg), "block %llu refused by the enclave: %s%s%s",
@@ -108,28 +101,27 @@ static int feed_one(struct worker *w, const char *hexfeed)
 static long sync_feeds(struct worker *w)
 {
 	char why[RPC_ERROR_MSG_MAX + 64], msg[sizeof(why) + 32];
-	json_t *res;
-	uint64_t from = enclave_height(w) + 1, head;
-	if (worker_call(w, "chain_feed", json_pack("[I, i]", (json_int_t)from, WORKER_FEED_BATCH),
-	                &res, NULL, why, sizeof(why)) != 0) {
-		snprintf(msg, sizeof(msg), "chain_feed: %s", why);
+	uint8_t *reply = NULL;
+	size_t len = 0;
+	struct feed_batch fb;
+	uint64_t from = enclave_height(w) + 1;
+	if (w->cfg.node.feeds(w->cfg.node.ctx, from, WORKER_FEED_BATCH, &reply, &len, why,
+	                      sizeof(why)) != 0) {
+		snprintf(msg, sizeof(msg), "feeds: %s", why);
 		note_error(w, msg);
 		return -1;
 	}
-	json_t *feeds = json_object_get(res, "feeds");
-	json_t *hj = json_object_get(res, "head");
-	if (!json_is_array(feeds) || !json_is_integer(hj) || json_integer_value(hj) < 0) {
-		json_decref(res);
-		note_error(w, "chain_feed: the node's answer has no head or feeds");
+	if (feed_batch_decode(&fb, reply, len) != CODEC_OK) {
+		free(reply);
+		note_error(w, "feeds: the node's answer is not a feed batch");
 		return -1;
 	}
-	head = (uint64_t)json_integer_value(hj);
 	pthread_mutex_lock(&w->st_mu);
-	w->st.node_height = head;
+	w->st.node_height = fb.head;
 	pthread_mutex_unlock(&w->st_mu);
 	long fed = 0;
-	for (size_t i = 0; i < json_array_size(feeds); i++) {
-		if (feed_one(w, json_string_value(json_array_get(feeds, i))) != 0) {
+	for (size_t i = 0; i < fb.n; i++) {
+		if (feed_one(w, fb.feeds[i], fb.lens[i]) != 0) {
 			fed = -1;
 			break;
 		}
@@ -138,7 +130,7 @@ static long sync_feeds(struct worker *w)
 		if (w->cfg.checkpoint_every && h % w->cfg.checkpoint_every == 0)
 			worker_checkpoint(w);
 	}
-	json_decref(res);
+	free(reply);
 	if (fed > 0)
 		worker_set_text(w, w->st.last_error, sizeof(w->st.last_error), "%s", "");
 	return fed;

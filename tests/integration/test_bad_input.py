@@ -1,6 +1,7 @@
 """Bad input against a real node: every case gets a clear error and changes nothing."""
 import glob
 import json
+import struct
 import subprocess
 import urllib.error
 import urllib.request
@@ -57,38 +58,33 @@ def tx_cases(n, info):
     return base
 
 
-def post_txs(n, body):
-    """POST /txs; returns (HTTP status, parsed JSON body)."""
-    req = urllib.request.Request(n.url + "/txs", data=body,
-                                 headers={"Content-Type": "application/octet-stream"})
+def post_bin(n, path, body, ctype="application/octet-stream"):
+    """POST body to path; returns (HTTP status, answer bytes)."""
+    req = urllib.request.Request(n.url + path, data=body, headers={"Content-Type": ctype})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
+            return r.status, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+        return e.code, e.read()
 
 
-def leb(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+def post_txs(n, body):
+    """POST /txs; returns (HTTP status, parsed JSON body)."""
+    status, answer = post_bin(n, "/txs", body)
+    return status, json.loads(answer)
 
 
 def bulk_cases(n, base):
     """POST /txs: bad framing refuses the whole body; otherwise each tx gets its own verdict."""
     good = bytes.fromhex(txgen(**{**base, "nonce": base["nonce"] + 1})[0])
-    status, body = post_txs(n, leb(len(good)) + good + leb(500) + b"\x01\x02")
+    status, body = post_txs(n, uleb_encode(len(good)) + good + uleb_encode(500) + b"\x01\x02")
     check(status == 400 and "transaction 1" in body["error"]["message"],
           f"truncated bulk body refused whole ({status}: {body})")
     status, body = post_txs(n, b"\x80\x00" + good)
     check(status == 400 and "canonical" in body["error"]["message"],
           f"non-canonical length refused ({body})")
     bad_sig = good[:-1] + bytes([good[-1] ^ 1])
-    status, body = post_txs(n, leb(len(bad_sig)) + bad_sig + leb(3) + b"abc")
+    status, body = post_txs(n, uleb_encode(len(bad_sig)) + bad_sig + uleb_encode(3) + b"abc")
     res = body.get("results", [])
     check(status == 200 and len(res) == 2 and "signature" in res[0]["error"]["message"]
           and "malformed" in res[1]["error"]["message"], f"per-tx verdicts ({body})")
@@ -99,6 +95,30 @@ def bulk_cases(n, base):
         check(False, "POST /txs with a JSON content type must be refused")
     except urllib.error.HTTPError as e:
         check(e.code == 415, "POST /txs requires application/octet-stream")
+
+
+def feeds_cases(n):
+    """POST /feeds: a malformed request gets 400 and a JSON error; a good one the same feeds as
+    chain_feed, as a binary batch; past the head an empty batch."""
+    for body, what in ((b"\x01\x00\x00", "a short body"),
+                       (struct.pack("<QH", 0, 1), "from 0"),
+                       (struct.pack("<QH", 1, 0), "count 0"),
+                       (struct.pack("<QH", 1, 65), "count 65"),
+                       (struct.pack("<QHB", 1, 1, 0), "a trailing byte")):
+        status, answer = post_bin(n, "/feeds", body)
+        msg = json.loads(answer).get("error", {}).get("message", "") if status == 400 else ""
+        check(status == 400 and "count u16" in msg, f"POST /feeds refuses {what} ({status} {msg})")
+    status, answer = post_bin(n, "/feeds", struct.pack("<QH", 1, 2))
+    head, feeds = feed_batch_parse(answer) if status == 200 else (0, [])
+    want = [bytes.fromhex(f) for f in n.rpc("chain_feed", 1, 2)["feeds"]]
+    check(status == 200 and len(feeds) == min(2, head) >= 1 and feeds == want,
+          f"POST /feeds serves blocks 1.. as chain_feed does ({status}, {len(feeds)} feeds, "
+          f"head {head})")
+    status, answer = post_bin(n, "/feeds", struct.pack("<QH", head + 1000, 64))
+    check(status == 200 and len(answer) == 10 and struct.unpack("<QH", answer)[1] == 0,
+          "POST /feeds past the head: an empty batch")
+    status, _ = post_bin(n, "/feeds", b"{}", "application/json")
+    check(status == 415, f"POST /feeds requires application/octet-stream ({status})")
 
 
 def duplicate_and_stale(n, info, base):
@@ -174,6 +194,7 @@ try:
     rpc_cases(n)
     cli_cases(n)
     bulk_cases(n, base)
+    feeds_cases(n)
     n.wait_height(n.rpc("chain_info")["height"] + 2)
     check(snapshot(n) == before, "no bad input changed any balance, nonce, pool or state root")
     duplicate_and_stale(n, info, base)

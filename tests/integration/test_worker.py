@@ -70,8 +70,11 @@ def account_of(node, name):
 # ---- a relay that lies: forwards JSON-RPC to the node and tampers with chain_feed ------------
 
 class LyingRelay:
-    """modes: pass; header (flip a state_root byte: a forged block); commit (flip a signature
-    byte: a bad commit); skip (serve from one block later: a gap); replay (one block earlier)."""
+    """A host between the worker and the node that lies about blocks. modes: pass; header (flip a
+    state_root byte: a forged block); commit (flip a signature byte: a bad commit); skip (serve
+    from one block later: a gap); replay (one block earlier). JSON-RPC passes through; the
+    feeds (POST /feeds: from u64 | count u16 -> head u64 | n u16 | (uleb len | feed)*n) are
+    where it lies."""
 
     def __init__(self, node):
         self.node = node
@@ -84,20 +87,13 @@ class LyingRelay:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                req = json.loads(body)
-                mode = relay.mode
-                if req.get("method") == "chain_feed" and mode in ("skip", "replay"):
-                    req["params"][0] += 1 if mode == "skip" else -1
-                    body = json.dumps(req).encode()
-                resp = relay.node.post(body)
-                if req.get("method") == "chain_feed" and mode in ("header", "commit"):
-                    j = json.loads(resp)
-                    if "result" in j:
-                        j["result"]["feeds"] = [relay.tamper(f, mode) for f in
-                                                j["result"]["feeds"]]
-                        resp = json.dumps(j).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                ctype = self.headers["Content-Type"]
+                if self.path == "/feeds":
+                    status, resp, ctype = relay.feeds(body)
+                else:
+                    status, resp = 200, relay.node.post(body)
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(resp)))
                 self.end_headers()
                 self.wfile.write(resp)
@@ -106,21 +102,32 @@ class LyingRelay:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def feeds(self, body):
+        mode = self.mode
+        start, count = struct.unpack("<QH", body)
+        if mode in ("skip", "replay"):
+            start += 1 if mode == "skip" else -1
+        req = urllib.request.Request(self.node.url + "/feeds", struct.pack("<QH", start, count),
+                                     {"Content-Type": "application/octet-stream"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                resp = r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), "application/json"
+        if mode in ("header", "commit"):
+            head, feeds = feed_batch_parse(resp)
+            resp = feed_batch_build(head, [self.tamper(f, mode) for f in feeds])
+        return 200, resp, "application/octet-stream"
+
     @staticmethod
-    def tamper(feed_hex, mode):
-        b = bytearray(bytes.fromhex(feed_hex))
+    def tamper(feed, mode):
+        b = bytearray(feed)
         if mode == "header":
             b[STATE_ROOT_AT] ^= 1
         else:  # the last byte of the commit: inside its last signature
-            n, shift, i = 0, 0, HEADER_LEN
-            while True:
-                n |= (b[i] & 0x7F) << shift
-                shift += 7
-                i += 1
-                if b[i - 1] < 0x80:
-                    break
+            n, i = uleb_decode(b, HEADER_LEN)
             b[i + n - 1] ^= 1
-        return b.hex()
+        return bytes(b)
 
     def close(self):
         self.server.shutdown()
@@ -385,7 +392,7 @@ st = w5.wait(lambda s: s["synced_height"] >= head, timeout=300)
 took = time.time() - t0
 check(st is not None, f"a new worker syncs {head} blocks from genesis")
 print(f"sync from genesis: {head} blocks in {took:.2f} s ({head / took:.0f} blocks/s through "
-      f"the node's RPC)", flush=True)
+      f"the node's POST /feeds)", flush=True)
 w5.wait(lambda s: s["checkpoint_height"] >= head - head % 1000)
 w5.kill()
 w5.start()

@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -354,6 +355,46 @@ class Testnet:
             print(f"kept {self.tmp}", flush=True)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def uleb_encode(n):
+    """LEB128, as the node's binary routes frame lengths."""
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def uleb_decode(b, i):
+    """Reads a LEB128 at b[i]; returns (value, index after it)."""
+    v, shift = 0, 0
+    while True:
+        v |= (b[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if b[i - 1] < 0x80:
+            return v, i
+
+
+def feed_batch_parse(answer):
+    """A POST /feeds answer (head u64 | n u16 | (uleb len | feed)*n) -> (head, [feed bytes]);
+    raises ValueError unless the feeds end exactly at the end of the answer."""
+    head, n = struct.unpack_from("<QH", answer)
+    feeds, i = [], 10
+    for _ in range(n):
+        flen, i = uleb_decode(answer, i)
+        feeds.append(answer[i:i + flen])
+        i += flen
+    if i != len(answer):
+        raise ValueError("bytes after the last feed")
+    return head, feeds
+
+
+def feed_batch_build(head, feeds):
+    return struct.pack("<QH", head, len(feeds)) + b"".join(uleb_encode(len(f)) + f for f in feeds)
 
 
 def heads(nodes):

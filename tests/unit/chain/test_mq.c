@@ -38,6 +38,17 @@ static void push_payload(struct enc *e, struct mfx *f, const struct mq_message *
 	CHECK(enc_finish(e) == CODEC_OK);
 }
 
+/* Encodes a push of two messages, a signed by ska and b by skb. */
+static void push_two(struct enc *e, struct mfx *f, const struct mq_message *a,
+                     const uint8_t ska[64], const struct mq_message *b, const uint8_t skb[64])
+{
+	enc_init(e, TX_MAX_PAYLOAD);
+	enc_uleb(e, 2);
+	mq_sign_encode(e, f->p.chain_id, a, ska);
+	mq_sign_encode(e, f->p.chain_id, b, skb);
+	CHECK(enc_finish(e) == CODEC_OK);
+}
+
 static void worker_message_outbound(void)
 {
 	struct mfx f;
@@ -177,11 +188,7 @@ static void admission(void)
 	enc_release(&e);
 	/* a good message after a bad one in the same push: the push is refused */
 	struct mq_message good = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "t", "p", 1, 2);
-	enc_init(&e, TX_MAX_PAYLOAD);
-	enc_uleb(&e, 2);
-	mq_sign_encode(&e, f.p.chain_id, &s, stranger.id.sk);
-	mq_sign_encode(&e, f.p.chain_id, &good, w.id.sk);
-	CHECK(enc_finish(&e) == CODEC_OK);
+	push_two(&e, &f, &s, stranger.id.sk, &good, w.id.sk);
 	CHECK(mfx_admit(&f, DAVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) ==
 	      TX_CALL_MQ_BAD_ORIGIN);
 	enc_release(&e);
@@ -224,11 +231,7 @@ static void consumed_topics(void)
 	 * the refused one goes through */
 	struct mq_message pre = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "^registry/master", "", 0, 1);
 	struct mq_message fwd = mfx_msg(MQ_ORIGIN_WORKER, w.id.pk, "a/b", "x", 1, 2);
-	enc_init(&e, TX_MAX_PAYLOAD);
-	enc_uleb(&e, 2);
-	mq_sign_encode(&e, f.p.chain_id, &pre, w.id.sk);
-	mq_sign_encode(&e, f.p.chain_id, &fwd, w.id.sk);
-	CHECK(enc_finish(&e) == CODEC_OK);
+	push_two(&e, &f, &pre, w.id.sk, &fwd, w.id.sk);
 	CHECK(mfx_call(&f, EVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) == TX_OK);
 	enc_release(&e);
 	CHECK(mfx_out_count(&f) == 2);
@@ -333,11 +336,8 @@ static void batches(void)
 	CHECK(mfx_out_count(&f) == 0);
 	/* messages of several senders in one push */
 	struct mq_message mv = mfx_msg(MQ_ORIGIN_WORKER, v.id.pk, "a/b", "v", 1, 0);
-	enc_init(&e, TX_MAX_PAYLOAD);
-	enc_uleb(&e, 2);
 	m.sequence = 3;
-	mq_sign_encode(&e, f.p.chain_id, &m, w.id.sk);
-	mq_sign_encode(&e, f.p.chain_id, &mv, v.id.sk);
+	push_two(&e, &f, &m, w.id.sk, &mv, v.id.sk);
 	CHECK(mfx_call(&f, EVE, RUNTIME_MODULE_MQ, MQ_FN_PUSH, e.buf, e.len) == TX_OK);
 	enc_release(&e);
 	CHECK(mfx_out_count(&f) == 2);
