@@ -248,6 +248,56 @@ int validators_load_previous(const struct state_reader *r, struct validators_epo
 
 /* A state with validators always has val/epoch (genesis writes it), so its absence is a storage
  * error; val/epoch-prev is legitimately absent until the first change. */
+static size_t hist_key(uint8_t key[sizeof(VALIDATORS_HIST_PREFIX)], unsigned slot)
+{
+	size_t n = strlen(VALIDATORS_HIST_PREFIX);
+	memcpy(key, VALIDATORS_HIST_PREFIX, n);
+	key[n] = (uint8_t)slot;
+	return n + 1;
+}
+
+/* val/hist-n: 1 read (0 when absent, then *count = 0), -1 storage error or malformed. */
+static int hist_count(const struct state_reader *r, uint64_t *count)
+{
+	const uint8_t *v = NULL;
+	size_t n = 0;
+	struct dec d;
+	*count = 0;
+	int rc = get_key(r, VALIDATORS_HIST_COUNT_KEY, strlen(VALIDATORS_HIST_COUNT_KEY), &v, &n);
+	if (rc != 1)
+		return rc;
+	dec_init(&d, v, n);
+	*count = dec_u64(&d);
+	return dec_finish(&d) == CODEC_OK ? 1 : -1;
+}
+
+/* The archived epoch that covers height: the one with the largest first_height <= height. The
+ * ring holds consecutive epochs ending just before val/epoch-prev, so when height is at or above
+ * the oldest one kept, that epoch is the one that signed it. 1, 0 (older than the ring), -1. */
+static int hist_set_at(const struct state_reader *r, uint64_t height, struct valset *vs)
+{
+	uint64_t count;
+	uint8_t key[sizeof(VALIDATORS_HIST_PREFIX)];
+	struct validators_epoch ep;
+	uint64_t best = 0;
+	if (hist_count(r, &count) < 0)
+		return -1;
+	uint64_t kept = count < VALIDATORS_HISTORY ? count : VALIDATORS_HISTORY;
+	for (uint64_t i = 0; i < kept; i++) {
+		const uint8_t *v = NULL;
+		size_t n = 0;
+		size_t klen = hist_key(key, (unsigned)((count - 1 - i) % VALIDATORS_HISTORY));
+		if (get_key(r, key, klen, &v, &n) != 1 ||
+		    validators_epoch_decode(&ep, v, n) != CODEC_OK)
+			return -1; /* every counted slot holds an epoch */
+		if (ep.first_height <= height && ep.first_height > best) {
+			best = ep.first_height;
+			*vs = ep.set;
+		}
+	}
+	return best ? 1 : 0;
+}
+
 int validators_set_at(const struct state_reader *r, uint64_t height, struct valset *vs)
 {
 	struct validators_epoch cur;
@@ -262,10 +312,13 @@ int validators_set_at(const struct state_reader *r, uint64_t height, struct vals
 	rc = validators_load_previous(r, &cur);
 	if (rc < 0)
 		return -1;
-	if (rc == 0 || height < cur.first_height)
+	if (rc == 0 || height == 0)
 		return 0;
-	*vs = cur.set;
-	return 1;
+	if (height >= cur.first_height) {
+		*vs = cur.set;
+		return 1;
+	}
+	return hist_set_at(r, height, vs);
 }
 
 int validators_evidence_get(const struct state_reader *r, const uint8_t id[32],
@@ -296,15 +349,43 @@ static enum state_result put_set(struct state_overlay *o, const struct valset *v
 	                         strlen(VALIDATORS_NEXT_KEY), buf, e.len);
 }
 
-static enum state_result put_epoch(struct state_overlay *o, const char *key,
-                                   const struct validators_epoch *ep)
+static enum state_result put_epoch_at(struct state_overlay *o, const uint8_t *key, size_t klen,
+                                      const struct validators_epoch *ep)
 {
 	uint8_t buf[VALIDATORS_EPOCH_MAX_BYTES];
 	struct enc e;
 	enc_init_fixed(&e, buf, sizeof(buf));
 	validators_epoch_encode(&e, ep);
 	assert(enc_finish(&e) == CODEC_OK);
-	return state_overlay_put(o, (const uint8_t *)key, strlen(key), buf, e.len);
+	return state_overlay_put(o, key, klen, buf, e.len);
+}
+
+static enum state_result put_epoch(struct state_overlay *o, const char *key,
+                                   const struct validators_epoch *ep)
+{
+	return put_epoch_at(o, (const uint8_t *)key, strlen(key), ep);
+}
+
+/* Moves the epoch leaving val/epoch-prev (if any) into the history ring. */
+static enum state_result archive_previous(struct state_overlay *o, const struct state_reader *r)
+{
+	struct validators_epoch prev;
+	uint64_t count;
+	uint8_t key[sizeof(VALIDATORS_HIST_PREFIX)], val[8];
+	int rc = validators_load_previous(r, &prev);
+	if (rc <= 0)
+		return rc < 0 ? STATE_STORAGE : STATE_OK;
+	if (hist_count(r, &count) < 0)
+		return STATE_STORAGE;
+	size_t klen = hist_key(key, (unsigned)(count % VALIDATORS_HISTORY));
+	enum state_result sr = put_epoch_at(o, key, klen, &prev);
+	struct enc e;
+	enc_init_fixed(&e, val, sizeof(val));
+	enc_u64(&e, count + 1);
+	assert(enc_finish(&e) == CODEC_OK);
+	return sr == STATE_OK ? state_overlay_put(o, (const uint8_t *)VALIDATORS_HIST_COUNT_KEY,
+	                                          strlen(VALIDATORS_HIST_COUNT_KEY), val, e.len)
+	                      : sr;
 }
 
 enum state_result validators_init_state(struct state_overlay *o, const struct valset *vs)
@@ -341,9 +422,11 @@ enum tx_result validators_end_block(struct state_overlay *o, uint64_t height, st
 	assert(height < UINT64_MAX);
 	fresh.first_height = height + 1;
 	fresh.set = *next;
-	/* Both writes or none: a failure must leave the overlay as it was. */
+	/* All writes or none: a failure must leave the overlay as it was. */
 	state_overlay_savepoint(o);
-	enum state_result sr = put_epoch(o, VALIDATORS_PREV_EPOCH_KEY, &cur);
+	enum state_result sr = archive_previous(o, &r);
+	if (sr == STATE_OK)
+		sr = put_epoch(o, VALIDATORS_PREV_EPOCH_KEY, &cur);
 	if (sr == STATE_OK)
 		sr = put_epoch(o, VALIDATORS_EPOCH_KEY, &fresh);
 	if (sr != STATE_OK) {
@@ -436,7 +519,8 @@ static enum tx_result evidence_validate(const struct tx *tx)
 	return validators_evidence_verify(&ev, tx->chain_id) ? TX_OK : TX_EVIDENCE_BAD_SIG;
 }
 
-/* The offender must be in the set that signed ev->height, which this state still knows. */
+/* The offender must be in the set that signed ev->height, which must be at most
+ * VALIDATORS_EVIDENCE_MAX_AGE blocks old and in an epoch this state still keeps. */
 static enum tx_result evidence_offender_check(struct runtime_ctx *c,
                                               const struct dup_vote_evidence *ev)
 {
@@ -445,6 +529,8 @@ static enum tx_result evidence_offender_check(struct runtime_ctx *c,
 	size_t index;
 	if (ev->height > c->height)
 		return TX_CALL_EVIDENCE_FUTURE;
+	if (c->height - ev->height > VALIDATORS_EVIDENCE_MAX_AGE)
+		return TX_CALL_EVIDENCE_TOO_OLD;
 	state_overlay_reader(c->overlay, &r);
 	int rc = validators_set_at(&r, ev->height, &vs);
 	if (rc < 0)

@@ -87,7 +87,7 @@ enum tx_result {
 	TX_CALL_VALSET_EMPTY = 82,       /* the change would leave no validator */
 	TX_CALL_VALSET_FULL = 83,        /* the change would exceed VALSET_MAX validators */
 	TX_CALL_VALSET_OVERFLOW = 84,    /* total power would exceed VALSET_MAX_TOTAL_POWER */
-	TX_CALL_EVIDENCE_TOO_OLD = 85,   /* the state no longer knows the set of that height */
+	TX_CALL_EVIDENCE_TOO_OLD = 85,   /* over the age limit, or its set is no longer kept */
 	TX_CALL_EVIDENCE_FUTURE = 86,    /* the votes are for a height above the block's */
 	TX_CALL_EVIDENCE_DUPLICATE = 87, /* this offence is already recorded */
 	/* registry (96..111) */

@@ -10,6 +10,11 @@
  *                   executing on this state (H+1) and the first height it signed or will sign.
  *   val/epoch-prev  the epoch before it (absent until the set first changes); it covered
  *                   first_height .. val/epoch.first_height - 1.
+ *   val/hist/<slot u8>  older epochs, a ring of VALIDATORS_HISTORY slots: when a new epoch
+ *                   starts, the epoch leaving val/epoch-prev goes to slot val/hist-n mod
+ *                   VALIDATORS_HISTORY; val/hist-n (u64 LE) counts the epochs ever archived.
+ *                   So the state knows the sets of the last VALIDATORS_HISTORY + 2 epochs,
+ *                   and evidence of an offence in any of them can still be checked.
  *   val/evidence/<id>  committed duplicate-vote evidence (below).
  * Between blocks val/next always equals val/epoch's set. Inside block H+1, validators.set_power
  * edits val/next; runtime_end_block (chain/runtime.h) then starts a new epoch at H+2 if the
@@ -32,9 +37,15 @@
 #include "chain/block.h"
 #include "chain/state.h"
 
-#define VALIDATORS_NEXT_KEY         "val/next"
-#define VALIDATORS_EPOCH_KEY        "val/epoch"
-#define VALIDATORS_PREV_EPOCH_KEY   "val/epoch-prev"
+#define VALIDATORS_NEXT_KEY       "val/next"
+#define VALIDATORS_EPOCH_KEY      "val/epoch"
+#define VALIDATORS_PREV_EPOCH_KEY "val/epoch-prev"
+#define VALIDATORS_HIST_PREFIX    "val/hist/"
+#define VALIDATORS_HIST_COUNT_KEY "val/hist-n"
+#define VALIDATORS_HISTORY        64 /* archived epochs kept beyond val/epoch-prev */
+/* Evidence of an offence more than this many blocks before the block that includes it is
+ * refused as too old, whatever sets the state still knows (CometBFT's MaxAgeNumBlocks). */
+#define VALIDATORS_EVIDENCE_MAX_AGE 100000
 #define VALIDATORS_EVIDENCE_PREFIX  "val/evidence/"
 #define VALIDATORS_EVIDENCE_KEY_LEN (13 + 32)
 #define VALIDATORS_EVIDENCE_TAG     "tenebra/v1/evidence"
@@ -152,8 +163,9 @@ int validators_load_previous(const struct state_reader *r, struct validators_epo
 /* The set that signed (or signs) block `height`, which must be at most the height of the block
  * executing on r's state, i.e. the state's height + 1 (the reader cannot know its own height,
  * and would answer with the current epoch for any later height). 1 found; 0 when height is
- * older than the previous epoch (or 0): the state no longer knows; -1 storage error, or val/epoch
- * absent (every state since genesis has it) or either epoch record malformed. */
+ * older than the oldest epoch the state keeps (val/epoch, val/epoch-prev and the val/hist ring),
+ * or 0; -1 storage error, or val/epoch absent (every state since genesis has it) or an epoch
+ * record malformed. */
 int validators_set_at(const struct state_reader *r, uint64_t height, struct valset *vs)
     __attribute__((warn_unused_result));
 /* Reads the evidence recorded under id (validators_evidence_id). */

@@ -369,8 +369,8 @@ static void set_power_epochs(void)
 	r = reader(&f);
 	CHECK(validators_load_current(&r, &cur) == 1 && cur.first_height == HEIGHT + 2);
 	CHECK(validators_load_previous(&r, &prev) == 1 && prev.first_height == HEIGHT + 1);
-	/* Two changes later the genesis set's heights are forgotten. */
-	CHECK(validators_set_at(&r, HEIGHT, &at) == 0);
+	/* Two changes later the genesis epoch is in the history ring, still known. */
+	CHECK(validators_set_at(&r, HEIGHT, &at) == 1 && validators_equal(&at, &genesis_set));
 	CHECK(validators_set_at(&r, HEIGHT + 1, &at) == 1 && power_of(&at, f.bob.pk) == 5);
 
 	/* Removal (power 0). */
@@ -672,8 +672,8 @@ static void evidence_refusals(void)
 	CHECK(run_call(&f, &tx, HEIGHT) == TX_CALL_EVIDENCE_FUTURE);
 
 	/* Epochs: block 10 adds bob (so {alice, bob} signs 11), block 11 removes alice (bob alone
-	 * signs 12 on). In block 12 the state knows heights 11 (previous epoch) and 12; 10 and the
-	 * genesis epoch are forgotten. */
+	 * signs 12 on). In block 12 the state knows 12 (current epoch), 11 (previous) and the
+	 * genesis epoch (history), where bob was not a validator and alice was. */
 	set_power_tx(&f, &tx, &f.alice, f.bob.pk, 1);
 	CHECK(run_call(&f, &tx, HEIGHT) == TX_OK);
 	set_power_tx(&f, &tx, &f.alice, f.alice.pk, 0);
@@ -683,15 +683,67 @@ static void evidence_refusals(void)
 	CHECK(run_call(&f, &tx, HEIGHT + 2) == TX_OK); /* bob was in 11's set {alice, bob} */
 	make_evidence(&bad, &f.bob, f.p.chain_id, HEIGHT, 0, false);
 	evidence_tx(&f, &tx, &f.bob, &bad);
-	CHECK(run_call(&f, &tx, HEIGHT + 2) == TX_CALL_EVIDENCE_TOO_OLD);
+	CHECK(run_call(&f, &tx, HEIGHT + 2) == TX_CALL_NOT_VALIDATOR);
 	make_evidence(&bad, &f.alice, f.p.chain_id, HEIGHT + 1, 1, false);
 	evidence_tx(&f, &tx, &f.bob, &bad);
 	CHECK(run_call(&f, &tx, HEIGHT + 2) == TX_OK); /* alice left, but signed 11 */
 	make_evidence(&bad, &f.alice, f.p.chain_id, HEIGHT + 2, 1, false);
 	evidence_tx(&f, &tx, &f.bob, &bad);
 	CHECK(run_call(&f, &tx, HEIGHT + 2) == TX_CALL_NOT_VALIDATOR);
-	evidence_tx(&f, &tx, &f.bob, &ev); /* height 4, genesis epoch: forgotten */
-	CHECK(run_call(&f, &tx, HEIGHT + 2) == TX_CALL_EVIDENCE_TOO_OLD);
+	evidence_tx(&f, &tx, &f.bob, &ev); /* height 4, genesis epoch, from the history */
+	CHECK(run_call(&f, &tx, HEIGHT + 2) == TX_OK);
+	mem_release(&f.mem);
+}
+
+/* The history ring keeps VALIDATORS_HISTORY epochs beyond the previous one: after more changes
+ * the oldest are forgotten, each kept height still maps to the set that signed it, and evidence
+ * older than VALIDATORS_EVIDENCE_MAX_AGE blocks is refused even when its set is known. */
+static void evidence_history(void)
+{
+	struct fx f;
+	struct tx tx;
+	struct dup_vote_evidence ev;
+	struct valset at;
+	fx_init(&f);
+	/* Block HEIGHT + k sets bob's power to k + 1, so the set signing HEIGHT + k + 1 gives bob
+	 * k + 1: one epoch per block. */
+	const uint64_t changes = VALIDATORS_HISTORY + 5;
+	for (uint64_t k = 0; k < changes; k++) {
+		set_power_tx(&f, &tx, &f.alice, f.bob.pk, k + 1);
+		CHECK(run_call(&f, &tx, HEIGHT + k) == TX_OK);
+	}
+	struct state_reader r = reader(&f);
+	uint64_t top = HEIGHT + changes; /* signed by the current epoch: bob has `changes` */
+	size_t wrong = 0, known = 0;
+	for (uint64_t h = 1; h <= top; h++) {
+		int rc = validators_set_at(&r, h, &at);
+		if (rc == 1) {
+			known++;
+			uint64_t want = h <= HEIGHT ? 0 : h - HEIGHT;
+			wrong += power_of(&at, f.bob.pk) != want;
+		}
+		CHECK(rc >= 0);
+	}
+	CHECK(wrong == 0);
+	/* current + previous + the ring, each one block long */
+	CHECK(known == VALIDATORS_HISTORY + 2);
+	CHECK(validators_set_at(&r, top - VALIDATORS_HISTORY - 2, &at) == 0);
+	/* evidence: bob in the oldest kept epoch passes, one block older is forgotten */
+	make_evidence(&ev, &f.bob, f.p.chain_id, top - VALIDATORS_HISTORY - 1, 0, false);
+	evidence_tx(&f, &tx, &f.bob, &ev);
+	CHECK(run_call(&f, &tx, top) == TX_OK);
+	make_evidence(&ev, &f.bob, f.p.chain_id, top - VALIDATORS_HISTORY - 2, 0, false);
+	evidence_tx(&f, &tx, &f.bob, &ev);
+	CHECK(run_call(&f, &tx, top + 1) == TX_CALL_EVIDENCE_TOO_OLD);
+	/* the age limit: alice signed every height, the set is known, the offence too old */
+	const uint64_t late = top + VALIDATORS_EVIDENCE_MAX_AGE;
+	make_evidence(&ev, &f.alice, f.p.chain_id, top, 1, false);
+	evidence_tx(&f, &tx, &f.bob, &ev);
+	tx.valid_until = late + 10;
+	CHECK(run_call(&f, &tx, late + 1) == TX_CALL_EVIDENCE_TOO_OLD);
+	evidence_tx(&f, &tx, &f.bob, &ev); /* the next nonce */
+	tx.valid_until = late + 10;
+	CHECK(run_call(&f, &tx, late) == TX_OK);
 	mem_release(&f.mem);
 }
 
@@ -833,6 +885,26 @@ static void malformed_state(void)
 	CHECK(runtime_end_block(&o, 8, &vs, &changed) == TX_STORAGE);
 	CHECK(runtime_end_block(&o, 9, &vs, &changed) == TX_OK && !changed);
 	state_overlay_release(&o);
+	/* The history ring: a counted slot that is missing or malformed, or a malformed count, is
+	 * corrupt state; a height below every kept epoch is unknown. */
+	uint8_t prev[sizeof(epoch)], old[sizeof(epoch)], one[8] = {1};
+	memcpy(prev, epoch, sizeof(epoch));
+	prev[0] = 5;
+	memcpy(old, epoch, sizeof(epoch));
+	old[0] = 2;
+	uint8_t slot0[sizeof(VALIDATORS_HIST_PREFIX)];
+	memcpy(slot0, VALIDATORS_HIST_PREFIX, sizeof(slot0) - 1);
+	slot0[sizeof(slot0) - 1] = 0;
+	mem_put(&m, (const uint8_t *)VALIDATORS_PREV_EPOCH_KEY, 14, prev, sizeof(prev));
+	CHECK(validators_set_at(&r, 3, &vs) == 0); /* no history yet */
+	mem_put(&m, (const uint8_t *)VALIDATORS_HIST_COUNT_KEY, 10, one, sizeof(one));
+	CHECK(validators_set_at(&r, 3, &vs) == -1); /* counted, not there */
+	mem_put(&m, slot0, sizeof(slot0), old, sizeof(old));
+	CHECK(validators_set_at(&r, 3, &vs) == 1 && validators_set_at(&r, 1, &vs) == 0);
+	mem_put(&m, slot0, sizeof(slot0), old, 20);
+	CHECK(validators_set_at(&r, 3, &vs) == -1);
+	mem_put(&m, (const uint8_t *)VALIDATORS_HIST_COUNT_KEY, 10, one, 3);
+	CHECK(validators_set_at(&r, 3, &vs) == -1);
 	m.fail = true;
 	CHECK(validators_load_next(&r, &vs) == -1 && validators_set_at(&r, 1, &vs) == -1);
 	uint8_t id[32] = {0};
@@ -844,5 +916,5 @@ static void malformed_state(void)
 CHECK_MAIN(CASE(canonical_order), CASE(genesis_set_in_state), CASE(set_power_epochs),
            CASE(set_power_accumulates), CASE(set_power_refusals), CASE(set_power_limits),
            CASE(set_power_full), CASE(evidence_committed), CASE(evidence_malformed),
-           CASE(evidence_refusals), CASE(records_round_trip), CASE(set_power_codec),
-           CASE(epoch_records), CASE(malformed_state))
+           CASE(evidence_refusals), CASE(evidence_history), CASE(records_round_trip),
+           CASE(set_power_codec), CASE(epoch_records), CASE(malformed_state))
