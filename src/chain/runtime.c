@@ -78,7 +78,8 @@ static const char *const tx_messages[] = {
     [TX_CALL_MQ_BAD_MESSAGE] = "the payload of a message to a chain module is malformed",
     [TX_CALL_CONTRACT_EXISTS] = "a contract with this id is already deployed",
     [TX_CALL_CONTRACT_UNKNOWN] = "no contract with this id",
-    [TX_CALL_EVIDENCE_TOO_OLD] = "evidence too old: over the age limit, or the set of that height is no longer kept",
+    [TX_CALL_EVIDENCE_TOO_OLD] =
+        "evidence too old: over the age limit, or the set of that height is no longer kept",
     [TX_CALL_EVIDENCE_FUTURE] = "evidence is for a height above the block's",
     [TX_CALL_EVIDENCE_DUPLICATE] = "this equivocation is already recorded",
 };
