@@ -137,7 +137,7 @@ void node_send_vote(struct node *n, const struct cons_vote *tmpl)
 	    &enc, &(struct node_msg){.channel = NODE_CH_CONS, .type = NODE_MSG_VOTE, .vote = v});
 	if (enc_finish(&enc) != CODEC_OK || !wal_put(n, NODE_WAL_VOTE, buf, enc.len, true))
 		return node_engine_fail(n, "cannot record our vote");
-	node_own_keep(n->eng, &(struct node_kept_key){v.round, vote_kind(v.type), v.validator}, buf,
+	node_own_keep(e, &(struct node_kept_key){v.round, vote_kind(v.type), v.validator}, buf,
 	              enc.len);
 	node_broadcast(n, NODE_CH_CONS, buf, enc.len);
 	cons_on_vote(e->cons, &v, &out);
@@ -172,7 +172,19 @@ static int judge(struct node *n, const struct cons_proposal *p, const uint8_t *b
 	return r == NODE_CHAIN_OK;
 }
 
-static void peer_proposal(struct node *n, const struct node_event *ev, const struct node_msg *m)
+/* The relaying key of m, a proposal or vote of the current height. */
+static struct node_kept_key msg_key(const struct node_msg *m)
+{
+	if (m->type == NODE_MSG_PROPOSAL)
+		return (struct node_kept_key){m->proposal.round, NODE_KEPT_PROPOSAL,
+		                              m->proposal.proposer};
+	return (struct node_kept_key){m->vote.round, vote_kind(m->vote.type), m->vote.validator};
+}
+
+/* relay: the message's key when it is NEW to the kept rings, to be passed on once
+ * authenticated; NULL otherwise. */
+static void peer_proposal(struct node *n, const struct node_event *ev, const struct node_msg *m,
+                          const struct node_kept_key *relay)
 {
 	const struct cons_proposal *p = &m->proposal;
 	struct header h;
@@ -185,8 +197,8 @@ static void peer_proposal(struct node *n, const struct node_event *ev, const str
 	header_hash(hash, &h);
 	if (memcmp(hash, p->block_hash, 32) != 0)
 		return;
-	node_relay(n, ev->peer, &(struct node_kept_key){p->round, NODE_KEPT_PROPOSAL, p->proposer},
-	           ev->data, ev->len);
+	if (relay)
+		node_relay(n, ev->peer, relay, ev->data, ev->len);
 	int valid = judge(n, p, m->block, m->block_len);
 	if (valid < 0)
 		return;
@@ -200,14 +212,15 @@ static void peer_proposal(struct node *n, const struct node_event *ev, const str
 	node_act(n, &out);
 }
 
-static void peer_vote(struct node *n, const struct node_event *ev, const struct node_msg *m)
+static void peer_vote(struct node *n, const struct node_event *ev, const struct node_msg *m,
+                      const struct node_kept_key *relay)
 {
 	const struct cons_vote *v = &m->vote;
 	struct cons_outputs out = {0};
 	if (!cons_vote_verify(&n->chain.head.next, n->chain.params.chain_id, v))
 		return;
-	node_relay(n, ev->peer, &(struct node_kept_key){v->round, vote_kind(v->type), v->validator},
-	           ev->data, ev->len);
+	if (relay)
+		node_relay(n, ev->peer, relay, ev->data, ev->len);
 	if (!wal_put(n, NODE_WAL_VOTE, ev->data, ev->len, false))
 		return node_engine_fail(n, "cannot write the WAL");
 	cons_on_vote(n->eng->cons, &m->vote, &out);
@@ -222,12 +235,15 @@ bool node_on_cons_msg(struct node *n, struct node_event *ev)
 		return false;
 	uint64_t h = msg_height(&m), next = n->chain.head.height + 1;
 	if (e->height_started && h == e->height) {
-		if (node_kept_echo(e, ev->data, ev->len))
+		struct node_kept_key key = msg_key(&m);
+		enum node_kept_seen seen = node_kept_lookup(e, &key, ev->data, ev->len);
+		if (seen == NODE_KEPT_SAME)
 			return false;
+		const struct node_kept_key *relay = seen == NODE_KEPT_NEW ? &key : NULL;
 		if (m.type == NODE_MSG_PROPOSAL)
-			peer_proposal(n, ev, &m);
+			peer_proposal(n, ev, &m, relay);
 		else
-			peer_vote(n, ev, &m);
+			peer_vote(n, ev, &m, relay);
 		return false;
 	}
 	bool early = (!e->height_started && h == next) || (e->height_started && h == next + 1);

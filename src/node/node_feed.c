@@ -302,13 +302,6 @@ int node_m_chain_feed(void *app, json_t *params, json_t **result, struct rpc_err
 	return done(result, json_pack("{s:I, s:o}", "head", (json_int_t)head, "feeds", k.arr), err);
 }
 
-static void feeds_error(struct rpc_get_reply *r, unsigned status, const struct rpc_error *err)
-{
-	rpc_get_reply_json(
-	    r, status,
-	    json_pack("{s:{s:i, s:s}}", "error", "code", err->code, "message", err->message));
-}
-
 void node_post_feeds(void *app, const uint8_t *body, size_t len, struct rpc_get_reply *r)
 {
 	struct node *n = app;
@@ -321,7 +314,7 @@ void node_post_feeds(void *app, const uint8_t *body, size_t len, struct rpc_get_
 		    &err, RPC_CODE_INVALID_PARAMS,
 		    "the body must be from u64 (>= 1) and count u16 (1..%d), little-endian",
 		    FEED_BATCH_MAX);
-		return feeds_error(r, 400, &err);
+		return rpc_get_reply_error(r, 400, err.code, err.message);
 	}
 	enc_init(&out, NODE_FEED_MAX_BYTES + FEED_MAX_BYTES + 16 * FEED_BATCH_MAX);
 	enc_u64(&out, 0); /* head and count, filled in below */
@@ -329,7 +322,8 @@ void node_post_feeds(void *app, const uint8_t *body, size_t len, struct rpc_get_
 	struct feed_sink k = {.take = take_bytes, .out = &out};
 	if (feeds_collect(n, from, count, &k, &head, &err) != 0) {
 		enc_release(&out);
-		return feeds_error(r, err.code == RPC_NOT_FOUND ? 404 : 500, &err);
+		return rpc_get_reply_error(r, err.code == RPC_NOT_FOUND ? 404 : 500, err.code,
+		                           err.message);
 	}
 	enc_init_fixed(&top, out.buf, 8 + 2);
 	enc_u64(&top, head);

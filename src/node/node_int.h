@@ -173,9 +173,8 @@ void node_send_proposal(struct node *n, const struct cons_proposal *p);
 void node_send_vote(struct node *n, const struct cons_vote *v);
 
 /* Kept and relayed consensus messages (node_relay.c). A ring's init returns false when out of
- * memory; release frees it; clear empties it. */
+ * memory; release frees it. */
 bool node_ring_init(struct node_ring *r, unsigned cap);
-void node_ring_clear(struct node_ring *r);
 void node_ring_release(struct node_ring *r);
 /* Keeps our own signed message for re-sending. */
 void node_own_keep(struct node_engine *e, const struct node_kept_key *key, const uint8_t *msg,
@@ -184,11 +183,14 @@ void node_own_keep(struct node_engine *e, const struct node_kept_key *key, const
 void node_kept_clear(struct node_engine *e);
 /* Broadcasts again every kept message of `round` and the round before. */
 void node_kept_resend(struct node *n, uint32_t round);
-/* True if msg is byte for byte a message we signed or passed on: a peer's echo, dropped before
- * any signature check. */
-bool node_kept_echo(const struct node_engine *e, const uint8_t *msg, size_t len);
-/* Passes a peer's authenticated message on to every other peer, unless one with the same key
- * was passed on already at this height, and keeps it for re-sending. */
+/* What is kept under a peer message's key: nothing (NEW: pass it on once authenticated), this
+ * very message (SAME: an echo of what we signed or passed on, dropped before any check), or
+ * another message (OTHER: fed to the machine, not passed on). */
+enum node_kept_seen { NODE_KEPT_NEW, NODE_KEPT_SAME, NODE_KEPT_OTHER };
+enum node_kept_seen node_kept_lookup(struct node_engine *e, const struct node_kept_key *key,
+                                     const uint8_t *msg, size_t len);
+/* Passes a peer's authenticated NEW message on to every other peer and keeps it for
+ * re-sending. */
 void node_relay(struct node *n, uint64_t from_peer, const struct node_kept_key *key,
                 const uint8_t *msg, size_t len);
 /* Feeds a consensus message; true if it was kept for the next height (the caller must not free

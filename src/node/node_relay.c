@@ -17,7 +17,7 @@ bool node_ring_init(struct node_ring *r, unsigned cap)
 	return r->slot != NULL;
 }
 
-void node_ring_clear(struct node_ring *r)
+static void ring_clear(struct node_ring *r)
 {
 	for (unsigned i = 0; i < r->cap; i++) {
 		free(r->slot[i].msg);
@@ -28,7 +28,7 @@ void node_ring_clear(struct node_ring *r)
 
 void node_ring_release(struct node_ring *r)
 {
-	node_ring_clear(r);
+	ring_clear(r);
 	free(r->slot);
 	r->slot = NULL;
 	r->cap = 0;
@@ -51,22 +51,15 @@ static bool ring_keep(struct node_ring *r, const struct node_kept_key *key, cons
 	return true;
 }
 
-static bool ring_has_key(const struct node_ring *r, const struct node_kept_key *key)
+/* The kept message with this key, or NULL. */
+static const struct node_kept_msg *ring_find(const struct node_ring *r,
+                                             const struct node_kept_key *key)
 {
 	for (unsigned i = 0; i < r->cap; i++)
 		if (r->slot[i].used && r->slot[i].key.round == key->round &&
 		    r->slot[i].key.kind == key->kind && r->slot[i].key.signer == key->signer)
-			return true;
-	return false;
-}
-
-static bool ring_has_bytes(const struct node_ring *r, const uint8_t *msg, size_t len)
-{
-	for (unsigned i = 0; i < r->cap; i++)
-		if (r->slot[i].used && r->slot[i].len == len &&
-		    memcmp(r->slot[i].msg, msg, len) == 0)
-			return true;
-	return false;
+			return &r->slot[i];
+	return NULL;
 }
 
 static void ring_resend(struct node *n, const struct node_ring *r, uint32_t round)
@@ -84,9 +77,9 @@ void node_own_keep(struct node_engine *e, const struct node_kept_key *key, const
 
 void node_kept_clear(struct node_engine *e)
 {
-	node_ring_clear(&e->own);
-	node_ring_clear(&e->relayed_proposals);
-	node_ring_clear(&e->relayed_votes);
+	ring_clear(&e->own);
+	ring_clear(&e->relayed_proposals);
+	ring_clear(&e->relayed_votes);
 }
 
 void node_kept_resend(struct node *n, uint32_t round)
@@ -96,24 +89,29 @@ void node_kept_resend(struct node *n, uint32_t round)
 	ring_resend(n, &n->eng->relayed_votes, round);
 }
 
-bool node_kept_echo(const struct node_engine *e, const uint8_t *msg, size_t len)
+static struct node_ring *relay_ring(struct node_engine *e, uint8_t kind)
 {
-	return ring_has_bytes(&e->own, msg, len) || ring_has_bytes(&e->relayed_votes, msg, len) ||
-	       ring_has_bytes(&e->relayed_proposals, msg, len);
+	return kind == NODE_KEPT_PROPOSAL ? &e->relayed_proposals : &e->relayed_votes;
 }
 
-/* Only the first message per (round, kind, signer) is passed on: an equivocating validator
- * cannot make honest nodes flood the network with its conflicting messages (its second vote
- * still reaches the machine here, and the evidence travels as a transaction). */
+/* One message is kept per key, so an equivocating validator cannot make honest nodes flood the
+ * network with its conflicting messages (its second vote still reaches the machine, and the
+ * evidence travels as a transaction). */
+enum node_kept_seen node_kept_lookup(struct node_engine *e, const struct node_kept_key *key,
+                                     const uint8_t *msg, size_t len)
+{
+	const struct node_kept_msg *k = ring_find(&e->own, key);
+	if (!k)
+		k = ring_find(relay_ring(e, key->kind), key);
+	if (!k)
+		return NODE_KEPT_NEW;
+	return k->len == len && memcmp(k->msg, msg, len) == 0 ? NODE_KEPT_SAME : NODE_KEPT_OTHER;
+}
+
 void node_relay(struct node *n, uint64_t from_peer, const struct node_kept_key *key,
                 const uint8_t *msg, size_t len)
 {
-	struct node_engine *e = n->eng;
-	struct node_ring *r =
-	    key->kind == NODE_KEPT_PROPOSAL ? &e->relayed_proposals : &e->relayed_votes;
-	if (ring_has_key(r, key))
-		return;
-	ring_keep(r, key, msg, len);
+	ring_keep(relay_ring(n->eng, key->kind), key, msg, len);
 	if (n->p2p)
 		p2p_broadcast(n->p2p, NODE_CH_CONS, msg, len, from_peer);
 }

@@ -154,8 +154,7 @@ static json_t *bulk_results(const struct bulk *b, size_t k)
 	json_t *results = json_array();
 	for (size_t i = 0; results && i < k; i++) {
 		json_t *one = b->ok[i] ? submitted_json(b->txids[i], b->where[i])
-		                       : json_pack("{s:{s:i, s:s}}", "error", "code",
-		                                   b->err[i].code, "message", b->err[i].message);
+		                       : rpc_error_object(b->err[i].code, b->err[i].message);
 		if (json_array_append_new(results, one) != 0) {
 			json_decref(results);
 			return NULL;
@@ -179,9 +178,7 @@ static void post_txs(void *app, const uint8_t *body, size_t len, struct rpc_get_
 	b->n = n;
 	long k = split_bulk(body, len, b->txs, b->lens, why, sizeof(why));
 	if (k < 0) {
-		rpc_get_reply_json(r, 400,
-		                   json_pack("{s:{s:i, s:s}}", "error", "code",
-		                             RPC_CODE_INVALID_PARAMS, "message", why));
+		rpc_get_reply_error(r, 400, RPC_CODE_INVALID_PARAMS, why);
 	} else {
 		node_par_for(n->par, (size_t)k, bulk_admit_one, b);
 		rpc_get_reply_json(r, 200, bulk_results(b, (size_t)k));

@@ -533,6 +533,16 @@ void rpc_get_reply_json(struct rpc_get_reply *r, unsigned status, json_t *j)
 	json_decref(j);
 }
 
+json_t *rpc_error_object(int code, const char *msg)
+{
+	return json_pack("{s:{s:i, s:s}}", "error", "code", code, "message", msg);
+}
+
+void rpc_get_reply_error(struct rpc_get_reply *r, unsigned status, int code, const char *msg)
+{
+	rpc_get_reply_json(r, status, rpc_error_object(code, msg));
+}
+
 void rpc_add_get(struct rpc_server *s, const char *path, rpc_get_handler fn)
 {
 	assert(fn);

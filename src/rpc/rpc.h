@@ -195,6 +195,12 @@ typedef void (*rpc_get_handler)(void *app, struct rpc_get_reply *reply);
 /* Fills r with j serialised compactly as application/json and status, taking j's reference
  * (NULL or a serialisation failure gives status 500 and no body). */
 void rpc_get_reply_json(struct rpc_get_reply *r, unsigned status, json_t *j);
+/* {"error":{"code":code,"message":msg}}: the error shape of the binary routes and of each
+ * refused entry in their answers. A new reference, NULL when out of memory. */
+json_t *rpc_error_object(int code, const char *msg);
+/* Fills r with status and rpc_error_object(code, msg) (status 500 without a body when out of
+ * memory). */
+void rpc_get_reply_error(struct rpc_get_reply *r, unsigned status, int code, const char *msg);
 
 /* Serves GET (and HEAD) on path (exact match, "/metrics"; not "/", at most RPC_SERVER_MAX_PATH-1
  * bytes, not already registered) with fn, called concurrently with the server's app. May be
