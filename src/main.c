@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "contracts/builtin.h"
 
 int main(int argc, char **argv)
 {
@@ -10,5 +11,5 @@ int main(int argc, char **argv)
 		fputs("tenebra: cannot initialise libsodium\n", stderr);
 		return 1;
 	}
-	return cli_main(argc, argv);
+	return cli_main_codes(argc, argv, contracts_builtin, CONTRACTS_BUILTIN_N);
 }

@@ -79,7 +79,7 @@ static void registry_event(struct testplat_chain *c, struct input *in,
 
 static void deploy_event(struct testplat_chain *c, struct input *in)
 {
-	uint8_t p[1 + 32 + 4 + 32 + 1 + 7] = {CONTRACTS_EV_DEPLOYED};
+	uint8_t p[1 + 32 + 4 + 32 + 1 + 7 + 1] = {CONTRACTS_EV_DEPLOYED}; /* no args */
 	take(in, p + 1, 32);
 	p[33] = take8(in) & 3;
 	take(in, p + 37, 32);

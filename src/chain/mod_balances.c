@@ -3,12 +3,16 @@
  *   transfer (fn 0): payload = dest [32] ‖ amount u128 (exactly 48 bytes).
  * Rules (docs/protocol/runtime.md "Existential deposit"): amount > 0; dest != sender (a transfer
  * to self would only burn fees, so it is refused at admission); the sender keeps at least ED
- * after the transfer; a transfer that would create dest needs amount >= ED.
+ * after the transfer; a transfer that would create dest needs amount >= ED; dest is not a
+ * contract's custody account (chain/contracts.h "Custody").
+ * The balance moves of contracts.deposit and of the custody releases go through balances_move
+ * (registry_int.h) too, so every move follows the same rules and messages.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "base/amount.h"
-#include "chain/runtime_int.h"
+#include "chain/registry_int.h"
 
 #define TRANSFER_WEIGHT 50000
 
@@ -44,24 +48,17 @@ static enum tx_result transfer_validate(const struct tx *tx)
 	return TX_OK;
 }
 
-static enum tx_result fail(struct runtime_ctx *c, enum tx_result r, u128 need, u128 have)
+static enum tx_result fail(struct tx_check *c, enum tx_result r, u128 need, u128 have)
 {
-	c->check->need = need;
-	c->check->have = have;
+	if (c) {
+		c->need = need;
+		c->have = have;
+	}
 	return r;
 }
 
-/* The sender must afford amount + fee + tip and keep ED; whether the recipient can receive is
- * left to execution (its state may change before then). need/have are filled as transfer_apply
- * fills them (against the balance after the fee), so the messages read the same. */
-static enum tx_result transfer_admit(const struct runtime_params *p, const struct state_reader *r,
-                                     const struct tx *tx, struct tx_check *c)
+enum tx_result balances_admit_spend(const struct runtime_params *p, u128 amount, struct tx_check *c)
 {
-	(void)r;
-	uint8_t dest[32];
-	u128 amount;
-	if (!transfer_decode(tx, dest, &amount))
-		return TX_BAD_PAYLOAD;
 	u128 after_fee = c->balance - c->fee - c->tip; /* check_sender ensured it is >= ED */
 	c->have = after_fee;
 	if (amount > after_fee) {
@@ -77,35 +74,74 @@ static enum tx_result transfer_admit(const struct runtime_params *p, const struc
 	return TX_OK;
 }
 
-static enum tx_result transfer_apply(struct runtime_ctx *c)
+enum tx_result balances_move(struct runtime_ctx *c, const uint8_t from_pk[32],
+                             const uint8_t to_pk[32], u128 amount, unsigned flags,
+                             struct tx_check *chk)
 {
-	uint8_t dest_pk[32];
-	u128 amount, ed = c->params->existential_deposit;
+	u128 ed = c->params->existential_deposit;
 	struct account from, to;
 	bool exists;
 	enum tx_result r;
-	if (!transfer_decode(c->tx, dest_pk, &amount))
-		return TX_BAD_PAYLOAD; /* validate ran first; kept for safety */
-	if ((r = runtime_account_load(c->overlay, c->tx->sender, &from, &exists)) != TX_OK)
+	assert(memcmp(from_pk, to_pk, 32) != 0);
+	if ((r = runtime_account_load(c->overlay, from_pk, &from, &exists)) != TX_OK)
 		return r;
 	if (amount > from.free)
-		return fail(c, TX_CALL_INSUFFICIENT_BALANCE, amount, from.free);
-	if (from.free - amount < ed) {
+		return fail(chk, TX_CALL_INSUFFICIENT_BALANCE, amount, from.free);
+	if ((flags & BALANCES_MOVE_KEEP_ALIVE) && from.free - amount < ed) {
 		u128 need;
 		if (!amount_add(&need, amount, ed))
 			need = (u128)-1;
-		return fail(c, TX_CALL_KEEP_ALIVE, need, from.free);
+		return fail(chk, TX_CALL_KEEP_ALIVE, need, from.free);
 	}
-	if ((r = runtime_account_load(c->overlay, dest_pk, &to, &exists)) != TX_OK)
+	if ((r = runtime_account_load(c->overlay, to_pk, &to, &exists)) != TX_OK)
 		return r;
-	if (!exists && amount < ed)
-		return fail(c, TX_CALL_BELOW_ED, ed, amount);
+	if (!exists && amount < ed && !(flags & BALANCES_MOVE_TO_CUSTODY))
+		return fail(chk, TX_CALL_BELOW_ED, ed, amount);
 	if (!amount_add(&to.free, to.free, amount))
-		return fail(c, TX_CALL_OVERFLOW, amount, (u128)-1 - to.free);
+		return fail(chk, TX_CALL_OVERFLOW, amount, (u128)-1 - to.free);
 	from.free -= amount;
-	if ((r = runtime_account_store(c->overlay, c->tx->sender, &from)) != TX_OK)
+	if ((r = runtime_account_store(c->overlay, from_pk, &from)) != TX_OK)
 		return r;
-	return runtime_account_store(c->overlay, dest_pk, &to);
+	return runtime_account_store(c->overlay, to_pk, &to);
+}
+
+/* TX_CALL_CUSTODY_ACCOUNT when dest is a contract's custody account (only deposits may fill one,
+ * or custody could exceed what the contract issued), TX_STORAGE when r fails. */
+static enum tx_result dest_not_custody(const struct state_reader *r, const uint8_t dest[32])
+{
+	int rc = contracts_custody_of(r, dest, NULL);
+	if (rc < 0)
+		return TX_STORAGE;
+	return rc ? TX_CALL_CUSTODY_ACCOUNT : TX_OK;
+}
+
+/* The sender must afford amount + fee + tip and keep ED, and dest must not be a custody account;
+ * whether the recipient can receive is left to execution (its state may change before then).
+ * need/have are filled as transfer_apply fills them (against the balance after the fee), so the
+ * messages read the same. */
+static enum tx_result transfer_admit(const struct runtime_params *p, const struct state_reader *r,
+                                     const struct tx *tx, struct tx_check *c)
+{
+	uint8_t dest[32];
+	u128 amount;
+	if (!transfer_decode(tx, dest, &amount))
+		return TX_BAD_PAYLOAD;
+	enum tx_result res = dest_not_custody(r, dest);
+	return res == TX_OK ? balances_admit_spend(p, amount, c) : res;
+}
+
+static enum tx_result transfer_apply(struct runtime_ctx *c)
+{
+	uint8_t dest[32];
+	u128 amount;
+	struct state_reader rd;
+	if (!transfer_decode(c->tx, dest, &amount))
+		return TX_BAD_PAYLOAD; /* validate ran first; kept for safety */
+	state_overlay_reader(c->overlay, &rd);
+	enum tx_result r = dest_not_custody(&rd, dest);
+	if (r != TX_OK)
+		return r;
+	return balances_move(c, c->tx->sender, dest, amount, BALANCES_MOVE_KEEP_ALIVE, c->check);
 }
 
 static const struct runtime_call balances_calls[] = {

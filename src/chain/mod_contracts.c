@@ -1,6 +1,7 @@
 /*
  * Contracts module (id 5): deployments and encrypted commands. API: chain/contracts.h; formats:
- * docs/protocol/runtime.md "Contracts".
+ * docs/protocol/runtime.md "Contracts". Custody (deposit, the withdraw consumer) is in
+ * mod_custody.c.
  */
 #include <assert.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #define RECORD_MAX     (1 + 4 + 32 + 1 + CONTRACTS_CODE_MAX + 8)
 #define DEPLOY_WEIGHT  100000
 #define PUSH_WEIGHT    50000
+#define DEPOSIT_WEIGHT 60000
 
 static bool code_ok(const uint8_t *s, size_t n)
 {
@@ -44,11 +46,13 @@ void contracts_id(uint8_t out[32], const uint8_t deployer[32], uint32_t cluster,
 }
 
 void contracts_deploy_payload(struct enc *e, uint32_t cluster, const char *code,
-                              const uint8_t *salt, size_t salt_len)
+                              const uint8_t *salt, size_t salt_len, const uint8_t *args,
+                              size_t args_len)
 {
 	enc_u32(e, cluster);
 	enc_bytes(e, code, strlen(code));
 	enc_bytes(e, salt, salt_len);
+	enc_bytes(e, args, args_len);
 }
 
 void contracts_push_payload(struct enc *e, const uint8_t id[32], const uint8_t *ct, size_t n)
@@ -57,12 +61,25 @@ void contracts_push_payload(struct enc *e, const uint8_t id[32], const uint8_t *
 	enc_bytes(e, ct, n);
 }
 
-void contracts_command_topic(char out[CONTRACTS_TOPIC_LEN + 1], const uint8_t id[32])
+/* "contract/<64 hex>" ‖ suffix, where suffix is 8 characters. */
+static void contract_topic(char out[CONTRACTS_TOPIC_LEN + 1], const uint8_t id[32],
+                           const char *suffix)
 {
 	char hex[65];
+	assert(strlen(suffix) == 8);
 	memcpy(out, "contract/", 9);
 	memcpy(out + 9, hex_encode(hex, id, 32), 64);
-	memcpy(out + 73, "/command", 9);
+	memcpy(out + 73, suffix, 9);
+}
+
+void contracts_command_topic(char out[CONTRACTS_TOPIC_LEN + 1], const uint8_t id[32])
+{
+	contract_topic(out, id, "/command");
+}
+
+void contracts_message_topic(char out[CONTRACTS_TOPIC_LEN + 1], const uint8_t id[32])
+{
+	contract_topic(out, id, "/message");
 }
 
 /* ---- records ---- */
@@ -126,6 +143,8 @@ struct deploy {
 	char code[CONTRACTS_CODE_MAX + 1];
 	const uint8_t *salt;
 	size_t salt_len;
+	const uint8_t *args;
+	size_t args_len;
 };
 
 static bool deploy_decode(const struct tx *tx, struct deploy *dp)
@@ -141,6 +160,7 @@ static bool deploy_decode(const struct tx *tx, struct deploy *dp)
 	else if (code)
 		memcpy(dp->code, code, len);
 	dp->salt = dec_bytes(&d, &dp->salt_len, CONTRACTS_SALT_MAX);
+	dp->args = dec_bytes(&d, &dp->args_len, CONTRACTS_ARGS_MAX);
 	return dec_finish(&d) == CODEC_OK;
 }
 
@@ -150,9 +170,10 @@ static enum tx_result deploy_validate(const struct tx *tx)
 	return deploy_decode(tx, &dp) ? TX_OK : TX_BAD_PAYLOAD;
 }
 
-static enum tx_result emit_deployed(struct runtime_ctx *c, const struct contracts_info *info)
+static enum tx_result emit_deployed(struct runtime_ctx *c, const struct contracts_info *info,
+                                    const struct deploy *dp)
 {
-	uint8_t ev[1 + 32 + 4 + 32 + 1 + CONTRACTS_CODE_MAX];
+	uint8_t ev[1 + 32 + 4 + 32 + 1 + CONTRACTS_CODE_MAX + 2 + CONTRACTS_ARGS_MAX];
 	struct enc e;
 	enc_init_fixed(&e, ev, sizeof(ev));
 	enc_u8(&e, CONTRACTS_EV_DEPLOYED);
@@ -160,6 +181,7 @@ static enum tx_result emit_deployed(struct runtime_ctx *c, const struct contract
 	enc_u32(&e, info->cluster);
 	enc_raw(&e, info->deployer, 32);
 	enc_bytes(&e, info->code, strlen(info->code));
+	enc_bytes(&e, dp->args, dp->args_len);
 	assert(enc_finish(&e) == CODEC_OK);
 	return mq_emit(c->overlay, MODULE_NAME, CONTRACTS_EVENT_TOPIC, ev, e.len);
 }
@@ -191,9 +213,10 @@ static enum tx_result deploy_apply(struct runtime_ctx *c)
 	info.deployed_height = c->height;
 	if ((r = registry_write(c->overlay, key, klen, encode_record, &info, RECORD_MAX)) !=
 	        TX_OK ||
-	    (r = registry_index_append(c->overlay, INDEX_PREFIX, info.id)) != TX_OK)
+	    (r = registry_index_append(c->overlay, INDEX_PREFIX, info.id)) != TX_OK ||
+	    (r = contracts_custody_record(c->overlay, info.id)) != TX_OK)
 		return r;
-	return emit_deployed(c, &info);
+	return emit_deployed(c, &info, &dp);
 }
 
 /* ---- push_command ---- */
@@ -249,6 +272,8 @@ static const struct runtime_call contracts_calls[] = {
     {CONTRACTS_FN_DEPLOY, "contracts.deploy", DEPLOY_WEIGHT, deploy_validate, NULL, deploy_apply},
     {CONTRACTS_FN_PUSH_COMMAND, "contracts.push_command", PUSH_WEIGHT, push_validate, NULL,
      push_apply},
+    {CONTRACTS_FN_DEPOSIT, "contracts.deposit", DEPOSIT_WEIGHT, contracts_deposit_validate,
+     contracts_deposit_admit, contracts_deposit_apply},
 };
 
 const struct runtime_module contracts_module = {

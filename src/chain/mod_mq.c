@@ -434,6 +434,7 @@ static const struct consumer consumers[] = {
     {REGISTRY_TOPIC_MASTER_KEY, registry_on_master_key},
     {REGISTRY_TOPIC_CLUSTER_KEY, registry_on_cluster_key},
     {REGISTRY_TOPIC_CONTRACT_KEY, registry_on_contract_key},
+    {CONTRACTS_TOPIC_WITHDRAW, contracts_on_withdraw},
 };
 
 static enum tx_result run_consumer(struct runtime_ctx *c, const struct mq_message *m)

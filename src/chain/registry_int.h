@@ -1,7 +1,8 @@
 /*
- * Internals shared by the registry, mq and contracts modules (mod_registry.c, mod_mq.c,
- * mod_contracts.c): index lists, the message consumers of "^registry/..." topics and the lookups
- * one module makes in another's records.
+ * Internals shared by the balances, registry, mq and contracts modules (mod_balances.c,
+ * mod_registry.c, mod_mq.c, mod_contracts.c, mod_custody.c): index lists, the message consumers
+ * of "^registry/..." and "^contracts/..." topics, balance moves and the lookups one module makes
+ * in another's records.
  */
 #ifndef TN_CHAIN_REGISTRY_INT_H
 #define TN_CHAIN_REGISTRY_INT_H
@@ -46,6 +47,42 @@ enum tx_result registry_on_master_key(struct runtime_ctx *c, const struct mq_mes
 enum tx_result registry_on_cluster_key(struct runtime_ctx *c, const struct mq_message *m)
     __attribute__((warn_unused_result));
 enum tx_result registry_on_contract_key(struct runtime_ctx *c, const struct mq_message *m)
+    __attribute__((warn_unused_result));
+
+/* Consumer of CONTRACTS_TOPIC_WITHDRAW (mod_custody.c; chain/contracts.h describes the payload and
+ * the answer): TX_CALL_MQ_BAD_ORIGIN when the origin is not a contract, TX_CALL_MQ_BAD_MESSAGE for
+ * a malformed payload (nothing answered); otherwise the release is made or refused, answered to the
+ * contract, and TX_OK returned so the answer is kept. TX_STORAGE / TX_STATE_FULL / TX_NOMEM. */
+enum tx_result contracts_on_withdraw(struct runtime_ctx *c, const struct mq_message *m)
+    __attribute__((warn_unused_result));
+
+/* contracts.deposit (mod_custody.c), as the struct runtime_call fields. */
+enum tx_result contracts_deposit_validate(const struct tx *tx);
+enum tx_result contracts_deposit_admit(const struct runtime_params *p, const struct state_reader *r,
+                                       const struct tx *tx, struct tx_check *c);
+enum tx_result contracts_deposit_apply(struct runtime_ctx *c);
+/* Writes the custody marker of contract id ("custody/" ‖ account -> id) at its deploy: TX_OK,
+ * TX_STATE_FULL or TX_NOMEM. */
+enum tx_result contracts_custody_record(struct state_overlay *o, const uint8_t id[32])
+    __attribute__((warn_unused_result));
+
+/* ---- balance moves (mod_balances.c) ---- */
+
+/* Admission of a call that spends amount from the tx sender (c->balance, c->fee and c->tip set):
+ * TX_OK, TX_CALL_INSUFFICIENT_BALANCE or TX_CALL_KEEP_ALIVE, with c->need / c->have set for the
+ * message as balances.transfer sets them. */
+enum tx_result balances_admit_spend(const struct runtime_params *p, u128 amount, struct tx_check *c)
+    __attribute__((warn_unused_result));
+enum {
+	BALANCES_MOVE_KEEP_ALIVE = 1, /* `from` must keep the existential deposit (a tx sender) */
+	BALANCES_MOVE_TO_CUSTODY = 2, /* `to` is a custody account: may be created below ED */
+};
+/* Moves amount from `from` to `to` (distinct accounts) in c->overlay. Returns TX_OK, a call
+ * error (TX_CALL_INSUFFICIENT_BALANCE, TX_CALL_KEEP_ALIVE, TX_CALL_BELOW_ED when `to` does not
+ * exist and amount < ED, TX_CALL_OVERFLOW), with chk->need / chk->have set when chk is not NULL,
+ * or TX_STORAGE / TX_STATE_FULL / TX_NOMEM. A call error writes nothing. */
+enum tx_result balances_move(struct runtime_ctx *c, const uint8_t from[32], const uint8_t to[32],
+                             u128 amount, unsigned flags, struct tx_check *chk)
     __attribute__((warn_unused_result));
 
 /* Reads key through r and decodes it with decode (which fills out): 1 found, 0 absent, -1

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/amount.h"
+#include "chain/contracts.h"
 #include "chain/runtime_int.h"
 #include "crypto/hash.h"
 
@@ -78,6 +79,10 @@ static const char *const tx_messages[] = {
     [TX_CALL_MQ_BAD_MESSAGE] = "the payload of a message to a chain module is malformed",
     [TX_CALL_CONTRACT_EXISTS] = "a contract with this id is already deployed",
     [TX_CALL_CONTRACT_UNKNOWN] = "no contract with this id",
+    [TX_CALL_CONTRACT_NO_DEPOSITS] =
+        "the contract does not take deposits (only \"" CONTRACTS_DEPOSIT_CODE "\" contracts do)",
+    [TX_CALL_CUSTODY_ACCOUNT] = "the destination is a contract's custody account, which only "
+                                "contracts.deposit may pay into",
     [TX_CALL_EVIDENCE_TOO_OLD] =
         "evidence too old: over the age limit, or the set of that height is no longer kept",
     [TX_CALL_EVIDENCE_FUTURE] = "evidence is for a height above the block's",

@@ -116,9 +116,11 @@ enum tx_result {
 	TX_CALL_MQ_WRONG_SEQUENCE = 118, /* not exactly the sender's next sequence */
 	TX_CALL_MQ_UNKNOWN_TOPIC = 119,  /* a '^' topic no chain module consumes */
 	TX_CALL_MQ_BAD_MESSAGE = 120,    /* a consumed ('^') message's payload is malformed */
-	/* contracts (124..125) */
-	TX_CALL_CONTRACT_EXISTS = 124,  /* the same deployer, cluster, code and salt again */
-	TX_CALL_CONTRACT_UNKNOWN = 125, /* no contract with that id */
+	/* contracts (124..127) */
+	TX_CALL_CONTRACT_EXISTS = 124,      /* the same deployer, cluster, code and salt again */
+	TX_CALL_CONTRACT_UNKNOWN = 125,     /* no contract with that id */
+	TX_CALL_CONTRACT_NO_DEPOSITS = 126, /* contracts.deposit to a code that takes none */
+	TX_CALL_CUSTODY_ACCOUNT = 127, /* transfer or release to a contract's custody account */
 };
 
 /* A static English message for r; never NULL. */

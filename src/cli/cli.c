@@ -9,13 +9,15 @@
 
 #include "base/amount.h"
 #include "cli/cli_int.h"
+#include "cli/cli_wallet.h"
 #include "cli/cmd_node.h"
 #include "cli/cmd_worker.h"
 
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 
 static const struct cli_cmd cli_cmds[] = {
-    {"dev", cmd_dev, CLI_RAW_ARGS, "[--data DIR] [--rpc HOST:PORT] [--block-time MS] [--reset]",
+    {"dev", cmd_dev, CLI_RAW_ARGS,
+     "[--data DIR] [--rpc HOST:PORT] [--worker HOST:PORT] [--block-time MS] [--reset]",
      "run the local development network"},
     {"node", cmd_node, CLI_RAW_ARGS,
      "(--dev | --genesis FILE [--validator-key FILE]) --data DIR [--p2p HOST:PORT] "
@@ -34,6 +36,10 @@ static const struct cli_cmd cli_cmds[] = {
     {"worker", cmd_worker, 0, CMD_WORKER_USAGE, "run a worker, or list and inspect workers"},
     {"contract", cmd_contract, 0, CMD_CONTRACT_USAGE,
      "deploy confidential contracts, send them commands and queries"},
+    {"dark", cmd_dark, 0, CMD_DARK_USAGE,
+     "secret PHA: deposit, transfer, withdraw, balance, history (Balances contract)"},
+    {"token", cmd_token, 0, CMD_TOKEN_USAGE,
+     "secret tokens: issue, transfer, burn, destroy, balance, list (Assets contract)"},
     {"registry", cmd_registry, 0, CMD_REGISTRY_USAGE,
      "gatekeepers, clusters and worker assignment (sudo)"},
     {"call", cmd_call, 0, "MODULE.FUNCTION PAYLOAD_HEX --from NAME",
@@ -81,6 +87,26 @@ int cli_usage_fail(const struct cli_ctx *ctx, const char *fmt, ...)
 	cli_vline(prefix, fmt, ap, suffix);
 	va_end(ap);
 	return CLI_EXIT_USAGE;
+}
+
+int cli_dispatch(struct cli_ctx *ctx, const struct cli_sub *subs, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	const struct cli_cmd *outer = ctx->cmd;
+	for (const struct cli_sub *s = subs; s->name; s++) {
+		if (strcmp(s->name, sub) != 0)
+			continue;
+		char name[64];
+		struct cli_cmd c = *outer;
+		snprintf(name, sizeof(name), "%s %s", outer->name, s->name);
+		c.name = name;
+		c.usage = s->usage ? s->usage : outer->usage;
+		ctx->cmd = &c;
+		int r = s->run(ctx, argc - 1, argv + 1);
+		ctx->cmd = outer;
+		return r;
+	}
+	return cli_usage_fail(ctx, "unknown or missing subcommand '%s'", sub);
 }
 
 static const struct cli_cmd *cli_find(const char *name)
@@ -351,11 +377,6 @@ static int cli_parse_globals(struct cli_ctx *ctx, int argc, char **argv, int *me
 		}
 	}
 	return i;
-}
-
-int cli_main(int argc, char **argv)
-{
-	return cli_main_codes(argc, argv, NULL, 0);
 }
 
 int cli_main_codes(int argc, char **argv, const struct contract_code *const *codes, size_t n)

@@ -4,14 +4,12 @@
 
 #include <stddef.h>
 
-/* Runs the subcommand named by argv[1]; returns the process exit status (0 on success, non-zero
- * with a one-line reason on stderr on any failure). */
-int cli_main(int argc, char **argv);
-
 struct contract_code;
-/* cli_main for a binary whose workers (`worker`, `dev`) run the contract codes codes[0..n)
- * (borrowed for the process's life): tenebra passes the shipped contracts, the test binary
- * tenebra-test (tests/, not shipped) adds the test contracts. */
+/* Runs the subcommand named by argv[1]; returns the process exit status (0 on success, non-zero
+ * with a one-line reason on stderr on any failure). Workers (`worker`, `dev`) run the contract
+ * codes codes[0..n) (borrowed for the process's life): tenebra passes the built-in contracts
+ * (contracts/builtin.h), the test binary tenebra-test (tests/, not shipped) adds the test
+ * contracts. */
 int cli_main_codes(int argc, char **argv, const struct contract_code *const *codes, size_t n);
 
 #endif

@@ -65,6 +65,19 @@ struct cli_opt {
 	bool *flag;
 };
 
+/* A subcommand ("contract deploy", "dark transfer"): its handler gets argv from the subcommand's
+ * name on. usage: its arguments, or NULL for the whole command's. Tables end with a zeroed
+ * entry. */
+struct cli_sub {
+	const char *name;
+	cli_handler run;
+	const char *usage;
+};
+/* Runs the subcommand named by argv[1] with (argc - 1, argv + 1), ctx->cmd naming it ("dark
+ * transfer", with its usage) meanwhile so usage errors name it; a usage error (CLI_EXIT_USAGE)
+ * when it is missing or unknown. */
+int cli_dispatch(struct cli_ctx *ctx, const struct cli_sub *subs, int argc, char **argv);
+
 /* Fills ctx with the defaults (no command, default RPC URL, human output). */
 void cli_ctx_init(struct cli_ctx *ctx);
 
@@ -115,6 +128,19 @@ const char *cli_json_str(const json_t *obj, const char *key);
 void cli_kv(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Formats the units string member key of obj as "1.5 PHA" into out (or "?" when absent). */
 const char *cli_pha(char out[AMOUNT_STR_MAX + 4], const json_t *obj, const char *key);
+
+/* Amounts with `decimals` fractional digits (0..CLI_DECIMALS_MAX): token amounts, and PHA with
+ * 12 (the same text rules as base/amount.h amount_parse_pha). */
+#define CLI_DECIMALS_MAX    38 /* 10^38 still fits in a u128 */
+#define CLI_AMOUNT_TEXT_MAX 80 /* longest amount text accepted */
+#define CLI_AMOUNT_STR_MAX  (AMOUNT_STR_MAX + 4)
+/* Parses decimal text ("12.5") into units: value * 10^decimals. Rejects empty text, signs,
+ * exponents, a bare ".5" or "1.", more than `decimals` fractional digits (any dot when decimals
+ * is 0), text over CLI_AMOUNT_TEXT_MAX characters, junk and values above 2^128 - 1. */
+bool cli_amount_parse(u128 *out, const char *s, unsigned decimals);
+/* Formats units as decimal text with `decimals` digits, trailing fractional zeros trimmed
+ * ("1.5", "0.05", "3"). Returns out. */
+char *cli_amount_format(char out[CLI_AMOUNT_STR_MAX], u128 v, unsigned decimals);
 
 /* Command handlers (cmd_key.c, cmd_chain.c). */
 int cmd_key(struct cli_ctx *ctx, int argc, char **argv);

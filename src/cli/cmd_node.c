@@ -63,6 +63,7 @@ struct node_opts {
 	char p2p_host[256];
 	uint16_t p2p_port;
 	bool reset;
+	struct cmd_dev_worker_listen worker; /* dev: --worker HOST:PORT */
 };
 
 /* "PROPOSE,PREVOTE,PRECOMMIT" base timeouts in ms; each grows by half its base per round. */
@@ -102,6 +103,7 @@ enum {
 	OPT_P2P,
 	OPT_PEERS,
 	OPT_TIMEOUTS,
+	OPT_WORKER,
 	OPT_HELP
 };
 
@@ -120,6 +122,7 @@ static const struct option long_opts[] = {
     {"peers", required_argument, NULL, OPT_PEERS},
     {"timeouts", required_argument, NULL, OPT_TIMEOUTS},
     {"pool-size", required_argument, NULL, OPT_POOL},
+    {"worker", required_argument, NULL, OPT_WORKER},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -190,6 +193,12 @@ static bool apply_opt(struct node_opts *o, int c, const char *arg, bool dev_cmd)
 		return true;
 	case OPT_TIMEOUTS:
 		return parse_timeouts(&o->cfg.timeouts, arg);
+	case OPT_WORKER:
+		if (!dev_cmd)
+			break;
+		if (!parse_listen(arg, o->worker.host, sizeof(o->worker.host), &o->worker.port))
+			return cli_fail("--worker takes HOST:PORT, got '%s'", arg), false;
+		return true;
 	}
 	return cli_fail("unknown option for this command (see tenebra %s --help)",
 	                dev_cmd ? "dev" : "node"),
@@ -200,8 +209,8 @@ static void print_help(bool dev_cmd)
 {
 	if (dev_cmd)
 		printf(
-		    "usage: tenebra dev [--data DIR] [--rpc HOST:PORT] [--block-time MS] "
-		    "[--reset]\n"
+		    "usage: tenebra dev [--data DIR] [--rpc HOST:PORT] [--worker HOST:PORT] "
+		    "[--block-time MS] [--reset]\n"
 		    "Runs the local development chain (dev accounts funded, alice validates).\n");
 	else
 		printf(
@@ -243,6 +252,7 @@ static int parse_node_args(struct node_opts *o, int argc, char **argv, bool dev_
 /* tenebra dev's worker (cli_devworker.c), started by dev_banner once the node runs. */
 static struct cli_ctx *dev_ctx;
 static const char *dev_data;
+static const struct cmd_dev_worker_listen *dev_listen;
 static struct dev_worker *dev_worker;
 
 /* Starts the node, waits for a signal, stops it. */
@@ -296,7 +306,7 @@ static void dev_banner(struct node *n)
 	uint8_t pk[32], sk[64];
 	char addr[SS58_ADDR_MAX + 1];
 	/* Started before the banner is printed, so the banner comes out whole. */
-	dev_worker = cmd_dev_worker_start(dev_ctx, n, dev_data);
+	dev_worker = cmd_dev_worker_start(dev_ctx, n, dev_data, dev_listen);
 	printf("\n  Tenebra dev network is running\n\n");
 	printf("  node RPC      http://127.0.0.1:%u/   (JSON-RPC 2.0; docs/rpc.md)\n",
 	       node_rpc_port(n));
@@ -376,5 +386,6 @@ int cmd_dev(struct cli_ctx *ctx, int argc, char **argv)
 	log_info("dev", "data directory %s", o.cfg.data_dir);
 	dev_ctx = ctx;
 	dev_data = o.cfg.data_dir;
+	dev_listen = &o.worker;
 	return run_node(&o.cfg, dev_banner);
 }

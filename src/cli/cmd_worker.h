@@ -23,7 +23,8 @@ struct node;
 	"NAME] "                                                                                   \
 	"[--attestation-key FILE] [--checkpoint-every N] | list | show ID | status [--worker URL]"
 #define CMD_CONTRACT_USAGE                                                                         \
-	"list | show ID | deploy CODE --cluster N [--salt S] --from NAME | command ID (HEX | "     \
+	"list | show ID | deploy CODE --cluster N [--salt S] [--args HEX] --from NAME | command "  \
+	"ID (HEX | "                                                                               \
 	"--text T) --from NAME | query ID (HEX | --text T) --from NAME [--worker URL]"
 #define CMD_REGISTRY_USAGE                                                                         \
 	"info [CLUSTER] | add-gatekeeper ID --from NAME | create-cluster N --from NAME | "         \
@@ -76,15 +77,25 @@ struct worker_node cli_worker_node(struct rpc_client *c);
 
 /* ---- tenebra dev ------------------------------------------------------------------------- */
 
+/* Where the dev worker listens (`tenebra dev --worker HOST:PORT`); an empty host means the
+ * default, 127.0.0.1:8000. */
+struct cmd_dev_worker_listen {
+	char host[256];
+	uint16_t port;
+};
+
 /* Starts the dev worker in this process next to node n: data in DIR/worker, operator ferdie, the
- * dev sim attestation key, HTTP on 127.0.0.1:8000 (listen may override), the contract codes of
- * ctx; then, in the background, makes it the gatekeeper of cluster 0 (alice is the dev chain's
- * sudo). Returns a handle for cmd_dev_worker_stop, or NULL after printing why. */
+ * dev sim attestation key, HTTP on listen (NULL or an empty host: 127.0.0.1:8000), the contract
+ * codes of ctx; then, in the background, makes it the gatekeeper of cluster 0 (alice is the dev
+ * chain's sudo) and has alice deploy the dark wallet's contracts there (Balances, then Assets
+ * with Balances' id and a fee of 1 PHA), each step only if not done already. Returns a handle for
+ * cmd_dev_worker_stop, or NULL after printing why. */
 struct dev_worker;
-struct dev_worker *cmd_dev_worker_start(struct cli_ctx *ctx, struct node *n, const char *dir);
+struct dev_worker *cmd_dev_worker_start(struct cli_ctx *ctx, struct node *n, const char *dir,
+                                        const struct cmd_dev_worker_listen *listen);
 /* Stops and frees it (NULL is a no-op). */
 void cmd_dev_worker_stop(struct dev_worker *d);
-/* Prints the worker's line of the dev banner. */
+/* Prints the worker's and the dark wallet's lines of the dev banner. */
 void cmd_dev_worker_describe(const struct dev_worker *d);
 
 #endif

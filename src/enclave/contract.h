@@ -41,6 +41,7 @@
 #define CONTRACT_REPLY_MAX     256          /* contract_reply bytes */
 #define CONTRACT_RECEIPTS      256          /* receipts kept per contract */
 #define CONTRACT_RECEIPT_QUERY "\x00\x01"   /* 2 bytes, then u64 nonce: a receipt query */
+#define CONTRACT_ARGS_MAX      1024         /* deploy arguments (the chain's CONTRACTS_ARGS_MAX) */
 
 /* Results a handler returns. Contracts may return their own codes from CONTRACT_USER on. */
 enum contract_result {
@@ -63,7 +64,7 @@ enum contract_result {
 enum contract_origin_kind {
 	CONTRACT_FROM_ACCOUNT = 1,  /* a signed chain tx (command) or signed query */
 	CONTRACT_FROM_CONTRACT = 2, /* another contract (sync call or async message) */
-	CONTRACT_FROM_MODULE = 3,   /* a chain module (e.g. "balances" for a deposit) */
+	CONTRACT_FROM_MODULE = 3,   /* a chain module (e.g. "contracts" for a deposit) */
 	CONTRACT_FROM_WORKER = 4,
 };
 
@@ -81,6 +82,11 @@ const uint8_t *contract_self(const struct contract_env *env);
 /* Height and time (ms) of the block being processed; for queries, of the last verified block. */
 uint64_t contract_height(const struct contract_env *env);
 uint64_t contract_time_ms(const struct contract_env *env);
+/* The account that signed the command being handled: for the command handler and for every
+ * contract it calls, directly or not (so a callee can tell for whom its caller acts, e.g. Balances
+ * lets a contract charge only the account that signed the command). NULL in messages, block
+ * hooks, deploys and queries. */
+const uint8_t *contract_signer(const struct contract_env *env);
 /* n deterministic pseudo-random bytes, unpredictable to anyone without the contract key. Not
  * available to queries (aborts). */
 void contract_random(struct contract_env *env, uint8_t *out, size_t n);
@@ -119,6 +125,14 @@ struct contract_code {
 	/* A fresh instance (deploy). NULL on allocation failure. */
 	void *(*create)(void);
 	void (*destroy)(void *state);
+	/* Once, right after create, when the contract is deployed: from = the deployer's account,
+	 * args = the deploy's arguments (0..CONTRACT_ARGS_MAX bytes; their meaning is the
+	 * contract's). May emit and use contract_random. A refusal is logged and leaves the
+	 * instance as create made it: it stays deployed, so a contract that needs its arguments
+	 * must then refuse what it cannot do. NULL: arguments are ignored. */
+	enum contract_result (*on_deploy)(void *state, struct contract_env *env,
+	                                  const struct contract_origin *from, const uint8_t *args,
+	                                  size_t len);
 	/* An encrypted command, already decrypted and authenticated (origin = the tx sender). */
 	enum contract_result (*on_command)(void *state, struct contract_env *env,
 	                                   const struct contract_origin *from, const uint8_t *cmd,

@@ -230,13 +230,12 @@ static enum enclave_result bl_add_record(struct enclave_backlog *b, struct bl_co
 	return ENCLAVE_OK;
 }
 
-enum enclave_result enclave_backlog_deploy(struct enclave *e, const uint8_t id[32],
-                                           uint32_t cluster, const struct contract_code *code,
+enum enclave_result enclave_backlog_deploy(struct enclave *e, const struct backlog_deploy *dp,
                                            bool lost)
 {
 	struct enclave_backlog *b = e->backlog;
 	struct bl_contract *c;
-	if (bl_find(b, id))
+	if (bl_find(b, dp->id))
 		return ENCLAVE_OK;
 	enum enclave_result r = bl_add_record(b, &c);
 	if (r == ENCLAVE_TOO_LARGE) {
@@ -246,16 +245,25 @@ enum enclave_result enclave_backlog_deploy(struct enclave *e, const uint8_t id[3
 	}
 	if (r != ENCLAVE_OK)
 		return r;
-	memcpy(c->id, id, 32);
-	c->cluster = cluster;
-	c->code = code;
+	memcpy(c->id, dp->id, 32);
+	c->cluster = dp->cluster;
+	c->code = dp->code;
 	if (lost) {
 		bl_lose(e, c, "max_contracts instances are hosted");
 		return ENCLAVE_OK;
 	}
-	b->n_ticking += code->on_block != NULL;
-	struct bl_entry x = {BACKLOG_DEPLOY,          e->lc.height, e->lc.time_ms,
-	                     (uint32_t)(c - b->recs), NULL,         0};
+	b->n_ticking += dp->code->on_block != NULL;
+	struct bl_entry x = {BACKLOG_DEPLOY,
+	                     e->lc.height,
+	                     e->lc.time_ms,
+	                     (uint32_t)(c - b->recs),
+	                     malloc(32 + dp->args_len),
+	                     32 + dp->args_len};
+	if (!x.msg)
+		return ENCLAVE_NOMEM;
+	memcpy(x.msg, dp->deployer, 32);
+	if (dp->args_len)
+		memcpy(x.msg + 32, dp->args, dp->args_len);
 	return bl_append(e, &x);
 }
 
@@ -394,7 +402,7 @@ void enclave_backlog_encode(const struct enclave *e, struct enc *p)
 		enc_u64(p, x->time_ms);
 		if (x->kind != BACKLOG_TICK)
 			enc_uleb(p, x->rec);
-		if (x->kind == BACKLOG_INPUT)
+		if (x->kind != BACKLOG_TICK)
 			enc_bytes(p, x->msg, x->len);
 	}
 }
@@ -439,8 +447,11 @@ static void decode_entry(struct enclave *e, struct dec *d)
 			dec_fail(d, CODEC_NONCANONICAL);
 	}
 	struct mq_message m;
-	const uint8_t *msg = x.kind == BACKLOG_INPUT ? dec_bytes(d, &x.len, MQ_MESSAGE_MAX) : NULL;
-	if (msg && mq_message_decode(&m, msg, x.len) != CODEC_OK)
+	size_t max = x.kind == BACKLOG_INPUT ? MQ_MESSAGE_MAX : 32 + CONTRACT_ARGS_MAX;
+	const uint8_t *msg = x.kind != BACKLOG_TICK ? dec_bytes(d, &x.len, max) : NULL;
+	if (msg && x.kind == BACKLOG_INPUT && mq_message_decode(&m, msg, x.len) != CODEC_OK)
+		dec_fail(d, CODEC_NONCANONICAL);
+	if (msg && x.kind == BACKLOG_DEPLOY && x.len < 32)
 		dec_fail(d, CODEC_NONCANONICAL);
 	if (d->err != CODEC_OK)
 		return;

@@ -86,6 +86,11 @@ struct clock {
 	uint64_t height, time_ms;
 };
 
+static struct clock live(const struct enclave *e)
+{
+	return (struct clock){e->lc.height, e->lc.time_ms};
+}
+
 /* One frame of the call stack; frames live on the C stack, so concurrent queries share none. */
 struct contract_env {
 	struct enclave *e;
@@ -95,6 +100,7 @@ struct contract_env {
 	unsigned depth;                    /* 0 for the outermost handler */
 	const struct contract_env *caller; /* NULL for the outermost handler */
 	struct cmd_receipt *reply;         /* the outermost command handler's receipt, else NULL */
+	const uint8_t *signer;             /* the command's sender, through nested calls */
 };
 
 /* ---- the SDK's services (contract.h) ---------------------------------------------------- */
@@ -102,6 +108,11 @@ struct contract_env {
 const uint8_t *contract_self(const struct contract_env *env)
 {
 	return env->self->id;
+}
+
+const uint8_t *contract_signer(const struct contract_env *env)
+{
+	return env->signer;
 }
 
 uint64_t contract_height(const struct contract_env *env)
@@ -201,7 +212,7 @@ static enum contract_result call_in(struct contract_env *env, struct contract_in
                                     const uint8_t *req, size_t len, struct enc *resp)
 {
 	struct contract_env inner = {env->e,         env->at, callee, env->read_only,
-	                             env->depth + 1, env,     NULL};
+	                             env->depth + 1, env,     NULL,   env->signer};
 	struct contract_origin from = {.kind = CONTRACT_FROM_CONTRACT};
 	memcpy(from.id, env->self->id, 32);
 	const struct contract_code *k = callee->code;
@@ -327,14 +338,15 @@ static enum enclave_result host_add(struct enclave *e, const uint8_t id[32], uin
 }
 
 /* A new instance of contract id in the next slot, if this worker holds its keys: ENCLAVE_OK with
- * *keyed telling whether it was created, ENCLAVE_TOO_LARGE (the keys are here but
+ * *keyed telling whether it was created (then *out is it), ENCLAVE_TOO_LARGE (the keys are here but
  * max_contracts instances are hosted) or ENCLAVE_NOMEM. */
 static enum enclave_result host_open(struct enclave *e, const uint8_t id[32], uint32_t cluster,
-                                     const struct contract_code *code, bool *keyed)
+                                     const struct contract_code *code, bool *keyed,
+                                     struct contract_instance **out)
 {
 	struct contract_keys k;
 	uint8_t sign_pk[SIG_PK_LEN];
-	struct contract_instance *c;
+	struct contract_instance *c = NULL;
 	enum enclave_result r = ENCLAVE_OK;
 	*keyed = enclave_contract_keys(e, id, cluster, k.hpke_pk, k.hpke_sk, sign_pk, k.sign_sk);
 	if (*keyed)
@@ -342,45 +354,7 @@ static enum enclave_result host_open(struct enclave *e, const uint8_t id[32], ui
 	if (*keyed && r == ENCLAVE_OK)
 		memcpy(c->keys, &k, sizeof(k));
 	sodium_memzero(&k, sizeof(k));
-	return r;
-}
-
-static enum enclave_result on_deploy(struct enclave *e, const uint8_t *p, size_t n)
-{
-	struct dec d;
-	uint8_t id[32], deployer[32];
-	size_t len = 0;
-	dec_init(&d, p, n);
-	if (dec_u8(&d) != CONTRACTS_EV_DEPLOYED)
-		return ENCLAVE_OK; /* an event kind this build does not use */
-	dec_raw(&d, id, 32);
-	uint32_t cluster = dec_u32(&d);
-	dec_raw(&d, deployer, 32);
-	const uint8_t *name = dec_bytes(&d, &len, CONTRACTS_CODE_MAX);
-	char hid[17];
-	log_id(hid, id);
-	if (dec_finish(&d) != CODEC_OK) {
-		enclave_log(e, LOG_WARN, "contracts: a deploy event that does not decode");
-		return ENCLAVE_OK;
-	}
-	const struct contract_code *code = enclave_code_by_name(e, name, len);
-	if (!code) {
-		enclave_log(e, LOG_INFO,
-		            "contracts: %s uses code \"%.*s\" this worker lacks; skipped", hid,
-		            (int)len, (const char *)name);
-		return ENCLAVE_OK;
-	}
-	if (host_find(e->contracts, id))
-		return ENCLAVE_OK;
-	bool keyed;
-	enum enclave_result r = host_open(e, id, cluster, code, &keyed);
-	if (r == ENCLAVE_OK && keyed)
-		enclave_log(e, LOG_INFO, "contracts: hosting %s (code %s, cluster %u)", hid,
-		            code->name, cluster);
-	else if (r == ENCLAVE_OK) /* its keys may come later: keep its history */
-		r = enclave_backlog_deploy(e, id, cluster, code, false);
-	else if (r == ENCLAVE_TOO_LARGE)
-		r = enclave_backlog_deploy(e, id, cluster, code, true);
+	*out = c;
 	return r;
 }
 
@@ -423,7 +397,7 @@ static enum enclave_result run(struct enclave *e, struct contract_instance *c, s
                                handler_fn fn, void *arg, const char *what,
                                struct cmd_receipt *reply)
 {
-	struct contract_env env = {e, at, c, false, 0, NULL, reply};
+	struct contract_env env = {e, at, c, false, 0, NULL, reply, reply ? reply->sender : NULL};
 	enum contract_result cr = fn(&env, arg);
 	if (reply)
 		reply->result = (uint32_t)cr;
@@ -460,11 +434,70 @@ static enum contract_result do_message(struct contract_env *env, void *arg)
 	           : CONTRACT_BAD_REQUEST;
 }
 
+static enum contract_result do_deploy(struct contract_env *env, void *arg)
+{
+	const struct input *in = arg;
+	const struct contract_code *k = env->self->code;
+	return k->on_deploy ? k->on_deploy(env->self->state, env, &in->from, in->p, in->n)
+	                    : CONTRACT_OK;
+}
+
 static enum contract_result do_block(struct contract_env *env, void *arg)
 {
 	(void)arg;
 	env->self->code->on_block(env->self->state, env);
 	return CONTRACT_OK;
+}
+
+/* Runs the new instance's on_deploy with the deploy's arguments, at the block of the deploy. */
+static enum enclave_result start(struct enclave *e, struct contract_instance *c, struct clock at,
+                                 const uint8_t deployer[32], const uint8_t *args, size_t n)
+{
+	struct input in = {.from = {.kind = CONTRACT_FROM_ACCOUNT}, .p = args, .n = n};
+	memcpy(in.from.id, deployer, 32);
+	return run(e, c, at, do_deploy, &in, "deploy", NULL);
+}
+
+static enum enclave_result on_deploy(struct enclave *e, const uint8_t *p, size_t n)
+{
+	struct dec d;
+	uint8_t id[32], deployer[32];
+	size_t len = 0, args_len = 0;
+	dec_init(&d, p, n);
+	if (dec_u8(&d) != CONTRACTS_EV_DEPLOYED)
+		return ENCLAVE_OK; /* an event kind this build does not use */
+	dec_raw(&d, id, 32);
+	uint32_t cluster = dec_u32(&d);
+	dec_raw(&d, deployer, 32);
+	const uint8_t *name = dec_bytes(&d, &len, CONTRACTS_CODE_MAX);
+	const uint8_t *args = dec_bytes(&d, &args_len, CONTRACT_ARGS_MAX);
+	char hid[17];
+	log_id(hid, id);
+	if (dec_finish(&d) != CODEC_OK) {
+		enclave_log(e, LOG_WARN, "contracts: a deploy event that does not decode");
+		return ENCLAVE_OK;
+	}
+	const struct contract_code *code = enclave_code_by_name(e, name, len);
+	if (!code) {
+		enclave_log(e, LOG_INFO,
+		            "contracts: %s uses code \"%.*s\" this worker lacks; skipped", hid,
+		            (int)len, (const char *)name);
+		return ENCLAVE_OK;
+	}
+	if (host_find(e->contracts, id))
+		return ENCLAVE_OK;
+	bool keyed;
+	struct contract_instance *c = NULL;
+	enum enclave_result r = host_open(e, id, cluster, code, &keyed, &c);
+	if (r == ENCLAVE_OK && keyed) {
+		enclave_log(e, LOG_INFO, "contracts: hosting %s (code %s, cluster %u)", hid,
+		            code->name, cluster);
+		r = start(e, c, live(e), deployer, args, args_len);
+	} else if (r == ENCLAVE_OK || r == ENCLAVE_TOO_LARGE) { /* its keys may come later */
+		struct backlog_deploy dp = {id, cluster, code, deployer, args, args_len};
+		r = enclave_backlog_deploy(e, &dp, r == ENCLAVE_TOO_LARGE);
+	}
+	return r;
 }
 
 /* Keeps r as c's newest receipt, dropping the oldest beyond CONTRACT_RECEIPTS. */
@@ -602,11 +635,6 @@ static enum enclave_result host_input(struct enclave *e, struct contract_instanc
 	                          : on_contract_message(e, c, at, m);
 }
 
-static struct clock live(const struct enclave *e)
-{
-	return (struct clock){e->lc.height, e->lc.time_ms};
-}
-
 enum enclave_result enclave_contracts_on_message(struct enclave *e, const struct mq_message *m)
 {
 	if (m->topic_len == strlen(CONTRACTS_EVENT_TOPIC) &&
@@ -647,7 +675,8 @@ static enum enclave_result replay_deploy(struct enclave *e, const struct backlog
 	struct mq_origin o = {.kind = MQ_ORIGIN_CONTRACT};
 	memcpy(o.id, x->id, 32);
 	bool keyed = false;
-	enum enclave_result r = host_open(e, x->id, x->cluster, x->code, &keyed);
+	struct contract_instance *c = NULL;
+	enum enclave_result r = host_open(e, x->id, x->cluster, x->code, &keyed, &c);
 	assert(r != ENCLAVE_OK || keyed); /* keys_ready said so, and no key went since */
 	/* The table of origins has a slot for every instance (max_contracts + 8): a refusal here is
 	 * a broken invariant that only a restart can clear. */
@@ -659,6 +688,10 @@ static enum enclave_result replay_deploy(struct enclave *e, const struct backlog
 		enclave_log(e, LOG_INFO,
 		            "contracts: hosting %s (code %s, cluster %u), rebuilt from block %llu",
 		            hid, x->code->name, x->cluster, (unsigned long long)x->height);
+	/* The deploy entry's message is deployer ‖ args (enclave_backlog_deploy). */
+	if (r == ENCLAVE_OK)
+		r = start(e, c, (struct clock){x->height, x->time_ms}, x->msg, x->msg + 32,
+		          x->len - 32);
 	return r;
 }
 
@@ -770,7 +803,7 @@ enum contract_result enclave_contracts_query(const struct enclave *e,
 	/* The env is non-const for the SDK's sake; read_only makes every writing service abort and
 	 * contract_call reach only on_query, so nothing is written through these pointers. */
 	struct contract_env env = {
-	    (struct enclave *)e, live(e), (struct contract_instance *)c, true, 0, NULL, NULL};
+	    (struct enclave *)e, live(e), (struct contract_instance *)c, true, 0, NULL, NULL, NULL};
 	struct contract_origin from = {.kind = CONTRACT_FROM_ACCOUNT};
 	memcpy(from.id, account, 32);
 	return c->code->on_query(c->state, &env, &from, req, len, resp);

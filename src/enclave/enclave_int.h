@@ -162,19 +162,29 @@ struct backlog_item {
 	uint32_t cluster;         /* deploy */
 	const struct contract_code *code; /* deploy */
 	uint64_t acked;                   /* deploy: its egress sequences below it are on chain */
-	const uint8_t *msg;               /* input: the verified message (mq_message_encode) */
+	const uint8_t *msg; /* input: the verified message (mq_message_encode); deploy: deployer
+	                       [32] ‖ args */
 	size_t len;
 };
 
 /* false on allocation failure (enclave_backlog_free is still safe). */
 bool enclave_backlog_new(struct enclave *e);
 void enclave_backlog_free(struct enclave *e);
-/* A deploy, at the verified block, of contract id of `code` in `cluster` that is not hosted:
- * it waits with its later inputs until its keys come; lost: it can never be rebuilt here (it is
- * kept only so that queries and status can say so). A contract already known is ignored.
- * ENCLAVE_OK or ENCLAVE_NOMEM. */
-enum enclave_result enclave_backlog_deploy(struct enclave *e, const uint8_t id[32],
-                                           uint32_t cluster, const struct contract_code *code,
+/* A deploy as the contracts/event says it: contract id of `code` in `cluster`, by deployer, with
+ * the deploy's arguments (borrowed). */
+struct backlog_deploy {
+	const uint8_t *id;
+	uint32_t cluster;
+	const struct contract_code *code;
+	const uint8_t *deployer;
+	const uint8_t *args;
+	size_t args_len; /* <= CONTRACT_ARGS_MAX */
+};
+/* A deploy, at the verified block, of a contract that is not hosted: it waits with its later
+ * inputs until its keys come (the entry's message is deployer ‖ args, for on_deploy); lost: it
+ * can never be rebuilt here (it is kept only so that queries and status can say so). A contract
+ * already known is ignored. ENCLAVE_OK or ENCLAVE_NOMEM. */
+enum enclave_result enclave_backlog_deploy(struct enclave *e, const struct backlog_deploy *dp,
                                            bool lost);
 /* An input m (a command or contract message) of contract id, at the verified block: kept if
  * the contract waits here, else ignored. ENCLAVE_OK or ENCLAVE_NOMEM. */

@@ -301,6 +301,7 @@ enum enclave_result sys_on_contracts(struct enclave *e, const struct mq_message 
 	uint32_t cluster = dec_u32(&d);
 	dec_raw(&d, deployer, 32);
 	dec_bytes(&d, &n, CONTRACTS_CODE_MAX);
+	dec_bytes(&d, &n, CONTRACT_ARGS_MAX);
 	if (dec_finish(&d) != CODEC_OK || sys_contract_find(s, id))
 		return ENCLAVE_OK;
 	if (s->n_contracts == SYS_MAX_CONTRACTS) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/amount.h"
 #include "base/hex.h"
 #include "chain/contracts.h"
 #include "chain/feed.h"
@@ -378,13 +379,27 @@ static json_t *keys_json(const struct registry_keys *k)
 	                 "published_height", (json_int_t)k->height);
 }
 
-static json_t *contract_json(struct node *n, const struct contracts_info *c)
+/* A contract's JSON with its custody account and balance read through rd into *out (NULL when
+ * out of memory). Returns -1 when rd fails, else 0. */
+static int contract_json(struct node *n, const struct state_reader *rd,
+                         const struct contracts_info *c, json_t **out)
 {
-	return json_pack("{s:o, s:s, s:I, s:o, s:I, s:o}", "id", node_json_hex(c->id, 32), "code",
-	                 c->code, "cluster", (json_int_t)c->cluster, "deployer",
-	                 node_json_account(n, c->deployer), "deployed_height",
-	                 (json_int_t)c->deployed_height, "keys",
-	                 c->has_keys ? keys_json(&c->keys) : json_null());
+	uint8_t custody[32];
+	struct account a;
+	char pha[AMOUNT_STR_MAX];
+	*out = NULL;
+	contracts_custody_account(custody, c->id);
+	if (runtime_account_get(rd, custody, &a) < 0)
+		return -1;
+	*out = json_pack("{s:o, s:s, s:I, s:o, s:I, s:o, s:{s:o, s:o, s:s, s:o}}", "id",
+	                 node_json_hex(c->id, 32), "code", c->code, "cluster",
+	                 (json_int_t)c->cluster, "deployer", node_json_account(n, c->deployer),
+	                 "deployed_height", (json_int_t)c->deployed_height, "keys",
+	                 c->has_keys ? keys_json(&c->keys) : json_null(), "custody", "account",
+	                 node_json_hex(custody, 32), "address", node_json_account(n, custody),
+	                 "balance", amount_format_pha(pha, a.free), "balance_units",
+	                 node_json_u128(a.free));
+	return 0;
 }
 
 /* Appends records [offset, offset + limit) of a list read with count/at/get to arr. */
@@ -408,9 +423,9 @@ static int page_json(struct node *n, struct feed_read *fr, uint64_t offset, uint
 			j = worker_json(n, &w);
 		} else {
 			if (contracts_at(&fr->rd, (uint32_t)i, id) != 1 ||
-			    contracts_get(&fr->rd, id, &c) != 1)
+			    contracts_get(&fr->rd, id, &c) != 1 ||
+			    contract_json(n, &fr->rd, &c, &j) < 0)
 				return -1;
-			j = contract_json(n, &c);
 		}
 		if (json_array_append_new(arr, j) != 0)
 			return -1;
@@ -461,13 +476,16 @@ int node_m_contract_get(void *app, json_t *params, json_t **result, struct rpc_e
 	if (rpc_params_check(params, names, 1, err) || param_id(params, 0, "id", id, err) ||
 	    read_begin(n, &fr, err))
 		return -1;
+	json_t *j = NULL;
 	int r = contracts_get(&fr.rd, id, &c);
+	if (r == 1 && contract_json(n, &fr.rd, &c, &j) < 0)
+		r = -1;
 	bstore_abort(fr.rc.txn);
 	if (r < 0)
 		return storage_error(err);
 	if (r == 0)
 		return rpc_error_set(err, RPC_NOT_FOUND, "no contract with this id");
-	return done(result, contract_json(n, &c), err);
+	return done(result, j, err);
 }
 
 int node_m_contract_list(void *app, json_t *params, json_t **result, struct rpc_error *err)

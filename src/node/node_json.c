@@ -6,6 +6,7 @@
 
 #include "base/amount.h"
 #include "base/ss58.h"
+#include "chain/contracts.h"
 
 json_t *node_json_hex(const void *p, size_t n)
 {
@@ -63,20 +64,42 @@ json_t *node_json_commit(const struct node *n, const struct commit *c, const str
 	                 "signatures", sigs);
 }
 
-/* The call's arguments, decoded per call. Unknown calls show the payload as hex. */
+/* The arguments of calls whose payload is an account or contract [32] ‖ amount u128: the first
+ * field as an SS58 address (an account) or hex (a contract id). */
+static json_t *key_amount_args(const struct node *n, const struct tx *tx, const char *key,
+                               bool is_account)
+{
+	struct dec d;
+	uint8_t who[32];
+	char pha[AMOUNT_STR_MAX];
+	dec_init(&d, tx->payload, tx->payload_len);
+	dec_raw(&d, who, 32);
+	u128 amount = dec_u128(&d);
+	if (dec_finish(&d) != CODEC_OK)
+		return NULL;
+	return json_pack("{s:o, s:o, s:s}", key,
+	                 is_account ? node_json_account(n, who) : node_json_hex(who, 32), "amount",
+	                 node_json_u128(amount), "amount_pha", amount_format_pha(pha, amount));
+}
+
+/* The call's arguments, decoded per call. Unknown calls and payloads that do not decode show
+ * the payload as hex. */
 static json_t *call_args(const struct node *n, const struct tx *tx)
 {
-	if (tx->module == RUNTIME_MODULE_BALANCES && tx->function == BALANCES_FN_TRANSFER &&
-	    tx->payload_len == BALANCES_TRANSFER_PAYLOAD_LEN) {
-		struct dec d;
-		uint8_t dest[32];
-		dec_init(&d, tx->payload, tx->payload_len);
-		dec_raw(&d, dest, 32);
-		u128 amount = dec_u128(&d);
-		char pha[AMOUNT_STR_MAX];
-		return json_pack("{s:o, s:o, s:s}", "to", node_json_account(n, dest), "amount",
-		                 node_json_u128(amount), "amount_pha",
-		                 amount_format_pha(pha, amount));
+	static const struct {
+		uint8_t module, function;
+		const char *key; /* the name of the leading 32-byte field */
+		bool is_account;
+	} calls[] = {
+	    {RUNTIME_MODULE_BALANCES, BALANCES_FN_TRANSFER, "to", true},
+	    {RUNTIME_MODULE_CONTRACTS, CONTRACTS_FN_DEPOSIT, "contract", false},
+	};
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		if (tx->module != calls[i].module || tx->function != calls[i].function)
+			continue;
+		json_t *j = key_amount_args(n, tx, calls[i].key, calls[i].is_account);
+		if (j)
+			return j;
 	}
 	return json_pack("{s:o}", "payload", node_json_hex(tx->payload, tx->payload_len));
 }

@@ -184,6 +184,14 @@ static enum contract_result counter_command(void *state, struct contract_env *en
 	return r;
 }
 
+/* Deploy arguments are one request applied for the deployer (e.g. "add 7"); none is fine. */
+static enum contract_result counter_deploy(void *state, struct contract_env *env,
+                                           const struct contract_origin *from, const uint8_t *args,
+                                           size_t len)
+{
+	return len ? apply(state, env, from->id, args, len, NULL) : CONTRACT_OK;
+}
+
 static enum contract_result counter_message(void *state, struct contract_env *env,
                                             const struct contract_origin *from, const char *topic,
                                             const uint8_t *payload, size_t len)
@@ -288,6 +296,7 @@ const struct contract_code counter_code = {
     .name = COUNTER_CODE_NAME,
     .create = counter_create,
     .destroy = counter_destroy,
+    .on_deploy = counter_deploy,
     .on_command = counter_command,
     .on_message = counter_message,
     .on_call = counter_call,

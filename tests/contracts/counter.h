@@ -13,6 +13,8 @@
  *     "get messages" -> u64 (async messages applied)   "get roll" -> 8 bytes
  *     "peek <id hex>" -> u64: "get total" of contract <id> through a read-only sync call
  *
+ *   deploy arguments: one command request, applied for the deployer (none: nothing)
+ *
  * Results: CONTRACT_OK; CONTRACT_BAD_REQUEST (unknown request, bad number, overflow);
  * COUNTER_FULL (more than COUNTER_MAX_ACCOUNTS accounts); a callee's result for call/peek.
  * Every refusal leaves the state unchanged. Answers are u64 little-endian. A command's receipt

@@ -11,6 +11,7 @@
 #define TN_TESTS_CONTRACTS_HARNESS_H
 
 #include "crypto/envelope.h"
+#include "crypto/seal.h"
 #include "testplat.h"
 
 /* ---- the chain ---------------------------------------------------------------------------- */
@@ -158,6 +159,25 @@ static inline void harness_command(struct testplat_chain *c, struct testplat *rn
 		TESTPLAT_FAIL("command");
 	harness_seal_command(rng, c, pk, id, apk, nonce, cmd, ct);
 	harness_command_message(c, id, apk, nonce, ct, strlen(cmd) + HPKE_ENVELOPE_OVERHEAD);
+}
+
+/* harness_command for a binary command cmd[0..len) (at most 1024 bytes). */
+static inline void harness_command_bin(struct testplat_chain *c, struct testplat *rng,
+                                       const uint8_t pk[32], const uint8_t id[32], const char *who,
+                                       uint64_t nonce, const uint8_t *cmd, size_t len)
+{
+	uint8_t apk[32], ask[64], ct[1024 + HPKE_ENVELOPE_OVERHEAD];
+	struct env_command_ctx ctx;
+	if (!devkeys_keypair(who, apk, ask) || len > 1024)
+		TESTPLAT_FAIL("binary command");
+	memcpy(ctx.chain_id, c->chain_id, 32);
+	memcpy(ctx.contract_id, id, 32);
+	memcpy(ctx.sender, apk, 32);
+	ctx.nonce = nonce;
+	if (env_command_seal(HPKE_AEAD_CHACHA20POLY1305, pk, &ctx, cmd, len, testplat_random, rng,
+	                     ct) != ENV_OK)
+		TESTPLAT_FAIL("command seal");
+	harness_command_message(c, id, apk, nonce, ct, len + HPKE_ENVELOPE_OVERHEAD);
 }
 
 /* A query from dev account `who` (signed by its key) valid until `expiry`, for request
@@ -385,5 +405,39 @@ static inline uint64_t harness_ask(struct harness_world *w, const uint8_t pk[32]
 	return harness_ask_on(w, w->e, pk, id, who, req);
 }
 #endif
+
+/* ---- a contract's snapshot ------------------------------------------------------------------ */
+
+/* The snapshot (malloc'ed, *n bytes) of contract id of code `code` in the checkpoint of e, an
+ * enclave on platform p; NULL when it is not there. In the checkpoint plaintext each contract is
+ * id ‖ cluster u32 ‖ bytes(code) ‖ hpke sk [32] ‖ sign seed [32] ‖ bytes(snapshot) ‖ receipts
+ * (enclave_contracts.c encode_one): a test of a contract's snapshot follows that layout. */
+static inline uint8_t *harness_contract_snapshot(const struct testplat *p, struct enclave *e,
+                                                 const uint8_t id[32], const char *code, size_t *n)
+{
+	struct enc ck;
+	struct enclave_status st;
+	size_t pn = 0, cn = strlen(code), head = 32 + 4 + 1 + cn + 64;
+	enc_init(&ck, 1 << 28);
+	enclave_status(e, &st);
+	uint8_t *pt = NULL, *out = NULL;
+	if (cn >= 0x80 || enclave_checkpoint(e, &ck) != ENCLAVE_OK || !(pt = malloc(ck.len)) ||
+	    seal_unwrap(p->seal_key, st.chain_id, p->measurement, "checkpoint", ck.buf, ck.len, pt,
+	                &pn) != SEAL_OK)
+		TESTPLAT_FAIL("checkpoint");
+	enc_release(&ck);
+	for (size_t i = 0; i + head < pn && !out; i++) {
+		if (memcmp(pt + i, id, 32) != 0 || pt[i + 36] != cn ||
+		    memcmp(pt + i + 37, code, cn) != 0)
+			continue;
+		struct dec d;
+		dec_init(&d, pt + i + head, pn - i - head);
+		const uint8_t *s = dec_bytes(&d, n, pn);
+		if (s && (out = malloc(*n ? *n : 1)) != NULL)
+			memcpy(out, s, *n);
+	}
+	free(pt);
+	return out;
+}
 
 #endif

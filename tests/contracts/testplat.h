@@ -18,6 +18,7 @@
 
 #include "base/codec.h"
 #include "chain/contracts.h"
+#include "enclave/contract.h"
 #include "chain/feed.h"
 #include "chain/genesis.h"
 #include "chain/mq.h"
@@ -220,12 +221,14 @@ static inline void testplat_registry_event(struct testplat_chain *c, uint8_t kin
 	testplat_module_msg(c, "registry", REGISTRY_EVENT_TOPIC, p, n + 1);
 }
 
-/* A contracts.deploy of `code` by deployer in cluster; the contract id is written to id. */
-static inline void testplat_deploy(struct testplat_chain *c, const uint8_t deployer[32],
-                                   uint32_t cluster, const char *code, uint8_t salt, uint8_t id[32])
+/* A contracts.deploy of `code` by deployer in cluster with deploy arguments args[0..n); the
+ * contract id is written to id. */
+static inline void testplat_deploy_args(struct testplat_chain *c, const uint8_t deployer[32],
+                                        uint32_t cluster, const char *code, uint8_t salt,
+                                        const uint8_t *args, size_t n, uint8_t id[32])
 {
 	contracts_id(id, deployer, cluster, code, &salt, 1);
-	uint8_t ev[1 + 32 + 4 + 32 + 1 + CONTRACTS_CODE_MAX];
+	uint8_t ev[1 + 32 + 4 + 32 + 1 + CONTRACTS_CODE_MAX + 2 + CONTRACT_ARGS_MAX];
 	struct enc e;
 	enc_init_fixed(&e, ev, sizeof(ev));
 	enc_u8(&e, CONTRACTS_EV_DEPLOYED);
@@ -233,9 +236,17 @@ static inline void testplat_deploy(struct testplat_chain *c, const uint8_t deplo
 	enc_u32(&e, cluster);
 	enc_raw(&e, deployer, 32);
 	enc_bytes(&e, code, strlen(code));
+	enc_bytes(&e, args, n);
 	if (enc_finish(&e) != CODEC_OK)
 		TESTPLAT_FAIL("deploy event");
 	testplat_module_msg(c, "contracts", CONTRACTS_EVENT_TOPIC, ev, e.len);
+}
+
+/* testplat_deploy_args with no arguments. */
+static inline void testplat_deploy(struct testplat_chain *c, const uint8_t deployer[32],
+                                   uint32_t cluster, const char *code, uint8_t salt, uint8_t id[32])
+{
+	testplat_deploy_args(c, deployer, cluster, code, salt, NULL, 0, id);
 }
 
 /* mq's notice that it consumed m, with the consumer's result (0: applied). */

@@ -1,25 +1,33 @@
 /*
  * Contracts module: the contract id derivation (pinned to its definition), deploy and its
- * refusals, push_command's outbound message (topic, sender ‖ nonce ‖ ciphertext, module
- * sequence) and refusals, contract keys published by a gatekeeper, and a contract then sending
- * signed messages with its published key.
+ * refusals, deploy arguments (payload and event bytes) and the custody marker, push_command's
+ * outbound message (topic, sender ‖ nonce ‖ ciphertext, module sequence) and refusals, contract
+ * keys published by a gatekeeper, and a contract then sending signed messages with its published
+ * key.
  */
 #include "check.h"
 
 #include "base/hex.h"
 #include "chain/modfix.h"
 
-static enum tx_result deploy(struct mfx *f, int who, uint32_t cluster, const char *code,
-                             const char *salt)
+static enum tx_result deploy_args(struct mfx *f, int who, uint32_t cluster, const char *code,
+                                  const char *salt, const uint8_t *args, size_t args_len)
 {
 	struct enc e;
-	enc_init(&e, 256);
-	contracts_deploy_payload(&e, cluster, code, (const uint8_t *)salt, strlen(salt));
+	enc_init(&e, 4096);
+	contracts_deploy_payload(&e, cluster, code, (const uint8_t *)salt, strlen(salt), args,
+	                         args_len);
 	CHECK(enc_finish(&e) == CODEC_OK);
 	enum tx_result r =
 	    mfx_call(f, who, RUNTIME_MODULE_CONTRACTS, CONTRACTS_FN_DEPLOY, e.buf, e.len);
 	enc_release(&e);
 	return r;
+}
+
+static enum tx_result deploy(struct mfx *f, int who, uint32_t cluster, const char *code,
+                             const char *salt)
+{
+	return deploy_args(f, who, cluster, code, salt, NULL, 0);
 }
 
 static enum tx_result push_command(struct mfx *f, int who, const uint8_t id[32], const uint8_t *ct,
@@ -87,7 +95,7 @@ static void deploy_and_refusals(void)
 	CHECK(mfx_out_count(&f) == 1 && mfx_out_msg(&f, 0, &m));
 	CHECK(m.origin.kind == MQ_ORIGIN_MODULE && strcmp(m.origin.module, "contracts") == 0);
 	CHECK(mfx_topic_is(&m, CONTRACTS_EVENT_TOPIC) && m.payload[0] == CONTRACTS_EV_DEPLOYED);
-	CHECK(m.payload_len == 1 + 32 + 4 + 32 + 1 + 15 && memcmp(m.payload + 1, id, 32) == 0);
+	CHECK(m.payload_len == 1 + 32 + 4 + 32 + 1 + 15 + 1 && memcmp(m.payload + 1, id, 32) == 0);
 	/* the same deployment again; another salt or deployer is another contract */
 	CHECK(deploy(&f, BOB, 0, "builtin:counter", "") == TX_CALL_CONTRACT_EXISTS);
 	CHECK(deploy(&f, BOB, 0, "builtin:counter", "2") == TX_OK);
@@ -106,6 +114,73 @@ static void deploy_and_refusals(void)
 	CHECK(deploy(&f, BOB, 0, code, "") == TX_BAD_PAYLOAD);
 	code[CONTRACTS_CODE_MAX] = 0;
 	CHECK(deploy(&f, BOB, 0, code, "") == TX_OK);
+	mfx_release(&f);
+}
+
+/* Deploy arguments: carried byte for byte by the DEPLOYED event, not part of the id; the
+ * payload's exact layout, 0..CONTRACTS_ARGS_MAX bytes, and the custody marker of every deploy. */
+static void deploy_with_args(void)
+{
+	struct mfx f;
+	uint8_t args[CONTRACTS_ARGS_MAX + 1], id[32], custody[32], owner[32];
+	for (size_t i = 0; i < sizeof(args); i++)
+		args[i] = (uint8_t)(i * 7 + 1);
+	mfx_init(&f);
+	CHECK(mfx_sudo_u32(&f, REGISTRY_FN_CREATE_CLUSTER, 3) == TX_OK);
+	/* the payload: cluster u32 ‖ bytes(code) ‖ bytes(salt) ‖ bytes(args) */
+	uint8_t pl[64];
+	struct enc e;
+	enc_init_fixed(&e, pl, sizeof(pl));
+	contracts_deploy_payload(&e, 3, "assets", (const uint8_t *)"s", 1, args, 5);
+	CHECK(enc_finish(&e) == CODEC_OK);
+	static const uint8_t want_pl[] = {3,   0, 0,   0, 6, 'a', 's', 's', 'e', 't',
+	                                  's', 1, 's', 5, 1, 8,   15,  22,  29};
+	CHECK(e.len == sizeof(want_pl));
+	CHECK_EQ_MEM(pl, want_pl, sizeof(want_pl));
+	CHECK(deploy_args(&f, BOB, 3, "assets", "s", args, 5) == TX_OK);
+	contracts_id(id, f.acct[BOB].pk, 3, "assets", (const uint8_t *)"s", 1);
+	/* the event: 0x00 ‖ id ‖ cluster u32 ‖ deployer ‖ bytes(code) ‖ bytes(args) */
+	uint8_t want[1 + 32 + 4 + 32 + 1 + 6 + 1 + 5];
+	want[0] = CONTRACTS_EV_DEPLOYED;
+	memcpy(want + 1, id, 32);
+	memcpy(want + 33, "\x03\x00\x00\x00", 4);
+	memcpy(want + 37, f.acct[BOB].pk, 32);
+	want[69] = 6;
+	memcpy(want + 70, "assets", 6);
+	want[76] = 5;
+	memcpy(want + 77, args, 5);
+	struct mq_message m;
+	CHECK(mfx_out_count(&f) == 1 && mfx_out_msg(&f, 0, &m));
+	CHECK(mfx_topic_is(&m, CONTRACTS_EVENT_TOPIC) && m.payload_len == sizeof(want));
+	CHECK_EQ_MEM(m.payload, want, sizeof(want));
+	/* args are not part of the id: the same deployment with other args is the same contract */
+	CHECK(deploy_args(&f, BOB, 3, "assets", "s", args + 1, 5) == TX_CALL_CONTRACT_EXISTS);
+	/* the custody marker names the contract */
+	struct state_reader r = mfx_reader(&f);
+	contracts_custody_account(custody, id);
+	CHECK(contracts_custody_of(&r, custody, owner) == 1);
+	CHECK_EQ_MEM(owner, id, 32);
+	CHECK(contracts_custody_of(&r, id, owner) == 0);
+	CHECK(contracts_custody_of(&r, f.acct[BOB].pk, NULL) == 0);
+	/* the largest args pass, one byte more is malformed */
+	CHECK(deploy_args(&f, BOB, 3, "x", "", args, CONTRACTS_ARGS_MAX) == TX_OK);
+	CHECK(mfx_out_msg(&f, 0, &m) && m.payload_len == 1 + 32 + 4 + 32 + 2 + 2 + 1024);
+	CHECK_EQ_MEM(m.payload + m.payload_len - CONTRACTS_ARGS_MAX, args, CONTRACTS_ARGS_MAX);
+	CHECK(deploy_args(&f, BOB, 3, "y", "", args, CONTRACTS_ARGS_MAX + 1) == TX_BAD_PAYLOAD);
+	/* a payload without the args field is malformed, and so is one with bytes after it */
+	enc_init_fixed(&e, pl, sizeof(pl));
+	enc_u32(&e, 3);
+	enc_bytes(&e, "z", 1);
+	enc_bytes(&e, "", 0);
+	CHECK(enc_finish(&e) == CODEC_OK);
+	CHECK(mfx_call(&f, BOB, RUNTIME_MODULE_CONTRACTS, CONTRACTS_FN_DEPLOY, pl, e.len) ==
+	      TX_BAD_PAYLOAD);
+	pl[e.len] = 0;
+	pl[e.len + 1] = 0;
+	CHECK(mfx_call(&f, BOB, RUNTIME_MODULE_CONTRACTS, CONTRACTS_FN_DEPLOY, pl, e.len + 1) ==
+	      TX_OK);
+	CHECK(mfx_call(&f, BOB, RUNTIME_MODULE_CONTRACTS, CONTRACTS_FN_DEPLOY, pl, e.len + 2) ==
+	      TX_BAD_PAYLOAD);
 	mfx_release(&f);
 }
 
@@ -210,5 +285,5 @@ static void contract_keys_and_origin(void)
 	mfx_release(&f);
 }
 
-CHECK_MAIN(CASE(contract_id_definition), CASE(deploy_and_refusals), CASE(commands),
-           CASE(contract_keys_and_origin))
+CHECK_MAIN(CASE(contract_id_definition), CASE(deploy_and_refusals), CASE(deploy_with_args),
+           CASE(commands), CASE(contract_keys_and_origin))

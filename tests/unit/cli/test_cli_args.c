@@ -23,7 +23,7 @@
 
 static char tmpdir[] = "/tmp/tenebra-cli-test-XXXXXX";
 
-/* ---- running cli_main with captured stdout and stderr ---- */
+/* ---- running cli_main_codes with captured stdout and stderr ---- */
 
 static char out_buf[8192], err_buf[8192];
 
@@ -49,7 +49,7 @@ static int run(const char *first, ...)
 	FILE *fo = tmpfile(), *fe = tmpfile();
 	dup2(fileno(fo), 1);
 	dup2(fileno(fe), 2);
-	int rc = cli_main(argc, argv);
+	int rc = cli_main_codes(argc, argv, NULL, 0);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(save_out, 1);
@@ -177,6 +177,98 @@ static void transfer_rejects_bad_amounts(void)
 	CHECK(one_line_error("missing --from NAME"));
 	CHECK(run("transfer", "--from", "alice", "--to", "alice", "1", NULL) == CLI_EXIT_USAGE);
 	CHECK(one_line_error("cannot transfer from 'alice' to itself"));
+}
+
+/* The dark and token commands check their whole command line before any request (an unknown
+ * account, a bad symbol, a bad amount or timeout), so none of these needs a node. */
+static void wallet_commands_reject_bad_lines(void)
+{
+	static const struct {
+		int rc;
+		const char *argv[12];
+		const char *msg;
+	} bad[] = {
+	    {CLI_EXIT_USAGE, {"dark"}, "dark: unknown or missing subcommand ''"},
+	    {CLI_EXIT_USAGE, {"dark", "mint", "1"}, "unknown or missing subcommand 'mint'"},
+	    {CLI_EXIT_USAGE, {"dark", "deposit", "1"}, "missing --from NAME"},
+	    {CLI_EXIT_USAGE, {"dark", "deposit", "--from", "alice", "0"}, "invalid amount '0'"},
+	    {CLI_EXIT_USAGE, {"dark", "deposit", "--from", "alice", "-1"}, "invalid amount '-1'"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "transfer", "--from", "alice", "--to", "bob", "0.0000000000001"},
+	     "invalid amount '0.0000000000001'"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "withdraw", "--from", "alice", "340282366920938463463374607431768211456"},
+	     "invalid amount '340282366920938463463374607431768211456'"},
+	    {CLI_EXIT_USAGE, {"dark", "transfer", "--from", "alice", "1"}, "missing --to ACCOUNT"},
+	    {CLI_EXIT_FAIL,
+	     {"dark", "transfer", "--from", "alice", "--to", "zed", "1"},
+	     "unknown account 'zed'"},
+	    {CLI_EXIT_FAIL,
+	     {"dark", "withdraw", "--from", "alice", "--to", "5FakeAddress", "1"},
+	     "5FakeAddress"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "deposit", "--from", "alice", "1", "--timeout", "0"},
+	     "invalid timeout '0'"},
+	    {CLI_EXIT_USAGE, {"dark", "balance"}, "dark balance: missing argument"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "balance", "alice", "--from", "bob"},
+	     "unknown option '--from'"},
+	    {CLI_EXIT_USAGE, {"dark", "info", "extra"}, "unexpected argument 'extra'"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "info", "--contract", "xyz"},
+	     "the contract id must be 64 hex digits, got 'xyz'"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "issue", "--from", "alice", "--symbol", "gold", "--supply", "1"},
+	     "invalid symbol 'gold'"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "issue", "--from", "alice", "--symbol", "ABCDEFGHIJKLM", "--supply", "1"},
+	     "invalid symbol 'ABCDEFGHIJKLM'"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "issue", "--from", "alice", "--symbol", "GOLD", "--supply", "1.5"},
+	     "invalid supply '1.5'"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "issue", "--from", "alice", "--symbol", "GOLD", "--supply", "0",
+	      "--decimals", "2"},
+	     "invalid supply '0'"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "issue", "--from", "alice", "--symbol", "GOLD", "--supply", "1",
+	      "--decimals", "19"},
+	     "invalid --decimals '19'"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "issue", "--from", "alice", "--symbol", "GOLD"},
+	     "missing --supply N"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "transfer", "--from", "alice", "--symbol", "GOLD", "1"},
+	     "missing --to ACCOUNT"},
+	    {CLI_EXIT_USAGE, {"token", "burn", "--from", "alice", "1"}, "missing --symbol SYM"},
+	    {CLI_EXIT_USAGE, {"token", "destroy", "--symbol", "GOLD"}, "missing --from NAME"},
+	    {CLI_EXIT_USAGE, {"token", "list", "x"}, "unexpected argument 'x'"},
+	    {CLI_EXIT_USAGE,
+	     {"contract", "deploy", "assets", "--cluster", "0", "--from", "alice", "--args", "zz"},
+	     "--args must be hex"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *const *a = bad[i].argv;
+		CHECK(run("--keystore", tmpdir, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+		          a[8], a[9], a[10], a[11]) == bad[i].rc);
+		CHECK(one_line_error(bad[i].msg));
+		CHECK(out_buf[0] == '\0');
+	}
+	/* Past the command line, the first request names the unreachable node. */
+	CHECK(run("dark", "deposit", "--from", "alice", "1", "--rpc", "http://127.0.0.1:1", NULL) ==
+	      CLI_EXIT_FAIL);
+	CHECK(one_line_error("cannot reach node at http://127.0.0.1:1"));
+	CHECK(run("token", "burn", "--from", "alice", "--symbol", "GOLD", NULL) == CLI_EXIT_USAGE);
+	CHECK(
+	    one_line_error("token burn: missing argument (usage: tenebra token burn --from NAME "
+	                   "--symbol SYM AMOUNT [--contract ID] [--worker URL] [--timeout SECS])"));
+	CHECK(run("contract", "deploy", "assets", "--cluster", "0", "--salt", "s", "--args", "00",
+	          "--from", "alice", "--rpc", "http://127.0.0.1:1", NULL) == CLI_EXIT_FAIL);
+	CHECK(one_line_error("cannot reach node at http://127.0.0.1:1")); /* --salt once is fine */
+	CHECK(run("help", "dark", NULL) == CLI_EXIT_OK);
+	CHECK(strstr(out_buf, "usage: tenebra dark deposit --from NAME AMOUNT") != NULL);
+	CHECK(run("token", "--help", NULL) == CLI_EXIT_OK);
+	CHECK(strstr(out_buf, "issue --from NAME --symbol SYM --supply N") != NULL);
 }
 
 static void commands_reject_bad_arguments(void)
@@ -529,8 +621,9 @@ static void teardown(void)
 }
 
 CHECK_MAIN(CASE(setup), CASE(parse_accepts_options_anywhere), CASE(parse_rejects_bad_lines),
-           CASE(transfer_rejects_bad_amounts), CASE(commands_reject_bad_arguments),
-           CASE(help_and_version), CASE(unreachable_node_is_one_line),
-           CASE(resolves_dev_hex_and_ss58), CASE(rejects_bad_addresses),
-           CASE(resolves_keystore_keys), CASE(opens_signers), CASE(reads_passwords),
-           CASE(reads_passwords_from_a_tty), CASE(key_commands), CASE(teardown))
+           CASE(transfer_rejects_bad_amounts), CASE(wallet_commands_reject_bad_lines),
+           CASE(commands_reject_bad_arguments), CASE(help_and_version),
+           CASE(unreachable_node_is_one_line), CASE(resolves_dev_hex_and_ss58),
+           CASE(rejects_bad_addresses), CASE(resolves_keystore_keys), CASE(opens_signers),
+           CASE(reads_passwords), CASE(reads_passwords_from_a_tty), CASE(key_commands),
+           CASE(teardown))

@@ -11,7 +11,7 @@ struct signer {
 	uint8_t pk[32], sk[64];
 };
 
-static void contract_signer(struct signer *s, uint8_t tag)
+static void test_contract_signer(struct signer *s, uint8_t tag)
 {
 	uint8_t node[32] = {tag};
 	memset(s, 0, sizeof(*s));
@@ -44,8 +44,8 @@ static void sequences_increase_per_origin(void)
 	enc_release(&out);
 	CHECK(testplat_start(e, NULL, 0) == ENCLAVE_OK);
 	struct signer a, b;
-	contract_signer(&a, 0xa1);
-	contract_signer(&b, 0xb2);
+	test_contract_signer(&a, 0xa1);
+	test_contract_signer(&b, 0xb2);
 	const struct signer *order[] = {&a, &b, &a, &a, &b};
 	for (size_t i = 0; i < 5; i++)
 		CHECK(push(e, order[i], "contract/x/message", (uint8_t)i) == ENCLAVE_OK);
@@ -76,7 +76,7 @@ static void caps_and_bad_input_are_refused(void)
 	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
 	struct enclave *e = fix_started(&tp, 4, NULL);
 	struct signer a;
-	contract_signer(&a, 0xa1);
+	test_contract_signer(&a, 0xa1);
 	for (int i = 0; i < 4; i++)
 		CHECK(push(e, &a, "contract/x/message", 0) == ENCLAVE_OK);
 	CHECK(push(e, &a, "contract/x/message", 0) == ENCLAVE_TOO_LARGE);
@@ -111,7 +111,7 @@ static void caps_and_bad_input_are_refused(void)
 	int origins = 1;
 	for (; origins < 40 && r == ENCLAVE_OK; origins++) {
 		struct signer s;
-		contract_signer(&s, (uint8_t)origins);
+		test_contract_signer(&s, (uint8_t)origins);
 		r = push(e, &s, "t", 0);
 		if (r == ENCLAVE_OK) /* keep the queue from filling first */
 			sys_egress_drop_kind(e, MQ_ORIGIN_CONTRACT);
@@ -127,8 +127,8 @@ static void only_a_verified_acceptance_drops(void)
 	struct fix_chain c;
 	fix_chain_init(&c);
 	struct signer a, b;
-	contract_signer(&a, 0xa1);
-	contract_signer(&b, 0xb2);
+	test_contract_signer(&a, 0xa1);
+	test_contract_signer(&b, 0xb2);
 	for (int i = 0; i < 3; i++)
 		CHECK(push(e, &a, "contract/x/message", (uint8_t)i) == ENCLAVE_OK);
 	CHECK(push(e, &b, "contract/x/message", 9) == ENCLAVE_OK);
@@ -183,7 +183,7 @@ static void checkpoints_keep_the_queue_and_sequences(void)
 	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
 	struct enclave *e = fix_started(&tp, 16, NULL);
 	struct signer a;
-	contract_signer(&a, 0xa1);
+	test_contract_signer(&a, 0xa1);
 	struct mq_origin me = {.kind = MQ_ORIGIN_WORKER};
 	memcpy(me.id, e->identity, 32);
 	CHECK(push(e, &a, "contract/x/message", 1) == ENCLAVE_OK);
@@ -231,7 +231,7 @@ static void a_consumed_notice_drops_refused_or_not(void)
 	struct fix_chain c;
 	fix_chain_init(&c);
 	struct signer a;
-	contract_signer(&a, 0xa1);
+	test_contract_signer(&a, 0xa1);
 	for (int i = 0; i < 3; i++)
 		CHECK(push(e, &a, "^bank/withdraw", (uint8_t)i) == ENCLAVE_OK);
 	uint8_t b[256];
@@ -270,7 +270,7 @@ static void pushes_below_the_acked_mark_are_not_queued(void)
 	struct testplat tp = {.measurement = {1}, .seal_key = {2}};
 	struct enclave *e = fix_started(&tp, 16, NULL);
 	struct signer a;
-	contract_signer(&a, 0xa1);
+	test_contract_signer(&a, 0xa1);
 	CHECK(sys_egress_acked(e, &a.o, 2) == ENCLAVE_OK);
 	CHECK(sys_egress_acked(e, &a.o, 1) == ENCLAVE_OK); /* never lowered */
 	for (int i = 0; i < 3; i++)

@@ -37,12 +37,20 @@ static void block_all(struct harness_world *w, struct enclave **es, size_t n)
 	CHECK(testplat_block(&w->chain, es, n) == ENCLAVE_OK);
 }
 
-/* Queues alice's deploy of a counter in cluster (salt): the contract's id. */
-static void deploy(struct harness_world *w, uint32_t cluster, uint8_t salt, uint8_t id[32])
+/* Queues alice's deploy of a counter in cluster (salt) with deploy arguments args (a counter
+ * request applied for alice, or ""): the contract's id. */
+static void deploy_args(struct harness_world *w, uint32_t cluster, uint8_t salt, const char *args,
+                        uint8_t id[32])
 {
 	uint8_t alice[32], sk[64];
 	CHECK(devkeys_keypair("alice", alice, sk));
-	testplat_deploy(&w->chain, alice, cluster, COUNTER_CODE_NAME, salt, id);
+	testplat_deploy_args(&w->chain, alice, cluster, COUNTER_CODE_NAME, salt,
+	                     (const uint8_t *)args, strlen(args), id);
+}
+
+static void deploy(struct harness_world *w, uint32_t cluster, uint8_t salt, uint8_t id[32])
+{
+	deploy_args(w, cluster, salt, "", id);
 }
 
 static void hex32(char out[65], const uint8_t id[32])
@@ -126,7 +134,7 @@ static void a_late_worker_rebuilds_the_cluster_state(void)
 	struct late_world t;
 	late_init(&t, harness_config(1 << 20));
 	uint8_t a[32], b[32], apk[32], aspk[32], bpk[32], bspk[32];
-	deploy(&t.w, 0, 1, a);
+	deploy_args(&t.w, 0, 1, "add 9", a); /* the late worker replays the arguments too */
 	deploy(&t.w, 0, 2, b);
 	block_all(&t.w, t.both, 2);
 	harness_contract_keys(t.w.e, a, apk, aspk);
@@ -184,6 +192,7 @@ static void a_late_worker_rebuilds_the_cluster_state(void)
 	}
 	CHECK(harness_ask_on(&t.w, t.late, bpk, b, "alice", "get total") == 3 + 4);
 	CHECK(harness_ask_on(&t.w, t.late, apk, a, "bob", "get mine") == 2);
+	CHECK(harness_ask_on(&t.w, t.late, apk, a, "alice", "get mine") == 9 + 5 + 1);
 
 	/* Egress: A's sequence 0 is on chain and not queued again; sequence 1 is pending on the
 	 * gatekeeper and queued here byte for byte. */
@@ -334,8 +343,9 @@ static void the_byte_cap_holds(void)
 	deploy(&t.w, 0, 1, a);
 	block_all(&t.w, t.both, 2);
 	harness_contract_keys(t.w.e, a, apk, aspk);
+	/* The deploy (its message: the deployer's 32 bytes, no args) and a tick. */
 	CHECK(status_of(t.late).backlog_msgs == 2 &&
-	      status_of(t.late).backlog_bytes == 2 * ENCLAVE_BACKLOG_ENTRY_COST);
+	      status_of(t.late).backlog_bytes == 2 * ENCLAVE_BACKLOG_ENTRY_COST + 32);
 	char big[200];
 	memset(big, '1', sizeof(big) - 1);
 	memcpy(big, "add ", 4);

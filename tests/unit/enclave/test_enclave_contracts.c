@@ -52,6 +52,30 @@ static void an_encrypted_command_changes_the_contract_state(void)
 	harness_world_release(&w);
 }
 
+/* Deploy arguments reach on_deploy once, as the deployer's; malformed ones are refused there and
+ * leave the instance as create made it (still deployed, still usable). */
+static void deploy_arguments_reach_the_contract(void)
+{
+	struct harness_world w;
+	world_init(&w);
+	uint8_t alice[32], sk[64], ids[2][32], pk[32], spk[32];
+	CHECK(devkeys_keypair("alice", alice, sk));
+	testplat_deploy_args(&w.chain, alice, 0, COUNTER_CODE_NAME, 1, (const uint8_t *)"add 7", 5,
+	                     ids[0]);
+	testplat_deploy_args(&w.chain, alice, 0, COUNTER_CODE_NAME, 2, (const uint8_t *)"junk", 4,
+	                     ids[1]);
+	harness_world_block(&w);
+	harness_contract_keys(w.e, ids[0], pk, spk);
+	CHECK(harness_ask(&w, pk, ids[0], "alice", "get mine") == 7);
+	CHECK(harness_ask(&w, pk, ids[0], "bob", "get total") == 7);
+	harness_contract_keys(w.e, ids[1], pk, spk);
+	CHECK(harness_ask(&w, pk, ids[1], "alice", "get total") == 0);
+	harness_command(&w.chain, &w.plat, pk, ids[1], "alice", 1, "add 2");
+	harness_world_block(&w);
+	CHECK(harness_ask(&w, pk, ids[1], "alice", "get mine") == 2);
+	harness_world_release(&w);
+}
+
 /* A ciphertext is bound to its tx: replayed under another nonce or sender, or with one bit
  * changed anywhere, it does not open and nothing changes. */
 static void replayed_and_tampered_commands_are_refused(void)
@@ -136,6 +160,7 @@ static void unknown_code_and_other_clusters_are_skipped(void)
 	enc_u32(&e, 0);
 	enc_raw(&e, alice, 32);
 	enc_bytes(&e, COUNTER_CODE_NAME, strlen(COUNTER_CODE_NAME));
+	enc_bytes(&e, NULL, 0);
 	struct mq_message m = {.origin = {.kind = MQ_ORIGIN_CONTRACT},
 	                       .topic = (const uint8_t *)CONTRACTS_EVENT_TOPIC,
 	                       .topic_len = strlen(CONTRACTS_EVENT_TOPIC),
@@ -423,7 +448,8 @@ static void receipts_tell_the_sender_what_happened(void)
 	harness_world_release(&w);
 }
 
-CHECK_MAIN(CASE(an_encrypted_command_changes_the_contract_state),
+CHECK_MAIN(CASE(deploy_arguments_reach_the_contract),
+           CASE(an_encrypted_command_changes_the_contract_state),
            CASE(replayed_and_tampered_commands_are_refused),
            CASE(unknown_code_and_other_clusters_are_skipped),
            CASE(sync_calls_and_async_messages_between_instances),
