@@ -27,6 +27,7 @@
 #include "base/hex.h"
 #include "contracts/assets/assets.h"
 #include "contracts/balances/balances.h"
+#include "contracts/kit/kit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,20 +50,6 @@ static struct fz {
 	uint8_t acct[NA][32];
 	uint64_t nonce, runs;
 } * fz;
-
-static void put128(uint8_t *p, u128 v)
-{
-	struct enc e;
-	enc_init_fixed(&e, p, 16);
-	enc_u128(&e, v);
-}
-
-static u128 get128(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 16);
-	return dec_u128(&d);
-}
 
 static void fz_topic(char topic[CONTRACT_TOPIC_MAX], const uint8_t id[32])
 {
@@ -99,7 +86,7 @@ static void fz_init(void)
 	fz_topic(topic, fz->bal);
 	for (int a = 0; a < NA; a++) {
 		memcpy(p + 1, fz->acct[a], 32);
-		put128(p + 33, (u128)1000000);
+		kit_put_u128(p + 33, (u128)1000000);
 		testplat_module_msg(&fz->w.chain, "contracts", topic, p, sizeof(p));
 	}
 	harness_world_block(&fz->w);
@@ -127,16 +114,16 @@ static void op_command(uint8_t kind, const uint8_t *p)
 		memcpy(c + 1, sym, sl);
 	if (kind == ASSETS_CMD_ISSUE) {
 		c[13] = p[5] % 20;
-		put128(c + 14, amount);
+		kit_put_u128(c + 14, amount);
 		c[30] = (p[5] >> 5) & 1;
 	} else if (kind == ASSETS_CMD_TRANSFER) {
 		memcpy(c + 13, dest, 32);
-		put128(c + 45, amount);
+		kit_put_u128(c + 45, amount);
 	} else if (kind == ASSETS_CMD_BURN) {
-		put128(c + 13, amount);
+		kit_put_u128(c + 13, amount);
 	} else if (kind == ASSETS_CMD_COLLECT) {
 		memcpy(c + 1, dest, 32);
-		put128(c + 33, amount);
+		kit_put_u128(c + 33, amount);
 	}
 	harness_command_bin(&fz->w.chain, &fz->w.plat, fz->ast_pk, fz->ast, devkeys_names[who],
 	                    fz->nonce++, c, sizeof(c));
@@ -272,7 +259,7 @@ static void fz_conserved(void)
 		const uint8_t *oe = NULL;
 		for (size_t j = 0; j <= i; j++)
 			oe = dec_view(&od, 12 + 1 + 32 + 1 + 16);
-		if (!oe || memcmp(oe, e, 46) != 0 || get128(oe + 46) != fz_held(e, hold, lens))
+		if (!oe || memcmp(oe, e, 46) != 0 || kit_get_u128(oe + 46) != fz_held(e, hold, lens))
 			FZ_FAIL("supply != sum of holdings");
 	}
 	if (dec_finish(&d) != CODEC_OK)

@@ -207,8 +207,8 @@ static int withdraw_report(struct cli_wallet *w, const struct cli_wallet_sent *s
 		cli_kv("released", "%s to %s (public)", pha_text(text, wd->amount), to->address);
 	}
 	if (!released)
-		r = cli_fail("dark withdraw refused by the chain: %s (the amount is back in your "
-		             "dark balance)",
+		r = cli_fail("dark withdraw refused by the chain: %s (refunded: the amount is back "
+		             "in your dark balance)",
 		             tx_strerror((enum tx_result)wd->result));
 	return r;
 }

@@ -534,7 +534,8 @@ TEST_BIN = os.path.join(BUILD, "tenebra-test") if BUILD else None
 class Worker:
     """A `tenebra-test worker` process on a node (or any URL) with its own data dir and port."""
 
-    def __init__(self, node_url, data_dir, operator="bob", extra=None, port=None):
+    def __init__(self, node_url, data_dir, operator="bob", extra=None, port=None, bin=None):
+        self.bin = bin or TEST_BIN  # tenebra-test (the counter contract too) unless told
         self.node_url = node_url
         self.data_dir = data_dir
         self.operator = operator
@@ -546,7 +547,7 @@ class Worker:
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        argv = [TEST_BIN, "worker", "--node", self.node_url, "--data", self.data_dir,
+        argv = [self.bin, "worker", "--node", self.node_url, "--data", self.data_dir,
                 "--listen", f"127.0.0.1:{self.port}", "--operator", self.operator] + self.extra
         self.started_at = time.time()
         self.proc = spawn(argv, stdout=self.log, stderr=subprocess.STDOUT)
@@ -597,3 +598,432 @@ class Worker:
 
     def kill(self):
         self.stop(signal.SIGKILL)
+
+
+# ---- tenebra dev with its worker, the CLI in --json, scanning public data (issue 5) ---------
+
+def test_seed():
+    """The run's random seed: TENEBRA_TEST_SEED replays one; printed so a failure can be."""
+    s = os.environ.get("TENEBRA_TEST_SEED")
+    seed = int(s, 0) if s else int.from_bytes(os.urandom(4), "little")
+    print(f"random seed = {seed} (set TENEBRA_TEST_SEED to replay)", flush=True)
+    return seed
+
+
+class CliResult:
+    """One CLI run: exit code, stdout parsed as JSON (None if it is not), stdout, stderr."""
+
+    def __init__(self, argv, code, stdout, stderr):
+        self.argv = argv
+        self.code = code
+        self.stdout = stdout
+        self.err = stderr.strip()
+        try:
+            self.out = json.loads(stdout) if stdout.strip() else None
+        except json.JSONDecodeError:
+            self.out = None
+
+    @property
+    def ok(self):
+        return self.code == 0 and self.out is not None
+
+    def __repr__(self):
+        return (f"`tenebra {' '.join(self.argv)}` -> exit {self.code}, stderr "
+                f"{self.err[-300:]!r}, stdout {self.stdout.strip()[-300:]!r}")
+
+
+class Dev(Node):
+    """`tenebra dev` with its in-process worker: a fresh home (TENEBRA_HOME: the data dir and a
+    keystore for extra keys, all with one password), the node and the worker on free ports."""
+
+    PASSWORD = "dark wallet test"
+
+    def __init__(self, block_time=200, home=None):
+        self.home = home or tempfile.mkdtemp(prefix="tn-dev-")
+        super().__init__(data_dir=os.path.join(self.home, "dev"), block_time=block_time,
+                         cmd="dev", env={"TENEBRA_HOME": self.home})
+        self.tmp = self.home
+        self.worker_port = free_port_block(1, avoid=(self.port,))
+        self.worker_url = None
+
+    def argv(self):
+        return super().argv() + ["--worker", f"127.0.0.1:{self.worker_port}"]
+
+    def start(self, timeout=60):
+        """Starts dev and waits until its worker answers /status."""
+        try:
+            self.log_offset = os.path.getsize(self.log_path)
+        except OSError:
+            self.log_offset = 0
+        super().start(timeout)
+        self.worker_url = f"http://127.0.0.1:{self.worker_port}"
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.worker_status() is not None:
+                return self
+            if "dev worker:" in self.log_since_start():
+                raise RuntimeError("dev's worker did not start: " + self.tail())
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dev exited with {self.proc.returncode}: {self.tail()}")
+            time.sleep(0.05)
+        raise RuntimeError("dev's worker does not answer: " + self.tail())
+
+    def log_since_start(self):
+        """What dev logged since the last start."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_offset)
+            return f.read().decode(errors="replace")
+
+    def cleanup(self):
+        """Stops dev; keeps the home (and shows the log's end) after a failure."""
+        broken = failures or sys.exc_info()[0] is not None
+        self.stop()
+        if broken:
+            print(f"--- dev log {self.log_path}:\n{self.tail(30)}\nkept {self.home}", flush=True)
+        else:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    def worker_status(self):
+        try:
+            with urllib.request.urlopen(self.worker_url + "/status", timeout=5) as r:
+                return json.loads(r.read())
+        except (urllib.error.URLError, ConnectionError, OSError, ValueError):
+            return None
+
+    def tn(self, *args, timeout=240):
+        """Runs `tenebra --rpc URL --json ARGS` with dev's home and the keystore password."""
+        argv = ["--rpc", self.url, "--json"] + [str(a) for a in args]
+        env = dict(os.environ, TENEBRA_HOME=self.home, TENEBRA_PASSWORD=self.PASSWORD)
+        p = subprocess.run([BIN] + argv, capture_output=True, text=True, env=env,
+                           timeout=timeout)
+        return CliResult(argv[3:], p.returncode, p.stdout, p.stderr)
+
+    def with_worker(self, group, *args):
+        """`tenebra dark|token|contract ...` through dev's worker."""
+        return self.tn(group, *args, "--worker", self.worker_url)
+
+    def dark(self, *args):
+        return self.with_worker("dark", *args)
+
+    def token(self, *args):
+        return self.with_worker("token", *args)
+
+    def wait_contracts(self, codes=("balances", "assets"), timeout=120):
+        """{code: contract_get object} once dev has deployed each code and its key is published
+        (the first such contract of each code), or None after timeout."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = {}
+            for c in self.rpc("contract_list", 0, 1000)["contracts"]:
+                if c["code"] in codes and c["code"] not in found and c.get("keys"):
+                    found[c["code"]] = c
+            if len(found) == len(codes):
+                return found
+            time.sleep(0.2)
+        return None
+
+    def new_key(self, name):
+        """A keystore key (password PASSWORD): {"name","address","public_key",...}."""
+        r = self.tn("key", "new", name)
+        if not r.ok:
+            raise RuntimeError(f"key new {name}: {r}")
+        return r.out
+
+    def account(self, who):
+        """account_get of an address, hex key or dev name."""
+        if who in DEV:
+            who = dev_address(who)
+        return self.rpc("account_get", who)
+
+    def fees_paid(self, address, after, upto):
+        """Sum of the fees of address's txs in blocks after..upto, and how many there were."""
+        total, n = 0, 0
+        for h in range(after + 1, upto + 1):
+            for tx in self.rpc("block_get", h)["txs"]:
+                if tx["sender"] == address:
+                    total += int(tx["fee"])
+                    n += 1
+        return total, n
+
+
+# SS58 (prefix 30, as the chain's addresses) and the dev accounts' keys, without the node.
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+SS58_PREFIX = 30
+
+
+def _b58encode(b):
+    n = int.from_bytes(b, "big")
+    out = ""
+    while n:
+        n, r = divmod(n, 58)
+        out = _B58[r] + out
+    return "1" * (len(b) - len(b.lstrip(b"\0"))) + out
+
+
+def _b58decode(s):
+    n = 0
+    for ch in s:
+        n = n * 58 + _B58.index(ch)
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return b"\0" * (len(s) - len(s.lstrip("1"))) + body
+
+
+def _ss58_checksum(data):
+    import hashlib
+    return hashlib.blake2b(b"SS58PRE" + data, digest_size=64).digest()[:2]
+
+
+def ss58_encode(pk, prefix=SS58_PREFIX):
+    data = bytes([prefix]) + bytes(pk)
+    return _b58encode(data + _ss58_checksum(data))
+
+
+def ss58_decode(addr, prefix=SS58_PREFIX):
+    """The 32-byte key of an address; ValueError on a bad prefix, length or checksum."""
+    raw = _b58decode(addr)
+    if len(raw) != 35 or raw[0] != prefix or _ss58_checksum(raw[:33]) != raw[33:]:
+        raise ValueError("not an SS58 address: " + addr)
+    return raw[1:33]
+
+
+_dev_pks = {}
+
+
+def dev_pubkey(name):
+    """A dev account's public key (`tenebra key show NAME`)."""
+    if name not in _dev_pks:
+        env = dict(os.environ, TENEBRA_HOME="/nonexistent")  # dev names, never a keystore
+        out = subprocess.run([BIN, "--json", "key", "show", name], capture_output=True,
+                             text=True, check=True, env=env, timeout=30).stdout
+        _dev_pks[name] = bytes.fromhex(json.loads(out)["public_key"])
+    return _dev_pks[name]
+
+
+def dev_address(name):
+    return ss58_encode(dev_pubkey(name))
+
+
+def u128_le(v):
+    return int(v).to_bytes(16, "little")
+
+
+def pha_text(units):
+    """Units as decimal PHA text with trailing zeros trimmed ("12.5", "3")."""
+    whole, frac = divmod(int(units), PHA)
+    return f"{whole}.{frac:012d}".rstrip("0").rstrip(".") if frac else str(whole)
+
+
+# ---- scanning everything public for secrets --------------------------------------------------
+
+def account_needles(label, pk):
+    """The forms an account key takes in public data: raw bytes, hex in both cases, SS58."""
+    pk = bytes(pk)
+    return {f"{label} raw": pk, f"{label} hex": pk.hex().encode(),
+            f"{label} HEX": pk.hex().upper().encode(), f"{label} ss58": ss58_encode(pk).encode()}
+
+
+def amount_needles(label, units, decimals=12):
+    """The forms an amount takes: u128 little-endian (whole, and its significant bytes when they
+    are distinctive), as hex in both cases, decimal units, and decimal text with decimals."""
+    le = u128_le(units)
+    forms = {f"{label} u128": le}
+    sig = le.rstrip(b"\0")
+    if len(sig) >= 5:
+        forms[f"{label} le-bytes"] = sig
+    for k, v in list(forms.items()):
+        forms[k + " hex"] = v.hex().encode()
+        forms[k + " HEX"] = v.hex().upper().encode()
+    forms[f"{label} units"] = str(int(units)).encode()
+    whole, frac = divmod(int(units), 10 ** decimals)
+    text = f"{whole}.{frac:0{decimals}d}".rstrip("0").rstrip(".") if frac else str(whole)
+    forms[f"{label} text"] = text.encode()
+    return forms
+
+
+def _http_get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.read()
+    except urllib.error.HTTPError as e:
+        return e.read()
+    except (urllib.error.URLError, ConnectionError, OSError) as e:
+        return f"unreachable: {e}".encode()
+
+
+def _post_raw(url, body, ctype="application/octet-stream"):
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.read()
+    except urllib.error.HTTPError as e:
+        return e.read()
+
+
+def public_blobs(node, worker_url=None, txids=(), accounts=(), files=(), dirs=()):
+    """Everything an outsider (or the node's and worker's operator) sees: every block (JSON, with
+    its txs decoded and raw), every feed (header, commit and the outbound messages and events, as
+    the binary POST /feeds and as chain_feed JSON), the answers of the read-only RPCs, the worker's
+    status, the named files (logs) and every file under dirs (the data directories). Returns
+    [(name, bytes)]."""
+    blobs = []
+
+    def rpc(method, *params):
+        try:
+            res = node.rpc(method, *params)
+        except RpcError as e:
+            res = {"error": e.message}
+        blobs.append((f"{method}{list(params)}", json.dumps(res).encode()))
+        return res
+
+    head = rpc("chain_info")["height"]
+    for h in range(1, head + 1):
+        for tx in rpc("block_get", h)["txs"]:
+            rpc("tx_get", tx["txid"])
+            rpc("tx_status", tx["txid"])
+    for start in range(1, head + 1, 64):
+        blobs.append((f"POST /feeds {start}",
+                      _post_raw(node.url + "/feeds", struct.pack("<QH", start, 64))))
+        rpc("chain_feed", start, 64)
+    for txid in txids:
+        rpc("tx_status", txid)
+        rpc("tx_get", txid)
+    for a in accounts:
+        rpc("account_get", a, True)
+    for method in ("chain_genesis", "mempool_status", "net_info", "evidence_reported",
+                   "registry_policy"):
+        rpc(method)
+    rpc("registry_info", 0)
+    workers = rpc("worker_list", 0, 1000)
+    for w in workers.get("workers", []):
+        rpc("worker_get", w["identity"])
+        rpc("mq_sequence", "worker:" + w["identity"])
+        rpc("mq_sequence", "gatekeeper:" + w["identity"])
+    for c in rpc("contract_list", 0, 1000).get("contracts", []):
+        rpc("contract_get", c["id"])
+        rpc("mq_sequence", "contract:" + c["id"])
+        if c.get("custody"):
+            rpc("account_get", c["custody"]["address"], True)
+    for origin in ("cluster:0", "module:contracts", "module:balances"):
+        rpc("mq_sequence", origin)
+    for path in ("/health", "/metrics"):
+        blobs.append((path, _http_get(node.url + path)))
+    if worker_url:
+        blobs.append(("worker /status", _http_get(worker_url + "/status")))
+        blobs.append(("worker /health", _http_get(worker_url + "/health")))
+        blobs.append(("worker worker_status", _post_raw(
+            worker_url + "/", json.dumps({"jsonrpc": "2.0", "id": 1, "method": "worker_status",
+                                          "params": []}).encode(), "application/json")))
+    paths = list(files)
+    for d in dirs:
+        for root, _, names in os.walk(d):
+            paths += [os.path.join(root, n) for n in names]
+    for p in paths:
+        try:
+            with open(p, "rb") as f:
+                blobs.append((p, f.read()))
+        except OSError:
+            pass
+    return blobs
+
+
+def scan(blobs, needles):
+    """[(blob name, needle name)] for every needle found in a blob."""
+    return [(name, label) for name, data in blobs for label, needle in needles.items()
+            if needle in data]
+
+
+# ---- the chain's message queue seen from outside: outbound lists and mq.push txs ------------
+
+MQ_ORIGINS = {0: "worker", 1: "contract", 2: "gatekeeper", 3: "cluster", 4: "module"}
+FEED_HEADER_LEN = 1 + 8 + 8 + 9 * 32  # chain/block.h HEADER_LEN
+
+
+def _bytes_field(b, i):
+    n, i = uleb_decode(b, i)
+    if i + n > len(b):
+        raise ValueError("a length runs past the end")
+    return b[i:i + n], i + n
+
+
+def mq_message_read(b, i=0):
+    """Decodes one message at b[i] (chain/mq.h: origin ‖ bytes(topic) ‖ bytes(payload) ‖
+    sequence u64); returns ({"origin": kind name, "id": hex | cluster int | module name,
+    "topic": str, "payload": bytes, "sequence": int}, index after it)."""
+    kind = MQ_ORIGINS.get(b[i])
+    if kind is None:
+        raise ValueError(f"bad origin kind {b[i]}")
+    i += 1
+    if kind == "cluster":
+        oid, i = struct.unpack_from("<I", b, i)[0], i + 4
+    elif kind == "module":
+        name, i = _bytes_field(b, i)
+        oid = name.decode()
+    else:
+        oid, i = b[i:i + 32].hex(), i + 32
+    topic, i = _bytes_field(b, i)
+    payload, i = _bytes_field(b, i)
+    seq = struct.unpack_from("<Q", b, i)[0]
+    return {"origin": kind, "id": oid, "topic": topic.decode(), "payload": payload,
+            "sequence": seq}, i + 8
+
+
+def feed_messages(feed):
+    """The outbound messages of one block feed (docs/protocol/worker.md "Block feed": header ‖
+    bytes(commit) ‖ has_next_set bool ‖ [bytes(next set)] ‖ uleb n ‖ n × bytes(message))."""
+    _, i = _bytes_field(feed, FEED_HEADER_LEN)
+    has_next, i = feed[i], i + 1
+    if has_next:
+        _, i = _bytes_field(feed, i)
+    n, i = uleb_decode(feed, i)
+    out = []
+    for _ in range(n):
+        raw, i = _bytes_field(feed, i)
+        msg, end = mq_message_read(raw)
+        if end != len(raw):
+            raise ValueError("bytes after a message")
+        out.append(msg)
+    if i != len(feed):
+        raise ValueError("bytes after the feed's messages")
+    return out
+
+
+def outbound_messages(node, first, last):
+    """[(height, message)] of the blocks first..last, from the node's binary POST /feeds."""
+    found = []
+    h = first
+    while h <= last:
+        answer = _post_raw(node.url + "/feeds", struct.pack("<QH", h, min(64, last - h + 1)))
+        _, feeds = feed_batch_parse(answer)
+        if not feeds:
+            break
+        for f in feeds:
+            found += [(h, m) for m in feed_messages(f)]
+            h += 1
+    return found
+
+
+def mq_push_messages(payload):
+    """The signed messages an mq.push payload carries (uleb n ‖ n × (message ‖ signature [64])):
+    [(message, signature bytes)]."""
+    n, i = uleb_decode(payload, 0)
+    out = []
+    for _ in range(n):
+        msg, i = mq_message_read(payload, i)
+        out.append((msg, payload[i:i + 64]))
+        i += 64
+    if i != len(payload):
+        raise ValueError("bytes after the last signed message")
+    return out
+
+
+def mq_pushes(node, first, last):
+    """[(height, tx_get of the tx, [(message, signature)])] of every mq.push in blocks
+    first..last."""
+    found = []
+    for h in range(first, last + 1):
+        for tx in node.rpc("block_get", h)["txs"]:
+            if tx["call"] == "mq.push":
+                full = node.rpc("tx_get", tx["txid"])
+                found.append((h, full, mq_push_messages(bytes.fromhex(full["args"]["payload"]))))
+    return found

@@ -41,20 +41,6 @@ struct assets {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static u128 get_u128(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 16);
-	return dec_u128(&d);
-}
-
-static void put_u128(uint8_t *p, u128 v)
-{
-	struct enc e;
-	enc_init_fixed(&e, p, 16);
-	enc_u128(&e, v);
-}
-
 /* 1..SYM of [A-Z0-9], then NUL padding. */
 static bool symbol_ok(const uint8_t s[SYM])
 {
@@ -248,7 +234,7 @@ static enum contract_result pay_fee(struct assets *a, struct contract_env *env,
 	uint8_t req[BALANCES_CALL_LEN], scratch[64];
 	req[0] = BALANCES_CALL_CHARGE;
 	memcpy(req + 1, who, 32);
-	put_u128(req + 33, a->fee);
+	kit_put_u128(req + 33, a->fee);
 	struct enc resp;
 	enc_init_fixed(&resp, scratch, sizeof(scratch));
 	enum contract_result r = contract_call(env, a->balances, req, sizeof(req), &resp);
@@ -271,7 +257,7 @@ static enum contract_result issue_check(struct assets *a, struct contract_env *e
 	if (cmd[13] > ASSETS_DECIMALS_MAX)
 		return kit_reply(env, CONTRACT_BAD_REQUEST, "decimals must be 0 to %d",
 		                 ASSETS_DECIMALS_MAX);
-	if (get_u128(cmd + 14) == 0)
+	if (kit_get_u128(cmd + 14) == 0)
 		return kit_reply(env, R(ASSETS_ZERO_AMOUNT), "the supply must be above zero");
 	if (token_find(a, cmd + 1, at))
 		return kit_reply(env, R(ASSETS_SYMBOL_EXISTS), "symbol %s exists already",
@@ -289,7 +275,7 @@ static enum contract_result cmd_issue(struct assets *a, struct contract_env *env
 	enum contract_result r = issue_check(a, env, who, cmd, &at);
 	if (r != CONTRACT_OK)
 		return r;
-	struct token t = {.decimals = cmd[13], .hidden = cmd[30], .supply = get_u128(cmd + 14)};
+	struct token t = {.decimals = cmd[13], .hidden = cmd[30], .supply = kit_get_u128(cmd + 14)};
 	memcpy(t.symbol, cmd + 1, SYM);
 	memcpy(t.owner, who, 32);
 	kit_book_init(&t.holders, ASSETS_HOLDINGS_MAX);
@@ -324,7 +310,7 @@ static enum contract_result cmd_transfer(struct assets *a, struct contract_env *
 	if (r != CONTRACT_OK)
 		return r;
 	const uint8_t *dest = cmd + 1 + SYM;
-	u128 amount = get_u128(cmd + 1 + SYM + 32), have = kit_book_get(&t->holders, who);
+	u128 amount = kit_get_u128(cmd + 1 + SYM + 32), have = kit_book_get(&t->holders, who);
 	u128 theirs = kit_book_get(&t->holders, dest);
 	char x[AMOUNT_STR_MAX + SYM_TEXT], y[AMOUNT_STR_MAX + SYM_TEXT], k[12], s[SYM_TEXT];
 	if (amount == 0)
@@ -354,7 +340,7 @@ static enum contract_result cmd_burn(struct assets *a, struct contract_env *env,
 	enum contract_result r = known_token(a, env, cmd + 1, &t);
 	if (r != CONTRACT_OK)
 		return r;
-	u128 amount = get_u128(cmd + 1 + SYM), have = kit_book_get(&t->holders, who);
+	u128 amount = kit_get_u128(cmd + 1 + SYM), have = kit_book_get(&t->holders, who);
 	char x[AMOUNT_STR_MAX + SYM_TEXT], y[AMOUNT_STR_MAX + SYM_TEXT], s[SYM_TEXT];
 	if (amount == 0)
 		return kit_reply(env, R(ASSETS_ZERO_AMOUNT), "the amount must be above zero");
@@ -403,7 +389,7 @@ static enum contract_result cmd_collect(struct assets *a, struct contract_env *e
                                         const uint8_t who[32], const uint8_t *cmd)
 {
 	const uint8_t *dest = cmd + 1;
-	u128 amount = get_u128(cmd + 33);
+	u128 amount = kit_get_u128(cmd + 33);
 	char x[AMOUNT_STR_MAX], y[AMOUNT_STR_MAX], k[12];
 	if (memcmp(who, a->collector, 32) != 0)
 		return kit_reply(env, CONTRACT_DENIED, "only the deployer collects the fees");
@@ -418,7 +404,7 @@ static enum contract_result cmd_collect(struct assets *a, struct contract_env *e
 	uint8_t req[BALANCES_CALL_LEN], scratch[64];
 	req[0] = BALANCES_CALL_PAY;
 	memcpy(req + 1, dest, 32);
-	put_u128(req + 33, amount);
+	kit_put_u128(req + 33, amount);
 	struct enc resp;
 	enc_init_fixed(&resp, scratch, sizeof(scratch));
 	enum contract_result r = contract_call(env, a->balances, req, sizeof(req), &resp);
@@ -475,7 +461,7 @@ static enum contract_result assets_deploy(void *state, struct contract_env *env,
 	    memcmp(args, contract_self(env), 32) == 0 || kit_zero_key(from->id))
 		return CONTRACT_BAD_REQUEST;
 	memcpy(a->balances, args, 32);
-	a->fee = get_u128(args + 32);
+	a->fee = kit_get_u128(args + 32);
 	memcpy(a->collector, from->id, 32);
 	a->configured = true;
 	return CONTRACT_OK;
@@ -495,7 +481,7 @@ static enum contract_result assets_message(void *state, struct contract_env *env
 		return CONTRACT_DENIED;
 	if (len != 1 + 32 + 16 || p[0] != BALANCES_MSG_PAID || kit_zero_key(p + 1))
 		return CONTRACT_BAD_REQUEST;
-	u128 amount = get_u128(p + 33), credit = kit_book_get(&a->credits, p + 1);
+	u128 amount = kit_get_u128(p + 33), credit = kit_book_get(&a->credits, p + 1);
 	if (amount == 0 || credit > ~(u128)0 - amount)
 		return CONTRACT_BAD_REQUEST;
 	if (!kit_book_room(&a->credits, p + 1))

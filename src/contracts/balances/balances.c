@@ -74,27 +74,6 @@ struct move {
 	uint8_t from_kind, to_kind;
 };
 
-static u128 get_u128(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 16);
-	return dec_u128(&d);
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 8);
-	return dec_u64(&d);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 4);
-	return dec_u32(&d);
-}
-
 /* ---- state ------------------------------------------------------------------------------- */
 
 static void *balances_create(void)
@@ -400,7 +379,7 @@ static enum contract_result balances_command(void *state, struct contract_env *e
 	if (cmd[0] >= sizeof(commands) / sizeof(commands[0]) || !commands[cmd[0]])
 		return kit_reply(env, CONTRACT_BAD_REQUEST, "unknown command 0x%02x", cmd[0]);
 	enum contract_result r =
-	    commands[cmd[0]](state, env, from->id, cmd + 1, get_u128(cmd + 33));
+	    commands[cmd[0]](state, env, from->id, cmd + 1, kit_get_u128(cmd + 33));
 	assert(totals_hold(state));
 	return r;
 }
@@ -417,7 +396,7 @@ static enum contract_result call_charge(struct balances *b, struct contract_env 
 	const uint8_t *signer = contract_signer(env);
 	if (!signer || memcmp(signer, req + 1, 32) != 0)
 		return CONTRACT_DENIED;
-	struct move m = {req + 1, caller, get_u128(req + 33), BALANCES_H_CHARGED,
+	struct move m = {req + 1, caller, kit_get_u128(req + 33), BALANCES_H_CHARGED,
 	                 BALANCES_H_RECEIVED};
 	enum contract_result r = move_check(b, env, &m);
 	if (r == CONTRACT_OK)
@@ -429,7 +408,7 @@ static enum contract_result call_pay(struct balances *b, struct contract_env *en
                                      const uint8_t caller[32], const uint8_t *req, struct enc *resp)
 {
 	(void)resp;
-	struct move m = {caller, req + 1, get_u128(req + 33), BALANCES_H_SENT, BALANCES_H_PAID_BY};
+	struct move m = {caller, req + 1, kit_get_u128(req + 33), BALANCES_H_SENT, BALANCES_H_PAID_BY};
 	enum contract_result r = move_check(b, env, &m);
 	if (r == CONTRACT_OK)
 		move_apply(b, env, &m);
@@ -490,7 +469,7 @@ static enum contract_result msg_deposit(struct balances *b, struct contract_env 
                                         const uint8_t *p)
 {
 	const uint8_t *who = p + 1;
-	u128 amount = get_u128(p + 33), issuance;
+	u128 amount = kit_get_u128(p + 33), issuance;
 	if (amount == 0)
 		return R(BALANCES_ZERO_AMOUNT);
 	if (!amount_add(&issuance, b->issuance, amount))
@@ -513,11 +492,11 @@ static enum contract_result msg_withdrawn(struct balances *b, struct contract_en
                                           const uint8_t *p)
 {
 	bool found;
-	size_t i = pending_find(b, get_u64(p + 1), &found);
+	size_t i = pending_find(b, kit_get_u64(p + 1), &found);
 	if (!found)
 		return CONTRACT_BAD_REQUEST;
 	struct pending w = b->pending[i];
-	uint32_t result = get_u32(p + 9);
+	uint32_t result = kit_get_u32(p + 9);
 	if (kit_zero_key(w.owner)) {
 		if (result)
 			return R(BALANCES_NOT_CHAIN);
@@ -608,7 +587,7 @@ static enum contract_result q_withdrawal(const struct balances *b, struct contra
                                          struct enc *resp)
 {
 	(void)env;
-	uint64_t ref = get_u64(req + 1);
+	uint64_t ref = kit_get_u64(req + 1);
 	bool found;
 	size_t i = pending_find(b, ref, &found);
 	if (found) {
@@ -624,7 +603,7 @@ static enum contract_result q_withdrawal(const struct balances *b, struct contra
 	for (size_t k = kit_history_count(&b->history, asker); k-- > 0;) {
 		const uint8_t *x = kit_history_at(&b->history, asker, k);
 		if ((x[0] != BALANCES_H_RELEASED && x[0] != BALANCES_H_REFUND) ||
-		    get_u64(x + 57) != ref)
+		    kit_get_u64(x + 57) != ref)
 			continue;
 		enc_u8(resp,
 		       x[0] == BALANCES_H_RELEASED ? BALANCES_WD_RELEASED : BALANCES_WD_REFUNDED);
@@ -725,7 +704,7 @@ static bool restored_consistent(struct balances *b)
 		for (size_t k = 0; k < h->v[i].n; k++) {
 			const uint8_t *x = kit_history_at(h, h->v[i].key, k);
 			if (x[0] < BALANCES_H_DEPOSIT || x[0] > BALANCES_H_PAY_CONTRACT ||
-			    (x[0] != BALANCES_H_REFUND && get_u32(x + ENTRY_PUBLIC) != 0))
+			    (x[0] != BALANCES_H_REFUND && kit_get_u32(x + ENTRY_PUBLIC) != 0))
 				return false;
 		}
 	for (size_t i = 0; i < b->book.n; i++)

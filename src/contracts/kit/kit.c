@@ -250,6 +250,34 @@ void kit_history_decode(struct kit_history *h, struct dec *d)
 
 /* ---- commands and replies ------------------------------------------------------------------- */
 
+u128 kit_get_u128(const uint8_t *p)
+{
+	struct dec d;
+	dec_init(&d, p, 16);
+	return dec_u128(&d);
+}
+
+uint64_t kit_get_u64(const uint8_t *p)
+{
+	struct dec d;
+	dec_init(&d, p, 8);
+	return dec_u64(&d);
+}
+
+uint32_t kit_get_u32(const uint8_t *p)
+{
+	struct dec d;
+	dec_init(&d, p, 4);
+	return dec_u32(&d);
+}
+
+void kit_put_u128(uint8_t *p, u128 v)
+{
+	struct enc e;
+	enc_init_fixed(&e, p, 16);
+	enc_u128(&e, v);
+}
+
 bool kit_fixed(const uint8_t *p, size_t n, size_t len, size_t used)
 {
 	assert(used <= len);

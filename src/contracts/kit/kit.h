@@ -85,6 +85,12 @@ void kit_history_decode(struct kit_history *h, struct dec *d);
 
 /* ---- commands and replies ------------------------------------------------------------------ */
 
+/* Little-endian fields at p (the codec's layout), for fixed-offset command and answer bytes. */
+u128 kit_get_u128(const uint8_t *p);
+uint64_t kit_get_u64(const uint8_t *p);
+uint32_t kit_get_u32(const uint8_t *p);
+void kit_put_u128(uint8_t *p, u128 v);
+
 /* A fixed-size command: n == len, and every byte from `used` on is zero (the padding that makes
  * all commands of a contract one size on chain). */
 bool kit_fixed(const uint8_t *p, size_t n, size_t len, size_t used);

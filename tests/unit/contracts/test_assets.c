@@ -10,6 +10,7 @@
 #include "base/hex.h"
 #include "contracts/assets/assets.h"
 #include "contracts/balances/balances.h"
+#include "contracts/kit/kit.h"
 
 #define PHA AMOUNT_ONE_PHA
 #define NA  6 /* dev accounts */
@@ -117,26 +118,12 @@ static void aw_release(struct aw *t)
 
 /* ---- Balances ------------------------------------------------------------------------------ */
 
-static void put128(uint8_t *p, u128 v)
-{
-	struct enc e;
-	enc_init_fixed(&e, p, 16);
-	enc_u128(&e, v);
-}
-
-static u128 get128(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 16);
-	return dec_u128(&d);
-}
-
 /* The contracts module's deposit message: who's public PHA locked, credited in Balances. */
 static void deposit(struct aw *t, const char *who, u128 amount)
 {
 	uint8_t p[49] = {0x00};
 	acct(who, p + 1);
-	put128(p + 33, amount);
+	kit_put_u128(p + 33, amount);
 	char topic[CONTRACT_TOPIC_MAX], hex[65];
 	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t->bal, 32));
 	testplat_module_msg(&t->w.chain, "contracts", topic, p, sizeof(p));
@@ -148,7 +135,7 @@ static uint64_t bal_send(struct aw *t, const char *who, uint8_t kind, const uint
 {
 	uint8_t c[BALANCES_COMMAND_LEN] = {kind};
 	memcpy(c + 1, key, 32);
-	put128(c + 33, amount);
+	kit_put_u128(c + 33, amount);
 	harness_command_bin(&t->w.chain, &t->w.plat, t->bal_pk, t->bal, who, t->nonce, c,
 	                    sizeof(c));
 	return t->nonce++;
@@ -164,7 +151,7 @@ static u128 dark(struct aw *t, const char *who)
 	CHECK(harness_ask_n(&t->w, t->bal_e, t->bal_pk, t->bal, who, req, sizeof(req), &r, body,
 	                    &len) == ENCLAVE_OK);
 	CHECK(r == CONTRACT_OK && len == 24);
-	return get128(body);
+	return kit_get_u128(body);
 }
 
 static u128 issuance(struct aw *t)
@@ -175,7 +162,7 @@ static u128 issuance(struct aw *t)
 	CHECK(harness_ask_n(&t->w, t->bal_e, t->bal_pk, t->bal, "alice", req, 1, &r, body, &len) ==
 	      ENCLAVE_OK);
 	CHECK(r == CONTRACT_OK && len == 40);
-	return get128(body);
+	return kit_get_u128(body);
 }
 
 /* ---- Assets commands ----------------------------------------------------------------------------
@@ -193,7 +180,7 @@ static void c_issue(uint8_t c[CMD], const char *sym, uint8_t dec, u128 supply, u
 	c[0] = ASSETS_CMD_ISSUE;
 	sym12(c + 1, sym);
 	c[13] = dec;
-	put128(c + 14, supply);
+	kit_put_u128(c + 14, supply);
 	c[30] = hide;
 }
 
@@ -203,7 +190,7 @@ static void c_transfer(uint8_t c[CMD], const char *sym, const uint8_t dest[32], 
 	c[0] = ASSETS_CMD_TRANSFER;
 	sym12(c + 1, sym);
 	memcpy(c + 13, dest, 32);
-	put128(c + 45, amount);
+	kit_put_u128(c + 45, amount);
 }
 
 static void c_burn(uint8_t c[CMD], const char *sym, u128 amount)
@@ -211,7 +198,7 @@ static void c_burn(uint8_t c[CMD], const char *sym, u128 amount)
 	memset(c, 0, CMD);
 	c[0] = ASSETS_CMD_BURN;
 	sym12(c + 1, sym);
-	put128(c + 13, amount);
+	kit_put_u128(c + 13, amount);
 }
 
 static void c_destroy(uint8_t c[CMD], const char *sym)
@@ -226,7 +213,7 @@ static void c_collect(uint8_t c[CMD], const uint8_t dest[32], u128 amount)
 	memset(c, 0, CMD);
 	c[0] = ASSETS_CMD_COLLECT;
 	memcpy(c + 1, dest, 32);
-	put128(c + 33, amount);
+	kit_put_u128(c + 33, amount);
 }
 
 static uint64_t send_n(struct aw *t, const char *who, const uint8_t *c, size_t n)
@@ -283,7 +270,7 @@ static u128 held(struct aw *t, const char *who, const char *sym)
 	if (r == ASSETS_UNKNOWN_SYMBOL)
 		return 0;
 	CHECK(r == CONTRACT_OK && len == 25);
-	return get128(body);
+	return kit_get_u128(body);
 }
 
 /* A token as LIST answers it to the asker; false when not listed. */
@@ -401,7 +388,7 @@ static void issue_transfer_burn_destroy(void)
 	memcpy(req + 1, bob, 32);
 	CHECK(ask(&t, "bob", req, 33, body, &len) == CONTRACT_OK);
 	CHECK(len == 1 + 12 + 1 + 16 && body[0] == 1 && memcmp(body + 1, "GOLD", 4) == 0 &&
-	      body[13] == 2 && get128(body + 14) == 2505);
+	      body[13] == 2 && kit_get_u128(body + 14) == 2505);
 
 	c_burn(c, "GOLD", 505);
 	CHECK(run(&t, "bob", c, reply) == CONTRACT_OK);
@@ -601,7 +588,7 @@ static void queries_answer_the_holder_only(void)
 	size_t len;
 	CHECK(ask(&t, "bob", req, 45, body, &len) == CONTRACT_DENIED && len == 0);
 	CHECK(ask(&t, "alice", req, 45, body, &len) == CONTRACT_OK && len == 25);
-	CHECK(get128(body) == 123456789 && body[16] == 4);
+	CHECK(kit_get_u128(body) == 123456789 && body[16] == 4);
 	sym12(req + 33, "s");
 	CHECK(ask(&t, "alice", req, 45, body, &len) == ASSETS_BAD_SYMBOL);
 	sym12(req + 33, "NONE");
@@ -620,7 +607,7 @@ static void queries_answer_the_holder_only(void)
 	CHECK(ask(&t, "bob", req, 2, body, &len) == CONTRACT_BAD_REQUEST);
 	req[0] = ASSETS_Q_CONFIG;
 	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && len == 64);
-	CHECK(memcmp(body, t.bal, 32) == 0 && get128(body + 32) == 0 && get128(body + 48) == 0);
+	CHECK(memcmp(body, t.bal, 32) == 0 && kit_get_u128(body + 32) == 0 && kit_get_u128(body + 48) == 0);
 	req[0] = 0x09;
 	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_BAD_REQUEST);
 	CHECK(ask(&t, "bob", req, 0, body, &len) == CONTRACT_BAD_REQUEST);
@@ -657,7 +644,7 @@ static void paid_messages_only_from_balances(void)
 	aw_init(&t, false, PHA);
 	uint8_t p[49] = {BALANCES_MSG_PAID}, body[64], req[1] = {ASSETS_Q_CONFIG};
 	acct("bob", p + 1);
-	put128(p + 33, 5 * PHA);
+	kit_put_u128(p + 33, 5 * PHA);
 	char topic[CONTRACT_TOPIC_MAX], hex[65];
 	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t.ast, 32));
 	testplat_module_msg(&t.w.chain, "contracts", topic, p, sizeof(p));
@@ -671,7 +658,7 @@ static void paid_messages_only_from_balances(void)
 	testplat_queue(&t.w.chain, &m);
 	aw_block(&t);
 	size_t len;
-	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && get128(body + 48) == 0);
+	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && kit_get_u128(body + 48) == 0);
 
 	/* The real thing, in one cluster: bob pays Assets with Balances' PAY_CONTRACT. */
 	deposit(&t, "bob", 5 * PHA);
@@ -686,13 +673,13 @@ static void paid_messages_only_from_balances(void)
 	      r == CONTRACT_OK);
 	CHECK(harness_relay(&t.w.chain, t.bal_e, topic) == 1);
 	aw_block(&t);
-	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && get128(body + 48) == 2 * PHA);
+	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && kit_get_u128(body + 48) == 2 * PHA);
 	CHECK(dark(&t, "bob") == 3 * PHA);
 	uint8_t c[CMD];
 	c_issue(c, "BOB", 0, 1, 0);
 	CHECK(run(&t, "bob", c, NULL) == CONTRACT_OK); /* from the credit, not the dark PHA */
 	CHECK(dark(&t, "bob") == 3 * PHA);
-	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && get128(body + 48) == PHA);
+	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && kit_get_u128(body + 48) == PHA);
 	aw_release(&t);
 }
 
@@ -722,17 +709,17 @@ static void the_fee_crosses_clusters_through_the_queue(void)
 	      r == CONTRACT_OK);
 	CHECK(dark(&t, "bob") == 3 * PHA + PHA / 2);
 	size_t len;
-	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && get128(body + 48) == 0);
+	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && kit_get_u128(body + 48) == 0);
 	char topic[CONTRACT_TOPIC_MAX], hex[65];
 	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t.ast, 32));
 	CHECK(harness_relay(&t.w.chain, t.bal_e, topic) == 1);
 	aw_block(&t);
 	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK &&
-	      get128(body + 48) == PHA + PHA / 2);
+	      kit_get_u128(body + 48) == PHA + PHA / 2);
 
 	CHECK(run(&t, "bob", c, reply) == CONTRACT_OK);
 	CHECK_STR(reply, "ok: issued 1 FAR");
-	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && get128(body + 48) == PHA / 2);
+	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && kit_get_u128(body + 48) == PHA / 2);
 	c_issue(c, "FAR2", 0, 1, 0); /* half a PHA of credit is not a fee */
 	CHECK(run(&t, "bob", c, NULL) == ASSETS_FEE_UNPAID);
 	c_issue(c, "CAROL", 0, 1, 0);
@@ -758,7 +745,7 @@ static void paid_from_balances(struct aw *t, const uint8_t payer[32], u128 amoun
 {
 	uint8_t p[49] = {BALANCES_MSG_PAID};
 	memcpy(p + 1, payer, 32);
-	put128(p + 33, amount);
+	kit_put_u128(p + 33, amount);
 	char topic[CONTRACT_TOPIC_MAX], hex[65];
 	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t->ast, 32));
 	struct mq_message m = {.origin = {.kind = MQ_ORIGIN_CONTRACT},
@@ -778,7 +765,7 @@ static u128 credit_of(struct aw *t, const char *who)
 	uint8_t req[1] = {ASSETS_Q_CONFIG}, body[64];
 	size_t len;
 	CHECK(ask(t, who, req, 1, body, &len) == CONTRACT_OK && len == 64);
-	return get128(body + 48);
+	return kit_get_u128(body + 48);
 }
 
 /* ASSETS_TOKENS_MAX tokens, then ASSETS_FULL; ASSETS_CREDITS_MAX payers, then a new payer's

@@ -11,6 +11,7 @@
 #include "base/amount.h"
 #include "base/hex.h"
 #include "contracts/balances/balances.h"
+#include "contracts/kit/kit.h"
 
 #define PHA AMOUNT_ONE_PHA
 #define CMD BALANCES_COMMAND_LEN
@@ -31,34 +32,6 @@ static void acct(const char *who, uint8_t pk[32])
 {
 	uint8_t sk[64];
 	CHECK(devkeys_keypair(who, pk, sk));
-}
-
-static void put128(uint8_t *p, u128 v)
-{
-	struct enc e;
-	enc_init_fixed(&e, p, 16);
-	enc_u128(&e, v);
-}
-
-static u128 get128(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 16);
-	return dec_u128(&d);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 4);
-	return dec_u32(&d);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	struct dec d;
-	dec_init(&d, p, 8);
-	return dec_u64(&d);
 }
 
 static void block(struct bw *t)
@@ -106,7 +79,7 @@ static void deposit_key(struct bw *t, const uint8_t who[32], u128 amount)
 {
 	uint8_t p[CONTRACTS_MSG_DEPOSIT_LEN] = {CONTRACTS_MSG_DEPOSIT};
 	memcpy(p + 1, who, 32);
-	put128(p + 33, amount);
+	kit_put_u128(p + 33, amount);
 	module_msg(t, "contracts", p, sizeof(p));
 }
 
@@ -138,7 +111,7 @@ static uint64_t cmd(struct bw *t, const char *who, uint8_t kind, const uint8_t k
 {
 	uint8_t c[CMD] = {kind};
 	memcpy(c + 1, key, 32);
-	put128(c + 33, amount);
+	kit_put_u128(c + 33, amount);
 	return send_to(t, t->pk, t->bal, who, c, sizeof(c));
 }
 
@@ -151,7 +124,7 @@ static uint64_t via_caller(struct bw *t, const char *who, uint8_t kind, const ui
 	c[32] = kind;
 	if (key)
 		memcpy(c + 33, key, 32);
-	put128(c + 65, amount);
+	kit_put_u128(c + 65, amount);
 	return send_to(t, t->cpk, t->call, who, c, sizeof(c));
 }
 
@@ -195,8 +168,8 @@ static u128 dark_on(struct bw *t, struct enclave *e, const char *who)
 	size_t len = 0;
 	acct(who, req + 1);
 	CHECK(ask_on(t, e, who, req, sizeof(req), body, &len) == CONTRACT_OK);
-	CHECK(len == 24 && get64(body + 16) == t->w.chain.height);
-	return get128(body);
+	CHECK(len == 24 && kit_get_u64(body + 16) == t->w.chain.height);
+	return kit_get_u128(body);
 }
 
 static u128 dark(struct bw *t, const char *who)
@@ -216,7 +189,7 @@ static u128 dark_caller(struct bw *t)
 	CHECK(harness_ask_n(&t->w, t->w.e, t->cpk, t->call, "bob", req, sizeof(req), &r, body,
 	                    &len) == ENCLAVE_OK);
 	CHECK(r == CONTRACT_OK && len == 24);
-	return get128(body);
+	return kit_get_u128(body);
 }
 
 static void issuance_on(struct bw *t, struct enclave *e, u128 *iss, u128 *pending)
@@ -224,9 +197,9 @@ static void issuance_on(struct bw *t, struct enclave *e, u128 *iss, u128 *pendin
 	uint8_t req[1] = {BALANCES_Q_ISSUANCE}, body[4096];
 	size_t len = 0;
 	CHECK(ask_on(t, e, "eve", req, 1, body, &len) == CONTRACT_OK);
-	CHECK(len == 40 && get64(body + 32) == t->w.chain.height);
-	*iss = get128(body);
-	*pending = get128(body + 16);
+	CHECK(len == 40 && kit_get_u64(body + 32) == t->w.chain.height);
+	*iss = kit_get_u128(body);
+	*pending = kit_get_u128(body + 16);
 }
 
 static void issuance(struct bw *t, u128 *iss, u128 *pending)
@@ -253,9 +226,9 @@ static void check_entry(const uint8_t *x, uint8_t kind, const uint8_t party[32],
 {
 	CHECK(x[0] == kind);
 	CHECK_EQ_MEM(x + 1, party, 32);
-	CHECK(get128(x + 33) == amount);
-	CHECK(get64(x + 49) == height);
-	CHECK(get64(x + 57) == ref);
+	CHECK(kit_get_u128(x + 33) == amount);
+	CHECK(kit_get_u64(x + 49) == height);
+	CHECK(kit_get_u64(x + 57) == ref);
 }
 
 /* The WITHDRAWAL query for ref by who: result; on CONTRACT_OK body holds state ‖ dest ‖ amount ‖
@@ -498,7 +471,7 @@ static void refused_commands_change_nothing(void)
 	/* Lengths: one short, one long, empty. */
 	uint8_t c[CMD + 1] = {BALANCES_CMD_TRANSFER};
 	memcpy(c + 1, bob, 32);
-	put128(c + 33, 1);
+	kit_put_u128(c + 33, 1);
 	uint64_t shorter = send_to(&t, t.pk, t.bal, "alice", c, CMD - 1);
 	uint64_t longer = send_to(&t, t.pk, t.bal, "alice", c, CMD + 1);
 	uint64_t one = send_to(&t, t.pk, t.bal, "alice", c, 1);
@@ -539,17 +512,17 @@ static void chain_messages_only_from_the_chain(void)
 	uint8_t *before = snapshot(&t, &n0);
 	uint8_t p[CONTRACTS_MSG_DEPOSIT_LEN + 1] = {CONTRACTS_MSG_DEPOSIT};
 	acct("bob", p + 1);
-	put128(p + 33, 100);
+	kit_put_u128(p + 33, 100);
 	module_msg(&t, "balances", p, CONTRACTS_MSG_DEPOSIT_LEN);
 	module_msg(&t, "registry", p, CONTRACTS_MSG_DEPOSIT_LEN);
 	module_msg(&t, "contracts", p, CONTRACTS_MSG_DEPOSIT_LEN - 1);
 	module_msg(&t, "contracts", p, CONTRACTS_MSG_DEPOSIT_LEN + 1);
 	module_msg(&t, "contracts", p, 0);
-	put128(p + 33, 0);
+	kit_put_u128(p + 33, 0);
 	module_msg(&t, "contracts", p, CONTRACTS_MSG_DEPOSIT_LEN);
-	put128(p + 33, ~(u128)0); /* issuance would overflow */
+	kit_put_u128(p + 33, ~(u128)0); /* issuance would overflow */
 	module_msg(&t, "contracts", p, CONTRACTS_MSG_DEPOSIT_LEN);
-	put128(p + 33, 100);
+	kit_put_u128(p + 33, 100);
 	p[0] = 0x02;
 	module_msg(&t, "contracts", p, CONTRACTS_MSG_DEPOSIT_LEN);
 	answer(&t, 1, 0); /* no such withdrawal */
@@ -624,7 +597,7 @@ static void withdrawals_pend_then_release_or_refund(void)
 	CHECK(withdrawal(&t, "alice", 1, body) == CONTRACT_OK);
 	CHECK(body[0] == BALANCES_WD_PENDING);
 	CHECK_EQ_MEM(body + 1, bob, 32);
-	CHECK(get128(body + 33) == 4 * PHA && get32(body + 49) == 0);
+	CHECK(kit_get_u128(body + 33) == 4 * PHA && kit_get_u32(body + 49) == 0);
 	CHECK(withdrawal(&t, "bob", 1, body) == CONTRACT_DENIED);
 
 	answer(&t, 1, 0);
@@ -635,11 +608,11 @@ static void withdrawals_pend_then_release_or_refund(void)
 	CHECK(iss == 6 * PHA && pend == 0);
 	CHECK(dark(&t, "alice") == 6 * PHA);
 	CHECK(withdrawal(&t, "alice", 1, body) == CONTRACT_OK);
-	CHECK(body[0] == BALANCES_WD_RELEASED && get128(body + 33) == 4 * PHA);
+	CHECK(body[0] == BALANCES_WD_RELEASED && kit_get_u128(body + 33) == 4 * PHA);
 	CHECK_EQ_MEM(body + 1, bob, 32);
 	CHECK(withdrawal(&t, "alice", 2, body) == CONTRACT_OK);
-	CHECK(body[0] == BALANCES_WD_REFUNDED && get128(body + 33) == 3 * PHA);
-	CHECK(get32(body + 49) == TX_CALL_CUSTODY_ACCOUNT);
+	CHECK(body[0] == BALANCES_WD_REFUNDED && kit_get_u128(body + 33) == 3 * PHA);
+	CHECK(kit_get_u32(body + 49) == TX_CALL_CUSTODY_ACCOUNT);
 	CHECK(withdrawal(&t, "bob", 1, body) == CONTRACT_NO_RECEIPT);
 	CHECK(withdrawal(&t, "alice", 3, body) == CONTRACT_NO_RECEIPT);
 	CHECK(history(&t, "alice", body) == 5);
@@ -695,7 +668,7 @@ static void contracts_are_paid_charged_and_pay(void)
 	CHECK_EQ_MEM(body + 4, t.bal, 32);
 	uint8_t paid[49] = {BALANCES_MSG_PAID};
 	memcpy(paid + 1, alice, 32);
-	put128(paid + 33, 2 * PHA);
+	kit_put_u128(paid + 33, 2 * PHA);
 	CHECK_EQ_MEM(body + 36, paid, 49);
 
 	/* CHARGE: the signer only. */
@@ -727,7 +700,7 @@ static void contracts_are_paid_charged_and_pay(void)
 	CHECK(receipt(&t, t.cpk, t.call, "charlie", bal, reply) == CONTRACT_OK);
 	CHECK(harness_ask_n(&t.w, t.w.e, t.cpk, t.call, "bob", (const uint8_t *)"r", 1, &r, body,
 	                    &len) == ENCLAVE_OK);
-	CHECK(r == CONTRACT_OK && len == 4 + 16 && get128(body + 4) == 5 * PHA / 2);
+	CHECK(r == CONTRACT_OK && len == 4 + 16 && kit_get_u128(body + 4) == 5 * PHA / 2);
 	CHECK(dark(&t, "bob") == PHA / 2 && dark_caller(&t) == 5 * PHA / 2);
 	CHECK(history(&t, "bob", h) == 1);
 	check_entry(h, BALANCES_H_PAID_BY, t.call, PHA / 2, t.w.chain.height, 0);
@@ -754,7 +727,7 @@ static void contracts_are_paid_charged_and_pay(void)
 	memcpy(args, t.bal, 32);
 	args[32] = BALANCES_CALL_CHARGE;
 	memcpy(args + 33, alice, 32);
-	put128(args + 65, 1);
+	kit_put_u128(args + 65, 1);
 	testplat_deploy_args(&t.w.chain, alice, 0, CALLER_CODE, 2, args, sizeof(args), id2);
 	block(&t);
 	harness_contract_keys(t.w.e, id2, pk2, spk2);
