@@ -259,7 +259,8 @@ static void fz_conserved(void)
 		const uint8_t *oe = NULL;
 		for (size_t j = 0; j <= i; j++)
 			oe = dec_view(&od, 12 + 1 + 32 + 1 + 16);
-		if (!oe || memcmp(oe, e, 46) != 0 || kit_get_u128(oe + 46) != fz_held(e, hold, lens))
+		if (!oe || memcmp(oe, e, 46) != 0 ||
+		    kit_get_u128(oe + 46) != fz_held(e, hold, lens))
 			FZ_FAIL("supply != sum of holdings");
 	}
 	if (dec_finish(&d) != CODEC_OK)

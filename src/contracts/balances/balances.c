@@ -408,7 +408,8 @@ static enum contract_result call_pay(struct balances *b, struct contract_env *en
                                      const uint8_t caller[32], const uint8_t *req, struct enc *resp)
 {
 	(void)resp;
-	struct move m = {caller, req + 1, kit_get_u128(req + 33), BALANCES_H_SENT, BALANCES_H_PAID_BY};
+	struct move m = {caller, req + 1, kit_get_u128(req + 33), BALANCES_H_SENT,
+	                 BALANCES_H_PAID_BY};
 	enum contract_result r = move_check(b, env, &m);
 	if (r == CONTRACT_OK)
 		move_apply(b, env, &m);

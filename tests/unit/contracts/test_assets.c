@@ -607,7 +607,8 @@ static void queries_answer_the_holder_only(void)
 	CHECK(ask(&t, "bob", req, 2, body, &len) == CONTRACT_BAD_REQUEST);
 	req[0] = ASSETS_Q_CONFIG;
 	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && len == 64);
-	CHECK(memcmp(body, t.bal, 32) == 0 && kit_get_u128(body + 32) == 0 && kit_get_u128(body + 48) == 0);
+	CHECK(memcmp(body, t.bal, 32) == 0 && kit_get_u128(body + 32) == 0 &&
+	      kit_get_u128(body + 48) == 0);
 	req[0] = 0x09;
 	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_BAD_REQUEST);
 	CHECK(ask(&t, "bob", req, 0, body, &len) == CONTRACT_BAD_REQUEST);
@@ -673,7 +674,8 @@ static void paid_messages_only_from_balances(void)
 	      r == CONTRACT_OK);
 	CHECK(harness_relay(&t.w.chain, t.bal_e, topic) == 1);
 	aw_block(&t);
-	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && kit_get_u128(body + 48) == 2 * PHA);
+	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK &&
+	      kit_get_u128(body + 48) == 2 * PHA);
 	CHECK(dark(&t, "bob") == 3 * PHA);
 	uint8_t c[CMD];
 	c_issue(c, "BOB", 0, 1, 0);
@@ -719,7 +721,8 @@ static void the_fee_crosses_clusters_through_the_queue(void)
 
 	CHECK(run(&t, "bob", c, reply) == CONTRACT_OK);
 	CHECK_STR(reply, "ok: issued 1 FAR");
-	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && kit_get_u128(body + 48) == PHA / 2);
+	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK &&
+	      kit_get_u128(body + 48) == PHA / 2);
 	c_issue(c, "FAR2", 0, 1, 0); /* half a PHA of credit is not a fee */
 	CHECK(run(&t, "bob", c, NULL) == ASSETS_FEE_UNPAID);
 	c_issue(c, "CAROL", 0, 1, 0);
