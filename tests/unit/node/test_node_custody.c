@@ -3,6 +3,7 @@
  * address and its balance, and the deposit tx renders as "contracts.deposit" with its contract
  * and amount. */
 #include "check.h"
+#include "dev_chain.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -21,24 +22,7 @@ static char dir[] = "/tmp/tn-custody-XXXXXX";
 
 static void open_chain(struct node *n)
 {
-	struct genesis g;
-	char err[256] = "";
-	char *json = genesis_dev_json(1000);
-	CHECK(json && genesis_parse(&g, json, strlen(json), err, sizeof(err)) == GENESIS_OK);
-	free(json);
-	struct node_chain_config cc = {.dir = dir,
-	                               .map_size = (size_t)1 << 30,
-	                               .keep_versions = 4,
-	                               .prune_per_block = 1000,
-	                               .max_block_txs = 100,
-	                               .max_block_bytes = 1 << 20};
-	CHECK(mkdtemp(dir) != NULL);
-	CHECK(node_chain_open(&n->chain, &cc, &g, err, sizeof(err)) == NODE_OK);
-	genesis_release(&g);
-	struct mempool_config mc;
-	mempool_config_default(&mc);
-	CHECK(mempool_new(&n->pool, &mc) == MEMPOOL_OK);
-	n->chain.pool = n->pool;
+	dev_chain_open(&n->chain, &n->pool, dir);
 }
 
 /* Signs a call by alice at nonce into buf; returns its length and fills *tx (borrowing buf). */

@@ -3,6 +3,7 @@
  * through next_validators_hash. The sets come from the block store's records, so feeds reach
  * back to genesis however many sets the state's bounded history has dropped. */
 #include "check.h"
+#include "dev_chain.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,24 +27,7 @@ struct chain {
 
 static void chain_open(struct chain *ch)
 {
-	struct genesis g;
-	char err[256] = "";
-	char *json = genesis_dev_json(1000);
-	CHECK(json && genesis_parse(&g, json, strlen(json), err, sizeof(err)) == GENESIS_OK);
-	free(json);
-	struct node_chain_config cc = {.dir = dir,
-	                               .map_size = (size_t)1 << 30,
-	                               .keep_versions = 4,
-	                               .prune_per_block = 1000,
-	                               .max_block_txs = 100,
-	                               .max_block_bytes = 1 << 20};
-	CHECK(mkdtemp(dir) != NULL);
-	CHECK(node_chain_open(&ch->c, &cc, &g, err, sizeof(err)) == NODE_OK);
-	genesis_release(&g);
-	struct mempool_config mc;
-	mempool_config_default(&mc);
-	CHECK(mempool_new(&ch->pool, &mc) == MEMPOOL_OK);
-	ch->c.pool = ch->pool;
+	dev_chain_open(&ch->c, &ch->pool, dir);
 	ch->genesis_set = ch->c.head.next;
 }
 
