@@ -430,6 +430,6 @@ except Exception:
     check(False, "the test ran to its end")
 finally:
     dev.cleanup()
-    if failures:
+    if any_failed():
         print(f"random seed = {seed} (set TENEBRA_TEST_SEED to replay)", flush=True)
 finish()

@@ -66,7 +66,7 @@ for path in (w.log_path, node.log_path):
     if "ERROR: AddressSanitizer" in text or "runtime error:" in text:
         bad.append(path)
 check(not bad, f"no sanitizer reports in the logs {bad}")
-if failures:
+if any_failed():
     print(f"kept {tmp}\n--- worker:\n{w.tail(30)}", flush=True)
 else:
     shutil.rmtree(tmp, ignore_errors=True)

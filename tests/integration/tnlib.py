@@ -32,6 +32,11 @@ def check(cond, what):
     return cond
 
 
+def any_failed():
+    """Whether a check failed so far (tests import * from here, which copies `failures` once)."""
+    return failures > 0
+
+
 _started = []  # every process a test started, killed at exit even when the test itself crashed
 
 
