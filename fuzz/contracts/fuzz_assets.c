@@ -1,5 +1,7 @@
 /* The Assets contract through the real contract host. One world (built once): an enclave hosting
- * Balances and Assets (fee 1 unit) in cluster 0, six funded dev accounts. Each input is either
+ * Balances and Assets (fee 1 unit) in cluster 0, six funded dev accounts, and a second Assets
+ * ("far", fee 1 unit) configured with a Balances id hosted nowhere, as if Balances were in another
+ * cluster: its fees come from credits and COLLECT sends PAY_OUT messages. Each input is either
  *
  *   'R' ‖ bytes   a snapshot for assets_code.restore on a fresh instance: refused, or restored
  *                 and written back byte for byte (restore checks every supply is the sum of its
@@ -13,11 +15,16 @@
  *     6 ‖ origin ‖ 48 bytes                          a PAID message from Balances (origin even)
  *                                                    or from another contract
  *     7 ‖ who ‖ len ‖ len bytes                      a query: any answer
+ *     8 ‖ kind ‖ 6 bytes                             a well-formed command of kind kind % 5 + 1
+ *                                                    to far (the 6 bytes as for 0..4)
+ *     9 ‖ payer ‖ amount u16                         a PAID to far from its Balances id, for a
+ *                                                    dev account
  *
- * Nothing may crash, and after every input each listed token's supply (asked by its owner) is the
- * sum of what the six accounts hold, which are the only accounts a holder can be; and (on every
- * 8th input) the live snapshot restores (restore checks every supply against its holdings) and
- * writes back the same. */
+ * Nothing may crash, and after every input, in both contracts, each listed token's supply (asked
+ * by its owner) is the sum of what the six accounts hold, which are the only accounts a holder
+ * can be; far's PAY_OUT messages (taken by the chain) are well formed and never pay out more than
+ * it was paid minus the six credits it still owes; and (on every 8th input) the live snapshots
+ * restore (restore checks every supply against its holdings) and write back the same. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +54,9 @@ static struct fz {
 	struct harness_world w;
 	struct enclave_config cfg;
 	uint8_t bal[32], bal_pk[32], ast[32], ast_pk[32];
+	uint8_t far[32], far_pk[32], far_bal[32]; /* far's Balances id: hosted nowhere */
+	u128 far_in, far_out;                     /* PAID to far; PAY_OUT by far */
+	uint64_t far_seq;                         /* PAY_OUT messages taken so far */
 	uint8_t acct[NA][32];
 	uint64_t nonce, runs;
 } * fz;
@@ -79,9 +89,15 @@ static void fz_init(void)
 	args[32] = 1;
 	testplat_deploy_args(&fz->w.chain, fz->acct[3], 0, ASSETS_CODE_NAME, 1, args, sizeof(args),
 	                     fz->ast);
+	memcpy(fz->far_bal, fz->bal, 32);
+	fz->far_bal[31] ^= 1;
+	memcpy(args, fz->far_bal, 32);
+	testplat_deploy_args(&fz->w.chain, fz->acct[3], 0, ASSETS_CODE_NAME, 2, args, sizeof(args),
+	                     fz->far);
 	harness_world_block(&fz->w);
 	harness_contract_keys(fz->w.e, fz->bal, fz->bal_pk, spk);
 	harness_contract_keys(fz->w.e, fz->ast, fz->ast_pk, spk);
+	harness_contract_keys(fz->w.e, fz->far, fz->far_pk, spk);
 	char topic[CONTRACT_TOPIC_MAX];
 	fz_topic(topic, fz->bal);
 	for (int a = 0; a < NA; a++) {
@@ -95,8 +111,8 @@ static void fz_init(void)
 
 /* ---- operations ------------------------------------------------------------------------------ */
 
-/* A well-formed command of kind 1..5 from the 7 bytes at p. */
-static void op_command(uint8_t kind, const uint8_t *p)
+/* A well-formed command of kind 1..5 from the 6 bytes at p, to Assets or far. */
+static void op_command(uint8_t kind, const uint8_t *p, bool far)
 {
 	uint8_t c[CMD] = {kind};
 	int who = p[0] % NA, d = p[2] % 8;
@@ -125,8 +141,8 @@ static void op_command(uint8_t kind, const uint8_t *p)
 		memcpy(c + 1, dest, 32);
 		kit_put_u128(c + 33, amount);
 	}
-	harness_command_bin(&fz->w.chain, &fz->w.plat, fz->ast_pk, fz->ast, devkeys_names[who],
-	                    fz->nonce++, c, sizeof(c));
+	harness_command_bin(&fz->w.chain, &fz->w.plat, far ? fz->far_pk : fz->ast_pk,
+	                    far ? fz->far : fz->ast, devkeys_names[who], fz->nonce++, c, sizeof(c));
 }
 
 static void op_raw(int who, const uint8_t *p, size_t n)
@@ -161,6 +177,25 @@ static void op_paid(uint8_t origin, const uint8_t *p)
 	testplat_queue(&fz->w.chain, &m);
 }
 
+/* A PAID to far from its Balances id: payer a dev account, amount 0..65535 (0 is refused). */
+static void op_far_paid(const uint8_t *p)
+{
+	uint8_t payload[49] = {BALANCES_MSG_PAID};
+	u128 amount = (u128)p[1] | (u128)p[2] << 8;
+	memcpy(payload + 1, fz->acct[p[0] % NA], 32);
+	kit_put_u128(payload + 33, amount);
+	char topic[CONTRACT_TOPIC_MAX];
+	fz_topic(topic, fz->far);
+	struct mq_message m = {.origin = {.kind = MQ_ORIGIN_CONTRACT},
+	                       .topic = (const uint8_t *)topic,
+	                       .topic_len = strlen(topic),
+	                       .payload = payload,
+	                       .payload_len = sizeof(payload)};
+	memcpy(m.origin.id, fz->far_bal, 32);
+	testplat_queue(&fz->w.chain, &m);
+	fz->far_in += amount;
+}
+
 static void op_query(int who, const uint8_t *p, size_t n)
 {
 	uint32_t r;
@@ -175,11 +210,17 @@ static void fz_ops(const uint8_t *data, size_t size)
 {
 	size_t at = 0;
 	for (int ops = 0; ops < 16 && at < size; ops++) {
-		uint8_t op = data[at++] % 8;
+		uint8_t op = data[at++] % 10;
 		size_t left = size - at;
 		if (op <= 4 && left >= 6) {
-			op_command((uint8_t)(op + 1), data + at);
+			op_command((uint8_t)(op + 1), data + at, false);
 			at += 6;
+		} else if (op == 8 && left >= 7) {
+			op_command((uint8_t)(data[at] % 5 + 1), data + at + 1, true);
+			at += 7;
+		} else if (op == 9 && left >= 3) {
+			op_far_paid(data + at);
+			at += 3;
 		} else if ((op == 5 || op == 7) && left >= 2 && left - 2 >= data[at + 1] % 100) {
 			size_t n = data[at + 1] % 100;
 			if (op == 5)
@@ -200,12 +241,12 @@ static void fz_ops(const uint8_t *data, size_t size)
 /* ---- the invariant -----------------------------------------------------------------------------
  */
 
-static size_t fz_ask(int who, const uint8_t *req, size_t n, uint8_t *body)
+static size_t fz_ask(bool far, int who, const uint8_t *req, size_t n, uint8_t *body)
 {
 	uint32_t r = 99;
 	size_t len = 0;
-	if (harness_ask_n(&fz->w, fz->w.e, fz->ast_pk, fz->ast, devkeys_names[who], req, n, &r,
-	                  body, &len) != ENCLAVE_OK ||
+	if (harness_ask_n(&fz->w, fz->w.e, far ? fz->far_pk : fz->ast_pk, far ? fz->far : fz->ast,
+	                  devkeys_names[who], req, n, &r, body, &len) != ENCLAVE_OK ||
 	    r != CONTRACT_OK)
 		FZ_FAIL("query refused");
 	return len;
@@ -232,18 +273,18 @@ static u128 fz_held(const uint8_t sym[12], const uint8_t hold[NA][4096], const s
 	return sum;
 }
 
-static void fz_conserved(void)
+static void fz_conserved(bool far)
 {
 	static uint8_t hold[NA][4096], list[4096], own[4096];
 	size_t lens[NA];
 	uint8_t req[33] = {ASSETS_Q_HOLDINGS};
 	for (int a = 0; a < NA; a++) {
 		memcpy(req + 1, fz->acct[a], 32);
-		lens[a] = fz_ask(a, req, sizeof(req), hold[a]);
+		lens[a] = fz_ask(far, a, req, sizeof(req), hold[a]);
 	}
 	req[0] = ASSETS_Q_LIST;
 	struct dec d;
-	dec_init(&d, list, fz_ask(0, req, 1, list));
+	dec_init(&d, list, fz_ask(far, 0, req, 1, list));
 	size_t n = (size_t)dec_uleb(&d, ASSETS_TOKENS_MAX);
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *e = dec_view(&d, 12 + 1 + 32 + 1 + 16);
@@ -254,7 +295,7 @@ static void fz_conserved(void)
 			FZ_FAIL("owner not a dev account"); /* only a dev account can have issued */
 		/* The owner sees the supply even when hidden: its own LIST, same order. */
 		struct dec od;
-		dec_init(&od, own, fz_ask(owner, req, 1, own));
+		dec_init(&od, own, fz_ask(far, owner, req, 1, own));
 		(void)dec_uleb(&od, ASSETS_TOKENS_MAX);
 		const uint8_t *oe = NULL;
 		for (size_t j = 0; j <= i; j++)
@@ -265,6 +306,39 @@ static void fz_conserved(void)
 	}
 	if (dec_finish(&d) != CODEC_OK)
 		FZ_FAIL("list answer");
+}
+
+/* The chain takes far's new PAY_OUT messages (mq's notice, in the next block): each is a
+ * well-formed PAY_OUT to far's Balances; then what far paid out plus the credits it still owes
+ * the six payers is at most what it was paid (its dark account at Balances never overdraws). */
+static void fz_far_pays_out(void)
+{
+	char topic[CONTRACT_TOPIC_MAX];
+	fz_topic(topic, fz->far_bal);
+	struct testplat_egress it;
+	testplat_egress_begin(&it, fz->w.e, 1024);
+	while (testplat_egress_next(&it)) {
+		if (memcmp(it.m.origin.id, fz->far, 32) != 0 || it.m.sequence < fz->far_seq)
+			continue;
+		const uint8_t *p = it.m.payload;
+		if (!testplat_topic_is(&it.m, topic) || it.m.payload_len != 49 ||
+		    p[0] != BALANCES_MSG_PAY_OUT || kit_zero_key(p + 1) ||
+		    memcmp(p + 1, fz->far, 32) == 0 || kit_get_u128(p + 33) == 0)
+			FZ_FAIL("not a PAY_OUT");
+		fz->far_out += kit_get_u128(p + 33);
+		fz->far_seq = it.m.sequence + 1;
+		testplat_notice(&fz->w.chain, &it.m, 0);
+	}
+	testplat_egress_end(&it);
+	uint8_t req[1] = {ASSETS_Q_CONFIG}, body[64];
+	u128 owed = 0;
+	for (int a = 0; a < NA; a++) {
+		if (fz_ask(true, a, req, 1, body) != 64)
+			FZ_FAIL("config answer");
+		owed += kit_get_u128(body + 48);
+	}
+	if (fz->far_out > fz->far_in || owed > fz->far_in - fz->far_out)
+		FZ_FAIL("far paid out more than its fees");
 }
 
 /* ---- restore ------------------------------------------------------------------------------------
@@ -300,15 +374,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fz)
 		fz_init();
 	fz_ops(data, size);
-	fz_conserved();
+	fz_conserved(false);
+	fz_conserved(true);
+	fz_far_pays_out();
 	if (fz->runs++ % 8 != 0) /* a checkpoint per input would halve the rate */
 		return 0;
-	size_t n = 0;
-	uint8_t *snap =
-	    harness_contract_snapshot(&fz->w.plat, fz->w.e, fz->ast, ASSETS_CODE_NAME, &n);
-	if (!snap)
-		FZ_FAIL("no snapshot");
-	fz_restore(snap, n, true);
-	free(snap);
+	for (int far = 0; far < 2; far++) {
+		size_t n = 0;
+		uint8_t *snap = harness_contract_snapshot(
+		    &fz->w.plat, fz->w.e, far ? fz->far : fz->ast, ASSETS_CODE_NAME, &n);
+		if (!snap)
+			FZ_FAIL("no snapshot");
+		fz_restore(snap, n, true);
+		free(snap);
+	}
 	return 0;
 }

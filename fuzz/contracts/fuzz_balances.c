@@ -10,7 +10,9 @@
  *   4  a query (byte 1: who asks): any answer, never a crash
  *   5  a snapshot: restore must refuse it or restore exactly these bytes
  *   6  a script of 4-byte steps (op, who, arg, amount) in one block: deposits, transfers,
- *      withdrawals, the chain's answers, payments to the caller, charges by it
+ *      withdrawals, the chain's answers, payments to the caller, charges and payments by it, its
+ *      PAY_OUT messages
+ *   7  a message from a contract: the caller emits the rest to Balances (delivered a block later)
  *
  * The chain's part is played after every block: withdrawal requests are consumed (mq's notice),
  * messages to contracts delivered. After every input the ISSUANCE query answers, with pending <=
@@ -105,6 +107,21 @@ static void fz_command(const char *who, const uint8_t *p, size_t n)
 	harness_command_bin(&fz->w.chain, &fz->w.plat, fz->pk, fz->bal, who, fz->nonce++, p, n);
 }
 
+/* The caller emits p[0..n) to Balances' message topic (its command "zero ‖ topic ‖ 0 ‖ p"). */
+static void fz_emit(const char *who, const uint8_t *p, size_t n)
+{
+	char topic[CONTRACTS_TOPIC_LEN + 1];
+	uint8_t c[32 + sizeof(topic) + 256] = {0};
+	contracts_message_topic(topic, fz->bal);
+	size_t tl = strlen(topic) + 1;
+	if (n > 256)
+		n = 256;
+	memcpy(c + 32, topic, tl);
+	memcpy(c + 32 + tl, p, n);
+	harness_command_bin(&fz->w.chain, &fz->w.plat, fz->cpk, fz->call, who, fz->nonce++, c,
+	                    32 + tl + n);
+}
+
 static void fz_call(const char *who, const uint8_t *p, size_t n)
 {
 	uint8_t c[32 + 256];
@@ -135,7 +152,7 @@ static void fz_step(const uint8_t s[4])
 	    !devkeys_keypair(names[s[2] % 4], other, sk))
 		abort();
 	const uint8_t *dest = s[2] & 0x80 ? fz->call : other;
-	switch (s[0] % 6) {
+	switch (s[0] % 7) {
 	case 0:
 		fz_put(b, 0x00, who, s[3]); /* a deposit message: kind 0 ‖ depositor ‖ amount */
 		fz_module("contracts", b, 49);
@@ -158,10 +175,14 @@ static void fz_step(const uint8_t s[4])
 		fz_put(b, BALANCES_CMD_PAY_CONTRACT, fz->call, s[3]);
 		fz_command(names[s[1] % 4], b, 49);
 		break;
-	default:
+	case 5:
 		fz_put(b, s[2] & 1 ? BALANCES_CALL_CHARGE : BALANCES_CALL_PAY,
 		       s[2] & 2 ? who : other, s[3]);
 		fz_call(names[s[1] % 4], b, 49);
+		break;
+	default: /* the caller pays out by message: to itself when arg >= 0x80 (refused) */
+		fz_put(b, BALANCES_MSG_PAY_OUT, dest, s[3]);
+		fz_emit(names[s[1] % 4], b, 49);
 	}
 }
 
@@ -229,10 +250,12 @@ static void fz_check_snapshot(u128 issuance)
 	free(s);
 }
 
-/* A message from another module than "contracts" changes nothing. */
+/* A message from another module than "contracts" changes nothing. A block first delivers what
+ * is pending (a PAY_OUT the caller emitted in the last block does change Balances). */
 static void fz_not_chain(const uint8_t *p, size_t n)
 {
 	size_t n0 = 0, n1 = 0;
+	fz_block();
 	uint8_t *s0 = fz_snapshot(&n0);
 	fz_module("balances", p, n);
 	fz_block();
@@ -248,7 +271,7 @@ static void fz_input(const uint8_t *data, size_t size)
 	const uint8_t *p = data + 2;
 	size_t n = size - 2;
 	const char *who = fz_who[data[1] & 1];
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0:
 		fz_command(who, p, n);
 		break;
@@ -272,8 +295,11 @@ static void fz_input(const uint8_t *data, size_t size)
 	case 5:
 		(void)fz_restore(p, n);
 		return;
-	default:
+	case 6:
 		fz_script(p, n);
+		break;
+	default:
+		fz_emit(who, p, n);
 	}
 	fz_block();
 }
@@ -287,7 +313,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fz_input(data, size);
 	u128 issuance = fz_issuance();
-	if (fz->runs % 16 == 0 || data[0] % 7 == 5)
+	if (fz->runs % 16 == 0 || data[0] % 8 == 5)
 		fz_check_snapshot(issuance);
 	return 0;
 }

@@ -5,6 +5,8 @@
  *   command / deploy args  callee [32] ‖ request: a contract_call (on a command the callee sees
  *                          the command's signer); the result and answer are kept, whatever the
  *                          result (a deploy is never refused)
+ *                          32 zero bytes ‖ topic ‖ 0x00 ‖ payload: contract_emit of payload on
+ *                          topic (no contract id is zero); its result kept, no answer
  *   message                counted; its origin and payload (<= 64 bytes) kept
  *   query "r"              last result u32 ‖ last answer
  *   query "m"              count u32 ‖ last origin [32] ‖ last payload
@@ -39,11 +41,29 @@ static void caller_destroy(void *s)
 	free(s);
 }
 
+/* The emit form: topic ‖ 0x00 ‖ payload at p[0..n). */
+static enum contract_result caller_emit(struct contract_env *env, const uint8_t *p, size_t n)
+{
+	const uint8_t *nul = memchr(p, 0, n);
+	char topic[CONTRACT_TOPIC_MAX + 1];
+	if (!nul || (size_t)(nul - p) > CONTRACT_TOPIC_MAX)
+		return CONTRACT_BAD_REQUEST;
+	memcpy(topic, p, (size_t)(nul - p));
+	topic[nul - p] = '\0';
+	return contract_emit(env, topic, nul + 1, n - (size_t)(nul - p) - 1);
+}
+
 static enum contract_result caller_apply(struct caller *c, struct contract_env *env,
                                          const uint8_t *p, size_t n)
 {
+	static const uint8_t zero[32];
 	if (n < 32)
 		return CONTRACT_BAD_REQUEST;
+	if (memcmp(p, zero, 32) == 0) {
+		c->last = caller_emit(env, p + 32, n - 32);
+		c->answer_len = 0;
+		return c->last;
+	}
 	struct enc resp;
 	enc_init_fixed(&resp, c->answer, sizeof(c->answer));
 	enum contract_result r = contract_call(env, p, p + 32, n - 32, &resp);

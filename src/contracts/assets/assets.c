@@ -1,12 +1,15 @@
 /* The Assets contract (secret tokens): see assets.h. Every handler checks everything first and
  * changes state last (docs/contracts.md "Atomicity"); the one call that can fail after checks
- * (the issuing fee's CHARGE, COLLECT's PAY) is the last thing that can fail. */
+ * (the issuing fee's CHARGE, COLLECT's PAY or its PAY_OUT message) is the last thing that can
+ * fail. */
 #include "contracts/assets/assets.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/amount.h"
+#include "base/hex.h"
 #include "contracts/balances/balances.h"
 #include "contracts/kit/kit.h"
 
@@ -31,8 +34,10 @@ struct assets {
 	uint8_t balances[32];  /* the Balances contract's id */
 	u128 fee;              /* issuing fee, PHA units */
 	uint8_t collector[32]; /* the deployer */
-	u128 collected;        /* fees earned and not collected yet (credits are the payers') */
-	struct token *tok;     /* sorted by symbol */
+	/* Fees taken (by CHARGE or from a credit) and not collected yet: they are in this
+	 * contract's dark account at Balances, beside the credits (the payers'). */
+	u128 fees_held;
+	struct token *tok; /* sorted by symbol */
 	size_t n_tok, cap_tok;
 	size_t n_holdings; /* sum of the holders books' sizes */
 	struct kit_book credits;
@@ -223,12 +228,12 @@ static enum contract_result pay_fee(struct assets *a, struct contract_env *env,
 {
 	if (a->fee == 0)
 		return CONTRACT_OK;
-	if (a->collected > ~(u128)0 - a->fee)
+	if (a->fees_held > ~(u128)0 - a->fee)
 		return kit_reply(env, R(ASSETS_FULL), "the fee account is full: collect first");
 	u128 credit = kit_book_get(&a->credits, who);
 	if (credit >= a->fee) {
 		kit_book_set(&a->credits, who, credit - a->fee);
-		a->collected += a->fee;
+		a->fees_held += a->fee;
 		return CONTRACT_OK;
 	}
 	uint8_t req[BALANCES_CALL_LEN], scratch[64];
@@ -240,7 +245,7 @@ static enum contract_result pay_fee(struct assets *a, struct contract_env *env,
 	enum contract_result r = contract_call(env, a->balances, req, sizeof(req), &resp);
 	if (r != CONTRACT_OK)
 		return fee_refused(a, env, who, r);
-	a->collected += a->fee;
+	a->fees_held += a->fee;
 	return CONTRACT_OK;
 }
 
@@ -385,37 +390,82 @@ static enum contract_result cmd_destroy(struct assets *a, struct contract_env *e
 	                 symbol_text(s, cmd + 1), x);
 }
 
+/* Balances in another cluster cannot be called: the payment goes as a PAY_OUT message through
+ * the chain's queue and Balances applies it in a later block, from this contract's dark account
+ * there. Only fees already taken are sent (they are in that account), so Balances has them; the
+ * emit is the last thing that can fail. */
+static enum contract_result collect_by_message(struct assets *a, struct contract_env *env,
+                                               const uint8_t *cmd)
+{
+	char topic[CONTRACT_TOPIC_MAX], hex[2 * CONTRACT_ID_LEN + 1], x[AMOUNT_STR_MAX], k[12];
+	uint8_t msg[1 + 32 + 16];
+	u128 amount = kit_get_u128(cmd + 33);
+	msg[0] = BALANCES_MSG_PAY_OUT;
+	memcpy(msg + 1, cmd + 1, 32 + 16);
+	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, a->balances, 32));
+	enum contract_result r = contract_emit(env, topic, msg, sizeof(msg));
+	if (r != CONTRACT_OK)
+		return kit_reply(env, r, "the message could not be queued (result %d): try later",
+		                 (int)r);
+	a->fees_held -= amount;
+	return kit_reply(
+	    env, CONTRACT_OK,
+	    "ok: %s PHA sent to %s through the chain's queue (Balances applies it in a "
+	    "later block)",
+	    amount_format_pha(x, amount), kit_short(k, cmd + 1));
+}
+
+/* Everything about a COLLECT that Assets can check itself. Balances would refuse a destination
+ * that is Assets (the payer) or Balances; across clusters nobody would be told, so refuse here. */
+static enum contract_result collect_check(struct assets *a, struct contract_env *env,
+                                          const uint8_t who[32], const uint8_t *dest, u128 amount)
+{
+	char x[AMOUNT_STR_MAX], y[AMOUNT_STR_MAX];
+	if (memcmp(who, a->collector, 32) != 0)
+		return kit_reply(env, CONTRACT_DENIED, "only the deployer collects the fees");
+	if (amount == 0)
+		return kit_reply(env, R(ASSETS_ZERO_AMOUNT), "the amount must be above zero");
+	if (kit_zero_key(dest) || memcmp(dest, contract_self(env), 32) == 0 ||
+	    memcmp(dest, a->balances, 32) == 0)
+		return kit_reply(env, R(ASSETS_BAD_DEST), "bad destination: %s",
+		                 kit_zero_key(dest) ? "zero"
+		                 : memcmp(dest, contract_self(env), 32) == 0
+		                     ? "this contract"
+		                     : "the Balances contract");
+	if (amount > a->fees_held)
+		return kit_reply(env, R(ASSETS_INSUFFICIENT),
+		                 "insufficient fees: have %s PHA, need %s PHA",
+		                 amount_format_pha(x, a->fees_held), amount_format_pha(y, amount));
+	return CONTRACT_OK;
+}
+
+/* A synchronous PAY when Balances is in this cluster (it checks the balance), else a PAY_OUT
+ * message. */
 static enum contract_result cmd_collect(struct assets *a, struct contract_env *env,
                                         const uint8_t who[32], const uint8_t *cmd)
 {
 	const uint8_t *dest = cmd + 1;
 	u128 amount = kit_get_u128(cmd + 33);
 	char x[AMOUNT_STR_MAX], y[AMOUNT_STR_MAX], k[12];
-	if (memcmp(who, a->collector, 32) != 0)
-		return kit_reply(env, CONTRACT_DENIED, "only the deployer collects the fees");
-	if (amount == 0)
-		return kit_reply(env, R(ASSETS_ZERO_AMOUNT), "the amount must be above zero");
-	if (kit_zero_key(dest))
-		return kit_reply(env, R(ASSETS_BAD_DEST), "bad destination: zero");
-	if (amount > a->collected)
-		return kit_reply(env, R(ASSETS_INSUFFICIENT),
-		                 "insufficient fees: have %s PHA, need %s PHA",
-		                 amount_format_pha(x, a->collected), amount_format_pha(y, amount));
+	enum contract_result r = collect_check(a, env, who, dest, amount);
+	if (r != CONTRACT_OK)
+		return r;
 	uint8_t req[BALANCES_CALL_LEN], scratch[64];
 	req[0] = BALANCES_CALL_PAY;
-	memcpy(req + 1, dest, 32);
-	kit_put_u128(req + 33, amount);
+	memcpy(req + 1, dest, 32 + 16);
 	struct enc resp;
 	enc_init_fixed(&resp, scratch, sizeof(scratch));
-	enum contract_result r = contract_call(env, a->balances, req, sizeof(req), &resp);
+	r = contract_call(env, a->balances, req, sizeof(req), &resp);
+	if (r == CONTRACT_NO_SUCH_CONTRACT)
+		return collect_by_message(a, env, cmd);
 	if (r != CONTRACT_OK) /* Balances' own codes overlap ours: report them in the text only */
 		return kit_reply(env, r < CONTRACT_USER ? r : R(ASSETS_INSUFFICIENT),
 		                 "Balances refused to pay %s PHA (result %d)",
 		                 amount_format_pha(x, amount), (int)r);
-	a->collected -= amount;
+	a->fees_held -= amount;
 	return kit_reply(env, CONTRACT_OK, "ok: paid %s PHA to %s, %s PHA left to collect",
 	                 amount_format_pha(x, amount), kit_short(k, dest),
-	                 amount_format_pha(y, a->collected));
+	                 amount_format_pha(y, a->fees_held));
 }
 
 typedef enum contract_result (*command_fn)(struct assets *a, struct contract_env *env,
@@ -630,7 +680,7 @@ static void assets_destroy(void *state)
 }
 
 /* Snapshot v1: version u8 ‖ configured bool ‖ balances [32] ‖ fee u128 ‖ collector [32] ‖
- * collected u128 ‖ uleb n ‖ n tokens (symbol [12] ‖ decimals u8 ‖ hidden bool ‖ owner [32] ‖
+ * fees_held u128 ‖ uleb n ‖ n tokens (symbol [12] ‖ decimals u8 ‖ hidden bool ‖ owner [32] ‖
  * supply u128 ‖ holders book), sorted by symbol ‖ credits book ‖ history. */
 static enum contract_result assets_snapshot(const void *state, struct enc *out)
 {
@@ -640,7 +690,7 @@ static enum contract_result assets_snapshot(const void *state, struct enc *out)
 	enc_raw(out, a->balances, 32);
 	enc_u128(out, a->fee);
 	enc_raw(out, a->collector, 32);
-	enc_u128(out, a->collected);
+	enc_u128(out, a->fees_held);
 	enc_uleb(out, a->n_tok);
 	for (size_t i = 0; i < a->n_tok; i++) {
 		const struct token *t = &a->tok[i];
@@ -730,10 +780,10 @@ static void config_decode(struct assets *a, struct dec *d)
 	dec_raw(d, a->balances, 32);
 	a->fee = dec_u128(d);
 	dec_raw(d, a->collector, 32);
-	a->collected = dec_u128(d);
+	a->fees_held = dec_u128(d);
 	bool zero = kit_zero_key(a->balances) && kit_zero_key(a->collector);
 	if (a->configured ? kit_zero_key(a->balances) || kit_zero_key(a->collector)
-	                  : !zero || a->fee || a->collected)
+	                  : !zero || a->fee || a->fees_held)
 		dec_fail(d, CODEC_NONCANONICAL);
 }
 

@@ -14,7 +14,12 @@
  * command). With Balances in another cluster, synchronous calls are impossible: the issuer first
  * pays with Balances' PAY_CONTRACT, Balances tells this contract asynchronously through the
  * chain's queue (a PAID message), the payment becomes the payer's prepaid credit here, and ISSUE
- * takes the fee from that credit. The deployer collects the fees with COLLECT (Balances PAY).
+ * takes the fee from that credit. The deployer collects the fees with COLLECT: a synchronous
+ * Balances PAY in the same cluster; across clusters a PAY_OUT message to Balances through the
+ * chain's queue (balances.h BALANCES_MSG_PAY_OUT), applied by Balances in a later block and
+ * public on chain (destination and amount). Either way at most the fees taken and not collected
+ * yet (they sit in this contract's dark account at Balances, beside the credits, which stay the
+ * payers').
  *
  * Deploy arguments: balances id [32] ‖ fee u128 (units of PHA). Without them (or with a
  * malformed set) the contract refuses every command with ASSETS_NOT_CONFIGURED.
@@ -46,7 +51,14 @@
  *   BURN      0x03 ‖ symbol [12] ‖ amount u128
  *   DESTROY   0x04 ‖ symbol [12]
  *   COLLECT   0x05 ‖ dest [32] ‖ amount u128      the deployer only: fees to dest's dark PHA
- * The receipt's reply is "ok" or why it was refused, in English. */
+ *                                                 (dest not zero, Assets or Balances; amount
+ *                                                 at most the fees held, else
+ *                                                 ASSETS_INSUFFICIENT)
+ * The receipt's reply is "ok: ..." or why it was refused, in English. A COLLECT sent by message
+ * (Balances in another cluster) answers "ok: <amount> PHA sent to <dest> through the chain's
+ * queue (Balances applies it in a later block)": the fees leave the contract's books now, and a
+ * refusal by Balances then (e.g. BALANCES_FULL for a new account) leaves them in Assets' dark
+ * account with nobody told. */
 #define ASSETS_COMMAND_LEN 64
 enum {
 	ASSETS_CMD_ISSUE = 0x01,
@@ -58,7 +70,9 @@ enum {
 
 /* ---- messages in ---------------------------------------------------------------------------
  *   PAID  0x20 ‖ payer [32] ‖ amount u128   from the configured Balances contract only
- *                                           (balances.h BALANCES_MSG_PAID): payer's credit */
+ *                                           (balances.h BALANCES_MSG_PAID): payer's credit
+ * ---- messages out ---------------------------------------------------------------------------
+ *   PAY_OUT to "contract/<balances id hex>/message": a COLLECT across clusters (above) */
 
 /* ---- queries -------------------------------------------------------------------------------
  *   BALANCE  0x01 ‖ account [32] ‖ symbol [12]   the holder only; answer: amount u128 ‖

@@ -33,6 +33,7 @@
 #define MSG_WITHDRAWN_LEN (1 + 8 + 4)
 #define WITHDRAW_PAYLOAD  (8 + 32 + 16)
 #define PAID_LEN          (1 + 32 + 16)
+#define PAY_OUT_LEN       (1 + 32 + 16)
 
 /* A history entry as kept: the HISTORY answer's bytes (kind ‖ counterparty ‖ amount ‖ height ‖
  * ref), then the chain's result u32 of a refund, so that the WITHDRAWAL query can answer for a
@@ -404,16 +405,22 @@ static enum contract_result call_charge(struct balances *b, struct contract_env 
 	return r;
 }
 
-static enum contract_result call_pay(struct balances *b, struct contract_env *env,
-                                     const uint8_t caller[32], const uint8_t *req, struct enc *resp)
+/* A contract pays from its own dark account (PAY, PAY_OUT): p is dest [32] ‖ amount u128. */
+static enum contract_result contract_pays(struct balances *b, struct contract_env *env,
+                                          const uint8_t payer[32], const uint8_t *p)
 {
-	(void)resp;
-	struct move m = {caller, req + 1, kit_get_u128(req + 33), BALANCES_H_SENT,
-	                 BALANCES_H_PAID_BY};
+	struct move m = {payer, p, kit_get_u128(p + 32), BALANCES_H_SENT, BALANCES_H_PAID_BY};
 	enum contract_result r = move_check(b, env, &m);
 	if (r == CONTRACT_OK)
 		move_apply(b, env, &m);
 	return r;
+}
+
+static enum contract_result call_pay(struct balances *b, struct contract_env *env,
+                                     const uint8_t caller[32], const uint8_t *req, struct enc *resp)
+{
+	(void)resp;
+	return contract_pays(b, env, caller, req + 1);
 }
 
 static enum contract_result call_balance(struct balances *b, struct contract_env *env,
@@ -448,7 +455,7 @@ static enum contract_result balances_call(void *state, struct contract_env *env,
 	return r;
 }
 
-/* ---- messages from the chain --------------------------------------------------------------- */
+/* ---- messages: from the chain, and PAY_OUT from contracts ---------------------------------- */
 
 /* A deposit the contract has no room for (BALANCES_ACCOUNTS_MAX accounts, or no memory) goes
  * straight back to the depositor's public account: custody keeps matching the issuance instead
@@ -467,8 +474,9 @@ static enum contract_result deposit_return(struct balances *b, struct contract_e
 
 /* contracts.deposit moved amount into custody: the depositor's dark balance grows by it. */
 static enum contract_result msg_deposit(struct balances *b, struct contract_env *env,
-                                        const uint8_t *p)
+                                        const uint8_t *from, const uint8_t *p)
 {
+	(void)from;
 	const uint8_t *who = p + 1;
 	u128 amount = kit_get_u128(p + 33), issuance;
 	if (amount == 0)
@@ -490,8 +498,9 @@ static enum contract_result msg_deposit(struct balances *b, struct contract_env 
  * refused (nothing left custody: the owner gets the amount back). A returned deposit has no owner
  * to refund: refused, it stays pending (still in custody, still counted). */
 static enum contract_result msg_withdrawn(struct balances *b, struct contract_env *env,
-                                          const uint8_t *p)
+                                          const uint8_t *from, const uint8_t *p)
 {
+	(void)from;
 	bool found;
 	size_t i = pending_find(b, kit_get_u64(p + 1), &found);
 	if (!found)
@@ -519,13 +528,24 @@ static enum contract_result msg_withdrawn(struct balances *b, struct contract_en
 	return CONTRACT_OK;
 }
 
+/* A contract in another cluster cannot call PAY: it asks by message, and spends only its own
+ * dark account (the origin's id, which the chain checked against the contract's key). */
+static enum contract_result msg_pay_out(struct balances *b, struct contract_env *env,
+                                        const uint8_t *from, const uint8_t *p)
+{
+	return contract_pays(b, env, from, p + 1);
+}
+
 static const struct {
 	uint8_t kind;
 	size_t len;
-	enum contract_result (*fn)(struct balances *, struct contract_env *, const uint8_t *);
+	bool from_contract; /* else from the chain (module "contracts") only */
+	enum contract_result (*fn)(struct balances *, struct contract_env *, const uint8_t *,
+	                           const uint8_t *);
 } messages[] = {
-    {MSG_DEPOSIT, MSG_DEPOSIT_LEN, msg_deposit},
-    {MSG_WITHDRAWN, MSG_WITHDRAWN_LEN, msg_withdrawn},
+    {MSG_DEPOSIT, MSG_DEPOSIT_LEN, false, msg_deposit},
+    {MSG_WITHDRAWN, MSG_WITHDRAWN_LEN, false, msg_withdrawn},
+    {BALANCES_MSG_PAY_OUT, PAY_OUT_LEN, true, msg_pay_out},
 };
 
 static enum contract_result balances_message(void *state, struct contract_env *env,
@@ -533,14 +553,18 @@ static enum contract_result balances_message(void *state, struct contract_env *e
                                              const uint8_t *payload, size_t len)
 {
 	(void)topic;
-	if (from->kind != CONTRACT_FROM_MODULE || strcmp(from->module, CHAIN_MODULE) != 0)
+	bool chain = from->kind == CONTRACT_FROM_MODULE && strcmp(from->module, CHAIN_MODULE) == 0;
+	if (!chain && from->kind != CONTRACT_FROM_CONTRACT)
 		return R(BALANCES_NOT_CHAIN);
-	for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]); i++)
-		if (len == messages[i].len && payload[0] == messages[i].kind) {
-			enum contract_result r = messages[i].fn(state, env, payload);
-			assert(totals_hold(state));
-			return r;
-		}
+	for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]); i++) {
+		if (len != messages[i].len || payload[0] != messages[i].kind)
+			continue;
+		if (messages[i].from_contract == chain)
+			return chain ? CONTRACT_BAD_REQUEST : R(BALANCES_NOT_CHAIN);
+		enum contract_result r = messages[i].fn(state, env, from->id, payload);
+		assert(totals_hold(state));
+		return r;
+	}
 	return CONTRACT_BAD_REQUEST;
 }
 

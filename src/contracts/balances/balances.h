@@ -24,7 +24,8 @@
  * signed the command being handled (contract_signer) to the calling contract, PAY from the
  * calling contract to any account. A user's command to another cluster's contract can pay it
  * with PAY_CONTRACT, which credits that contract and tells it asynchronously through the queue
- * (that message is public: payer and amount, like a deposit).
+ * (that message is public: payer and amount, like a deposit). Such a contract spends its dark
+ * account with a PAY_OUT message through the queue (public too: destination and amount).
  *
  * Caps: BALANCES_ACCOUNTS_MAX accounts with a non-zero balance or history (an account whose
  * balance is zero keeps its history), BALANCES_HISTORY_MAX history entries per account (oldest
@@ -82,10 +83,19 @@ enum {
  * In, from module "contracts" (chain/contracts.h CONTRACTS_MSG_*):
  *   deposit             0x00 ‖ depositor [32] ‖ amount u128
  *   withdrawal result   0x01 ‖ ref u64 ‖ result u32        0: released, else refunded
+ * In, from any contract (origin kind contract; its id is the account it spends), on
+ * "contract/<balances id hex>/message":
+ *   PAY_OUT             0x21 ‖ dest [32] ‖ amount u128     the sender's dark account -> dest's,
+ *                                                          checked like PAY (history: the sender
+ *                                                          SENT, dest PAID_BY); a refusal changes
+ *                                                          nothing and nobody is told
+ * Refused without change: from another module or a worker, or a chain kind from a contract
+ * (BALANCES_NOT_CHAIN); another length or kind, or PAY_OUT from the chain (CONTRACT_BAD_REQUEST).
  * Out, on "contract/<id hex>/message" to the contract a PAY_CONTRACT names:
  *   PAID                0x20 ‖ payer [32] ‖ amount u128
  * Out, on CONTRACTS_TOPIC_WITHDRAW: ref u64 ‖ dest [32] ‖ amount u128. */
-#define BALANCES_MSG_PAID 0x20
+#define BALANCES_MSG_PAID    0x20
+#define BALANCES_MSG_PAY_OUT 0x21
 
 /* ---- queries (signed by the asker) ---------------------------------------------------------
  *   BALANCE     0x01 ‖ account [32]          account must be the asker, else CONTRACT_DENIED;
@@ -108,7 +118,7 @@ enum {
 /* History entry kinds; counterparty is the other side (the depositor itself for a deposit, the
  * public destination for a withdrawal, a contract for CHARGE/PAY/PAY_CONTRACT). A contract's own
  * dark account records RECEIVED for a CHARGE it made and for a PAY_CONTRACT to it, SENT for a PAY
- * it made. ref is the withdrawal's ref for WITHDRAW/REFUND/RELEASED, else 0. */
+ * or PAY_OUT it made. ref is the withdrawal's ref for WITHDRAW/REFUND/RELEASED, else 0. */
 enum {
 	BALANCES_H_DEPOSIT = 1,
 	BALANCES_H_SENT = 2,
@@ -138,7 +148,7 @@ enum {
 	BALANCES_BAD_DEST = CONTRACT_USER + 2,  /* all-zero, the sender itself, or this contract */
 	BALANCES_OVERFLOW = CONTRACT_USER + 3,  /* a balance would pass 2^128 - 1 */
 	BALANCES_FULL = CONTRACT_USER + 4,      /* a cap above */
-	BALANCES_NOT_CHAIN = CONTRACT_USER + 5, /* a deposit/result message not from the chain */
+	BALANCES_NOT_CHAIN = CONTRACT_USER + 5, /* a chain message not from module "contracts" */
 };
 
 extern const struct contract_code balances_code;

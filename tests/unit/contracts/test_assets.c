@@ -421,7 +421,7 @@ static void issue_transfer_burn_destroy(void)
 	aw_release(&t);
 }
 
-/* The deployer moves the collected fees to any dark account; nobody else can, and never more
+/* The deployer moves the fees held to any dark account; nobody else can, and never more
  * than the fees. */
 static void collect_pays_the_fees_out(void)
 {
@@ -449,6 +449,9 @@ static void collect_pays_the_fees_out(void)
 	static const uint8_t zero[32];
 	c_collect(c, zero, PHA);
 	CHECK(run(&t, "dave", c, NULL) == ASSETS_BAD_DEST);
+	c_collect(c, t.ast, PHA); /* Balances would refuse it: Assets pays itself */
+	CHECK(run(&t, "dave", c, reply) == ASSETS_BAD_DEST);
+	CHECK_STR(reply, "bad destination: this contract");
 	CHECK(dark(&t, "charlie") == 0);
 
 	c_collect(c, charlie, 2 * PHA + PHA / 2);
@@ -685,9 +688,94 @@ static void paid_messages_only_from_balances(void)
 	aw_release(&t);
 }
 
+static u128 credit_of(struct aw *t, const char *who)
+{
+	uint8_t req[1] = {ASSETS_Q_CONFIG}, body[64];
+	size_t len;
+	CHECK(ask(t, who, req, 1, body, &len) == CONTRACT_OK && len == 64);
+	return kit_get_u128(body + 48);
+}
+
+/* Assets' pending egress to Balances (topic contract/<balances>/message): each must be signed
+ * by Assets and be a PAY_OUT; the chain delivers them in the next block. The count, and the last
+ * payload in last[49]. */
+static size_t relay_pay_outs(struct aw *t, uint8_t last[49])
+{
+	char topic[CONTRACT_TOPIC_MAX], hex[65];
+	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t->bal, 32));
+	struct testplat_egress it;
+	size_t n = 0;
+	testplat_egress_begin(&it, t->ast_e, 1024);
+	while (testplat_egress_next(&it))
+		if (testplat_topic_is(&it.m, topic)) {
+			CHECK(it.m.origin.kind == MQ_ORIGIN_CONTRACT);
+			CHECK_EQ_MEM(it.m.origin.id, t->ast, 32);
+			CHECK(it.m.payload_len == 49 && it.m.payload[0] == BALANCES_MSG_PAY_OUT);
+			memcpy(last, it.m.payload, 49);
+			n++;
+		}
+	testplat_egress_end(&it);
+	CHECK(harness_relay(&t->w.chain, t->ast_e, topic) == n);
+	aw_block(t);
+	return n;
+}
+
+/* The state of the_fee_crosses_clusters_through_the_queue: bob paid 1.5 PHA ahead and issued
+ * FAR for 1 PHA, so Assets' dark account at Balances holds 1.5 PHA: 1 PHA of fees, 0.5 PHA of
+ * bob's credit. COLLECT cannot call PAY across clusters: it sends PAY_OUT through the queue,
+ * never beyond the fees (the credit stays bob's), and only for the deployer. */
+static void collect_through_the_queue(struct aw *t)
+{
+	uint8_t c[CMD], charlie[32], msg[49];
+	char reply[CONTRACT_REPLY_MAX + 1], k[12], want[CONTRACT_REPLY_MAX + 1];
+	acct("charlie", charlie);
+	c_collect(c, charlie, PHA / 2);
+	CHECK(run(t, "bob", c, NULL) == CONTRACT_DENIED);
+	c_collect(c, charlie, PHA + 1);
+	CHECK(run(t, "dave", c, reply) == ASSETS_INSUFFICIENT);
+	CHECK_STR(reply, "insufficient fees: have 1 PHA, need 1.000000000001 PHA");
+	c_collect(c, t->bal, PHA / 2);
+	CHECK(run(t, "dave", c, reply) == ASSETS_BAD_DEST);
+	CHECK_STR(reply, "bad destination: the Balances contract");
+	c_collect(c, t->ast, PHA / 2);
+	CHECK(run(t, "dave", c, reply) == ASSETS_BAD_DEST);
+	CHECK(relay_pay_outs(t, msg) == 0);
+
+	c_collect(c, charlie, 3 * PHA / 4);
+	CHECK(run(t, "dave", c, reply) == CONTRACT_OK);
+	snprintf(
+	    want, sizeof(want),
+	    "ok: 0.75 PHA sent to %s through the chain's queue (Balances applies it in a later "
+	    "block)",
+	    kit_short(k, charlie));
+	CHECK_STR(reply, want);
+	CHECK(dark(t, "charlie") == 0); /* not before Balances has the message */
+	CHECK(relay_pay_outs(t, msg) == 1);
+	CHECK_EQ_MEM(msg + 1, charlie, 32);
+	CHECK(kit_get_u128(msg + 33) == 3 * PHA / 4);
+	CHECK(dark(t, "charlie") == 3 * PHA / 4);
+	/* Conservation: bob's and charlie's dark PHA and Assets' 0.75 PHA (0.25 PHA of fees, 0.5 of
+	 * credit) are the 5 PHA deposited. */
+	CHECK(dark(t, "bob") == 3 * PHA + PHA / 2 && issuance(t) == 5 * PHA);
+
+	/* The rest of the fees, then nothing: bob's credit is not the deployer's. */
+	c_collect(c, charlie, PHA / 4 + 1);
+	CHECK(run(t, "dave", c, reply) == ASSETS_INSUFFICIENT);
+	CHECK_STR(reply, "insufficient fees: have 0.25 PHA, need 0.250000000001 PHA");
+	c_collect(c, charlie, PHA / 4);
+	CHECK(run(t, "dave", c, NULL) == CONTRACT_OK);
+	CHECK(relay_pay_outs(t, msg) == 1);
+	CHECK(dark(t, "charlie") == PHA && issuance(t) == 5 * PHA);
+	c_collect(c, charlie, 1);
+	CHECK(run(t, "dave", c, reply) == ASSETS_INSUFFICIENT);
+	CHECK(relay_pay_outs(t, msg) == 0);
+	CHECK(credit_of(t, "bob") == PHA / 2);
+}
+
 /* Balances in cluster 0 on one enclave, Assets in cluster 1 on another: CHARGE cannot cross,
  * so ISSUE without credit is refused; a PAY_CONTRACT's PAID message relayed through the chain
- * becomes the payer's credit, and ISSUE then succeeds from it. */
+ * becomes the payer's credit, and ISSUE then succeeds from it; the deployer collects the fee
+ * through the queue. */
 static void the_fee_crosses_clusters_through_the_queue(void)
 {
 	struct aw t;
@@ -730,11 +818,7 @@ static void the_fee_crosses_clusters_through_the_queue(void)
 	/* The checkpoint of this state restores. */
 	struct enclave *back = testplat_started(&t.p2, &t.cfg, t.es[1]);
 	enclave_free(back);
-	/* Collecting needs a synchronous PAY: not across clusters. */
-	uint8_t dave[32];
-	acct("dave", dave);
-	c_collect(c, dave, PHA);
-	CHECK(run(&t, "dave", c, reply) == CONTRACT_NO_SUCH_CONTRACT);
+	collect_through_the_queue(&t);
 	struct listed l;
 	size_t count;
 	CHECK(list_find(&t, "alice", "FAR", &l, &count) && count == 1 && l.supply == 10);
@@ -761,14 +845,6 @@ static void paid_from_balances(struct aw *t, const uint8_t payer[32], u128 amoun
 	testplat_queue(&t->w.chain, &m);
 	if (t->w.chain.n_msgs == TESTPLAT_MAX_MSGS)
 		aw_block(t);
-}
-
-static u128 credit_of(struct aw *t, const char *who)
-{
-	uint8_t req[1] = {ASSETS_Q_CONFIG}, body[64];
-	size_t len;
-	CHECK(ask(t, who, req, 1, body, &len) == CONTRACT_OK && len == 64);
-	return kit_get_u128(body + 48);
 }
 
 /* ASSETS_TOKENS_MAX tokens, then ASSETS_FULL; ASSETS_CREDITS_MAX payers, then a new payer's
@@ -867,7 +943,7 @@ static void key(uint8_t k[32], uint8_t b)
 	k[0] = b;
 }
 
-/* version ‖ configured ‖ balances {bal} ‖ fee ‖ collector {col} ‖ collected. */
+/* version ‖ configured ‖ balances {bal} ‖ fee ‖ collector {col} ‖ fees held. */
 static void snap_header(struct enc *e, uint8_t version, bool configured, uint8_t bal, uint8_t col)
 {
 	uint8_t k[32];

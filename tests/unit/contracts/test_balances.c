@@ -2,7 +2,8 @@
  * chain's deposit and withdrawal-result messages and encrypted commands arrive in signed block
  * feeds of the test chain; effects are read back with real signed queries, receipts, the
  * enclave's signed egress and the contract's snapshot inside the sealed checkpoint. A small test
- * contract ("test.caller") makes the synchronous calls (CHARGE, PAY, BALANCE) and receives PAID. */
+ * contract ("test.caller") makes the synchronous calls (CHARGE, PAY, BALANCE), receives PAID and
+ * sends PAY_OUT. */
 #include "check.h"
 
 #include "../../contracts/counter.c"
@@ -741,6 +742,118 @@ static void contracts_are_paid_charged_and_pay(void)
 	harness_world_release(&t.w);
 }
 
+/* The caller contract emits payload p[0..n) to Balances' message topic (a command by who), and
+ * the chain delivers it: two blocks. Returns the count relayed (1 when the emit worked). */
+static size_t caller_says(struct bw *t, const char *who, const uint8_t *p, size_t n)
+{
+	char topic[CONTRACTS_TOPIC_LEN + 1];
+	uint8_t c[32 + sizeof(topic) + 64] = {0};
+	contracts_message_topic(topic, t->bal);
+	CHECK(n <= 64);
+	memcpy(c + 32, topic, strlen(topic) + 1);
+	memcpy(c + 32 + strlen(topic) + 1, p, n);
+	uint64_t nonce = send_to(t, t->cpk, t->call, who, c, 32 + strlen(topic) + 1 + n);
+	block(t);
+	char reply[CONTRACT_REPLY_MAX + 1];
+	CHECK(receipt(t, t->cpk, t->call, who, nonce, reply) == CONTRACT_OK);
+	size_t relayed = harness_relay(&t->w.chain, t->w.e, topic);
+	block(t);
+	return relayed;
+}
+
+static void pay_out_bytes(uint8_t p[49], const uint8_t dest[32], u128 amount)
+{
+	p[0] = BALANCES_MSG_PAY_OUT;
+	memcpy(p + 1, dest, 32);
+	kit_put_u128(p + 33, amount);
+}
+
+/* A query the caller contract forwards to Balances as itself: its HISTORY (count; entries). */
+static size_t caller_history(struct bw *t, uint8_t body[4096])
+{
+	uint8_t req[32 + 33];
+	memcpy(req, t->bal, 32);
+	req[32] = BALANCES_Q_HISTORY;
+	memcpy(req + 33, t->call, 32);
+	uint32_t r = 99;
+	size_t len = 0;
+	CHECK(harness_ask_n(&t->w, t->w.e, t->cpk, t->call, "bob", req, sizeof(req), &r, body,
+	                    &len) == ENCLAVE_OK);
+	CHECK(r == CONTRACT_OK && len >= 1 && body[0] < 0x80 && len == 1 + body[0] * 65u);
+	size_t n = body[0];
+	memmove(body, body + 1, len - 1);
+	return n;
+}
+
+/* PAY_OUT: a contract spends its own dark account by message (the way across clusters); an
+ * overdraft, a zero amount, a bad destination or a malformed PAY_OUT changes nothing, and so
+ * does a PAY_OUT from a module or a worker (there is no contract account to spend). */
+static void contracts_pay_out_by_message(void)
+{
+	struct bw t;
+	bw_init(&t);
+	uint8_t alice[32], bob[32], p[50], h[4096];
+	static const uint8_t zero[32];
+	acct("alice", alice);
+	acct("bob", bob);
+	deposit(&t, "alice", 10 * PHA);
+	block(&t);
+	via_caller(&t, "alice", BALANCES_CALL_CHARGE, alice, 3 * PHA);
+	block(&t);
+	CHECK(dark_caller(&t) == 3 * PHA);
+
+	pay_out_bytes(p, bob, PHA); /* signed by charlie: the caller spends its own, whoever asks */
+	CHECK(caller_says(&t, "charlie", p, 49) == 1);
+	CHECK(dark(&t, "bob") == PHA && dark_caller(&t) == 2 * PHA && dark(&t, "alice") == 7 * PHA);
+	u128 iss, pend;
+	issuance(&t, &iss, &pend);
+	CHECK(iss == 10 * PHA && pend == 0);
+	CHECK(history(&t, "bob", h) == 1);
+	check_entry(h, BALANCES_H_PAID_BY, t.call, PHA, t.w.chain.height, 0);
+	CHECK(caller_history(&t, h) == 2);
+	check_entry(h + 65, BALANCES_H_SENT, bob, PHA, t.w.chain.height, 0);
+
+	size_t n0;
+	uint8_t *before = snapshot(&t, &n0);
+	pay_out_bytes(p, bob, 2 * PHA + 1); /* overdraft */
+	CHECK(caller_says(&t, "bob", p, 49) == 1);
+	pay_out_bytes(p, bob, 0);
+	CHECK(caller_says(&t, "bob", p, 49) == 1);
+	const uint8_t *bad[] = {zero, t.call, t.bal};
+	for (size_t i = 0; i < 3; i++) {
+		pay_out_bytes(p, bad[i], PHA);
+		CHECK(caller_says(&t, "bob", p, 49) == 1);
+	}
+	pay_out_bytes(p, bob, PHA);
+	CHECK(caller_says(&t, "bob", p, 48) == 1);
+	p[49] = 0;
+	CHECK(caller_says(&t, "bob", p, 50) == 1);
+	/* Not from a contract: no account to spend. */
+	module_msg(&t, "balances", p, 49);
+	module_msg(&t, "contracts", p, 49);
+	char topic[CONTRACTS_TOPIC_LEN + 1];
+	contracts_message_topic(topic, t.bal);
+	struct mq_message m = {.origin = {.kind = MQ_ORIGIN_WORKER},
+	                       .topic = (const uint8_t *)topic,
+	                       .topic_len = strlen(topic),
+	                       .payload = p,
+	                       .payload_len = 49};
+	memcpy(m.origin.id, t.call, 32);
+	testplat_queue(&t.w.chain, &m);
+	block(&t);
+	check_unchanged(&t, before, n0);
+	free(before);
+	CHECK(dark(&t, "bob") == PHA && dark_caller(&t) == 2 * PHA);
+
+	/* The whole account can go. */
+	pay_out_bytes(p, alice, 2 * PHA);
+	CHECK(caller_says(&t, "bob", p, 49) == 1);
+	CHECK(dark_caller(&t) == 0 && dark(&t, "alice") == 9 * PHA);
+	issuance(&t, &iss, &pend);
+	CHECK(iss == 10 * PHA && pend == 0);
+	harness_world_release(&t.w);
+}
+
 /* ---- snapshots ------------------------------------------------------------------------------- */
 
 /* A snapshot by hand (balances.c's layout), for restore's refusals: one account `who` with
@@ -1218,6 +1331,6 @@ CHECK_MAIN(CASE(the_chain_and_the_contract_agree_on_bytes),
            CASE(deposits_credit_and_transfers_move), CASE(queries_answer_the_owner_only),
            CASE(refused_commands_change_nothing), CASE(chain_messages_only_from_the_chain),
            CASE(withdrawals_pend_then_release_or_refund), CASE(contracts_are_paid_charged_and_pay),
-           CASE(restore_refuses_what_snapshot_never_writes), CASE(live_snapshot_round_trips),
-           CASE(the_account_cap_refuses_cleanly), CASE(the_pending_cap_refuses_cleanly),
-           CASE(random_run_conserves))
+           CASE(contracts_pay_out_by_message), CASE(restore_refuses_what_snapshot_never_writes),
+           CASE(live_snapshot_round_trips), CASE(the_account_cap_refuses_cleanly),
+           CASE(the_pending_cap_refuses_cleanly), CASE(random_run_conserves))
