@@ -84,12 +84,14 @@ void cli_wallet_amount_set(json_t *obj, const char *key, u128 v, unsigned decima
 #define DARK_USAGE_DEPOSIT    "--from NAME AMOUNT"
 #define DARK_USAGE_TRANSFER   "--from NAME --to ACCOUNT AMOUNT"
 #define DARK_USAGE_WITHDRAW   "--from NAME [--to ACCOUNT] AMOUNT"
+#define DARK_USAGE_PAY        "--from NAME --to-contract ID AMOUNT"
 #define DARK_USAGE_ACCOUNT    "NAME"
 #define DARK_USAGE_INFO       ""
 #define CMD_DARK_USAGE                                                                             \
 	"deposit " DARK_USAGE_DEPOSIT " | transfer " DARK_USAGE_TRANSFER                           \
-	" | withdraw " DARK_USAGE_WITHDRAW " | balance " DARK_USAGE_ACCOUNT                        \
-	" | history " DARK_USAGE_ACCOUNT " | info;" CLI_WALLET_USAGE_OPTS
+	" | withdraw " DARK_USAGE_WITHDRAW " | pay " DARK_USAGE_PAY                                \
+	" | balance " DARK_USAGE_ACCOUNT " | history " DARK_USAGE_ACCOUNT                          \
+	" | info;" CLI_WALLET_USAGE_OPTS
 #define TOKEN_USAGE_ISSUE    "--from NAME --symbol SYM --supply N [--decimals D] [--hide-supply]"
 #define TOKEN_USAGE_TRANSFER "--from NAME --to ACCOUNT --symbol SYM AMOUNT"
 #define TOKEN_USAGE_BURN     "--from NAME --symbol SYM AMOUNT"
@@ -97,10 +99,12 @@ void cli_wallet_amount_set(json_t *obj, const char *key, u128 v, unsigned decima
 #define TOKEN_USAGE_BALANCE  "NAME [--symbol SYM]"
 #define TOKEN_USAGE_LIST     "[--from NAME]"
 #define TOKEN_USAGE_HISTORY  "NAME"
+#define TOKEN_USAGE_CREDIT   "NAME"
 #define CMD_TOKEN_USAGE                                                                            \
 	"issue " TOKEN_USAGE_ISSUE " | transfer " TOKEN_USAGE_TRANSFER " | burn " TOKEN_USAGE_BURN \
 	" | destroy " TOKEN_USAGE_DESTROY " | balance " TOKEN_USAGE_BALANCE                        \
-	" | list " TOKEN_USAGE_LIST " | history " TOKEN_USAGE_HISTORY ";" CLI_WALLET_USAGE_OPTS
+	" | list " TOKEN_USAGE_LIST " | history " TOKEN_USAGE_HISTORY                              \
+	" | credit " TOKEN_USAGE_CREDIT ";" CLI_WALLET_USAGE_OPTS
 int cmd_dark(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_token(struct cli_ctx *ctx, int argc, char **argv);
 

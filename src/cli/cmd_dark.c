@@ -1,8 +1,8 @@
 /*
  * tenebra dark: the Balances contract's secret PHA (contracts/balances/balances.h; docs/wallet.md).
- * Deposit is a public chain call (contracts.deposit); transfer and withdraw are encrypted
- * commands; balance, history and info are signed queries through a worker. Every command waits
- * until its effect is visible in the contract.
+ * Deposit is a public chain call (contracts.deposit); transfer, withdraw and pay (a contract,
+ * possibly in another cluster) are encrypted commands; balance, history and info are signed queries
+ * through a worker. Every command waits until its effect is visible in the contract.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -26,9 +26,10 @@ struct dark_args {
 };
 
 enum {
-	DARK_FROM = 1 << 0,   /* --from NAME */
-	DARK_TO = 1 << 1,     /* --to ACCOUNT */
-	DARK_AMOUNT = 1 << 2, /* the positional is an AMOUNT */
+	DARK_FROM = 1 << 0,        /* --from NAME */
+	DARK_TO = 1 << 1,          /* --to ACCOUNT */
+	DARK_AMOUNT = 1 << 2,      /* the positional is an AMOUNT */
+	DARK_TO_CONTRACT = 1 << 3, /* --to-contract ID (into the same field as --to) */
 };
 
 /* Parses the wallet options, the options in flags, and exactly npos positionals. */
@@ -41,6 +42,8 @@ static bool dark_parse(struct cli_ctx *ctx, int argc, char **argv, struct dark_a
 		opts[n++] = (struct cli_opt){"from", &a->from, NULL};
 	if (flags & DARK_TO)
 		opts[n++] = (struct cli_opt){"to", &a->to, NULL};
+	if (flags & DARK_TO_CONTRACT)
+		opts[n++] = (struct cli_opt){"to-contract", &a->to, NULL};
 	if (!cli_parse(ctx, opts, argc, argv, a->pos, npos, npos))
 		return false;
 	if ((flags & DARK_FROM) && !a->from)
@@ -136,7 +139,7 @@ static int dark_deposit(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- transfer ----------------------------------------------------------------------------- */
 
-/* Sends TRANSFER / WITHDRAW kind to dest and waits for the receipt. */
+/* Sends TRANSFER / WITHDRAW / PAY_CONTRACT kind to dest and waits for the receipt. */
 static int dark_send(struct cli_wallet *w, uint8_t kind, const uint8_t dest[32], u128 amount,
                      struct cli_wallet_sent *s)
 {
@@ -231,24 +234,46 @@ static int withdraw_wait(struct cli_wallet *w, const struct cli_wallet_sent *s,
 	return r == CLI_EXIT_OK ? withdraw_report(w, s, ref, &wd, to) : r;
 }
 
-/* transfer and withdraw: a command to an account (withdraw: by default the sender's own public
- * account), then for a withdrawal the wait until the chain settles it. */
+/* A PAY_CONTRACT's destination must be a contract the node knows (with a published key, so some
+ * cluster hosts it): Balances cannot tell, and PHA paid to any other id would be stranded. */
+static int contract_dest(struct cli_ctx *ctx, const char *idhex, struct accounts_ref *to)
+{
+	struct cli_contract c;
+	int r = cli_contract_get(ctx, idhex, &c);
+	if (r == CLI_EXIT_OK)
+		memcpy(to->pk, c.id, 32);
+	cli_contract_release(&c);
+	return r;
+}
+
+static const char *const move_what[] = {
+    [BALANCES_CMD_TRANSFER] = "dark transfer",
+    [BALANCES_CMD_WITHDRAW] = "dark withdraw",
+    [BALANCES_CMD_PAY_CONTRACT] = "dark pay",
+};
+
+/* transfer, withdraw and pay: a command to an account (withdraw: by default the sender's own
+ * public account) or to a contract (pay), then for a withdrawal the wait until the chain settles
+ * it. */
 static int dark_move(struct cli_ctx *ctx, int argc, char **argv, uint8_t kind)
 {
 	struct dark_args a = {0};
 	struct cli_wallet w;
 	struct cli_wallet_sent s;
 	struct accounts_ref to;
-	bool withdraw = kind == BALANCES_CMD_WITHDRAW;
-	if (!dark_parse(ctx, argc, argv, &a, DARK_FROM | DARK_TO | DARK_AMOUNT, 1))
+	bool withdraw = kind == BALANCES_CMD_WITHDRAW, pay = kind == BALANCES_CMD_PAY_CONTRACT;
+	if (!dark_parse(ctx, argc, argv, &a,
+	                DARK_FROM | DARK_AMOUNT | (pay ? DARK_TO_CONTRACT : DARK_TO), 1))
 		return CLI_EXIT_USAGE;
 	if (!a.to && !withdraw)
-		return cli_usage_fail(ctx, "missing --to ACCOUNT");
-	int r = cli_wallet_account(ctx, a.to ? a.to : a.from, &to);
+		return cli_usage_fail(ctx,
+		                      pay ? "missing --to-contract ID" : "missing --to ACCOUNT");
+	int r = pay ? contract_dest(ctx, a.to, &to)
+	            : cli_wallet_account(ctx, a.to ? a.to : a.from, &to);
 	if (r != CLI_EXIT_OK)
 		return r;
-	r = cli_wallet_open(&w, ctx, withdraw ? "dark withdraw" : "dark transfer",
-	                    BALANCES_CODE_NAME, &a.o, a.from, CLI_WALLET_SEND);
+	r = cli_wallet_open(&w, ctx, move_what[kind], BALANCES_CODE_NAME, &a.o, a.from,
+	                    CLI_WALLET_SEND);
 	if (r == CLI_EXIT_OK)
 		r = dark_send(&w, kind, to.pk, a.amount, &s);
 	if (r == CLI_EXIT_OK && withdraw)
@@ -267,6 +292,11 @@ static int dark_transfer(struct cli_ctx *ctx, int argc, char **argv)
 static int dark_withdraw(struct cli_ctx *ctx, int argc, char **argv)
 {
 	return dark_move(ctx, argc, argv, BALANCES_CMD_WITHDRAW);
+}
+
+static int dark_pay(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return dark_move(ctx, argc, argv, BALANCES_CMD_PAY_CONTRACT);
 }
 
 /* ---- balance ------------------------------------------------------------------------------ */
@@ -467,6 +497,7 @@ int cmd_dark(struct cli_ctx *ctx, int argc, char **argv)
 	    {"deposit", dark_deposit, DARK_USAGE_DEPOSIT CLI_WALLET_USAGE_OPTS},
 	    {"transfer", dark_transfer, DARK_USAGE_TRANSFER CLI_WALLET_USAGE_OPTS},
 	    {"withdraw", dark_withdraw, DARK_USAGE_WITHDRAW CLI_WALLET_USAGE_OPTS},
+	    {"pay", dark_pay, DARK_USAGE_PAY CLI_WALLET_USAGE_OPTS},
 	    {"balance", dark_balance, DARK_USAGE_ACCOUNT CLI_WALLET_USAGE_OPTS},
 	    {"history", dark_history, DARK_USAGE_ACCOUNT CLI_WALLET_USAGE_OPTS},
 	    {"info", dark_info, DARK_USAGE_INFO CLI_WALLET_USAGE_OPTS},

@@ -1,7 +1,9 @@
 /*
  * tenebra token: the Assets contract's secret tokens (contracts/assets/assets.h; docs/wallet.md).
  * issue, transfer, burn and destroy are encrypted commands (waited for through their receipts);
- * balance and history are queries only the holder may ask; list is public.
+ * balance and history are queries only the holder may ask; list is public; credit shows the
+ * issuing fee and the asker's prepaid credit (paid with `dark pay` when Balances runs in another
+ * cluster).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -517,6 +519,53 @@ static int token_history(struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
+/* ---- credit ------------------------------------------------------------------------------- */
+
+/* CONFIG: balances id [32] ‖ fee u128 ‖ the asker's credit u128, all in PHA. */
+static int credit_out(const struct cli_wallet *w, const struct cli_answer *ans)
+{
+	uint8_t bal[32];
+	char balhex[65], text[CLI_AMOUNT_STR_MAX];
+	struct dec d;
+	dec_init(&d, ans->body, ans->len);
+	dec_raw(&d, bal, sizeof(bal));
+	u128 fee = dec_u128(&d), credit = dec_u128(&d);
+	if (dec_finish(&d) != CODEC_OK)
+		return cli_fail("token credit: malformed answer from the contract");
+	hex_encode(balhex, bal, sizeof(bal));
+	if (!w->ctx->json) {
+		cli_kv("contract", "%s", w->c.hex);
+		cli_kv("balances", "%s", balhex);
+		cli_kv("fee", "%s PHA (per issue)", cli_amount_format(text, fee, AMOUNT_DECIMALS));
+		cli_kv("credit", "%s PHA (prepaid by %s; secret)",
+		       cli_amount_format(text, credit, AMOUNT_DECIMALS), w->address);
+		return CLI_EXIT_OK;
+	}
+	json_t *j = json_pack("{s:s, s:s}", "contract", w->c.hex, "balances", balhex);
+	cli_wallet_amount_set(j, "fee", fee, AMOUNT_DECIMALS);
+	cli_wallet_amount_set(j, "credit", credit, AMOUNT_DECIMALS);
+	return cli_emit_json(j);
+}
+
+static int token_credit(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct token_args a = {0};
+	struct cli_wallet w;
+	struct cli_answer ans = {0};
+	const uint8_t req[1] = {ASSETS_Q_CONFIG};
+	if (!token_parse(ctx, argc, argv, &a, 0, 1))
+		return CLI_EXIT_USAGE;
+	int r = cli_wallet_open(&w, ctx, "token credit", ASSETS_CODE_NAME, &a.o, a.pos[0],
+	                        CLI_WALLET_ASK);
+	if (r == CLI_EXIT_OK)
+		r = cli_wallet_query(&w, req, sizeof(req), &ans);
+	if (r == CLI_EXIT_OK)
+		r = credit_out(&w, &ans);
+	cli_answer_free(&ans);
+	cli_wallet_close(&w);
+	return r;
+}
+
 int cmd_token(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_sub subs[] = {
@@ -527,6 +576,7 @@ int cmd_token(struct cli_ctx *ctx, int argc, char **argv)
 	    {"balance", token_balance, TOKEN_USAGE_BALANCE CLI_WALLET_USAGE_OPTS},
 	    {"list", token_list, TOKEN_USAGE_LIST CLI_WALLET_USAGE_OPTS},
 	    {"history", token_history, TOKEN_USAGE_HISTORY CLI_WALLET_USAGE_OPTS},
+	    {"credit", token_credit, TOKEN_USAGE_CREDIT CLI_WALLET_USAGE_OPTS},
 	    {NULL, NULL, NULL},
 	};
 	return cli_dispatch(ctx, subs, argc, argv);

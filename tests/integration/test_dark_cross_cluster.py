@@ -7,11 +7,14 @@ receives the cluster-1 key from the gatekeeper. alice deploys a second Assets in
 configured with the cluster-0 Balances and a fee.
 
 Issuing on it fails ("issuing fee unpaid": the synchronous CHARGE into Balances cannot cross
-clusters) and changes nothing. alice pays it with Balances' PAY_CONTRACT; the PAID message leaves
+clusters) and changes nothing. alice pays it with `tenebra dark pay --to-contract` (Balances'
+PAY_CONTRACT; a pay beyond her dark balance is refused with Balances' reply, one to an id no
+contract has is refused by the CLI before anything is sent); the PAID message leaves
 the cluster-0 enclave signed by Balances' contract key, is relayed as an mq.push tx, lands in a
 block's outbound list (both found and decoded here: origin = the Balances contract, topic
 "contract/<assets1>/message", payload 0x20 ‖ alice ‖ fee), and the cluster-1 worker delivers it:
-assets1's CONFIG query shows alice's credit == fee. Issuing then succeeds from the credit (alice's
+`tenebra token credit alice` on assets1 (its CONFIG query, cross-checked once against the raw
+`contract query`) shows alice's credit == fee. Issuing then succeeds from the credit (alice's
 dark PHA untouched), the credit is back to 0, a second issue is refused again, and Balances'
 books still balance: custody == issuance, unchanged by the payment, with alice's dark balance
 down by the fee (so assets1's dark account in Balances holds it; alice's history says
@@ -23,7 +26,7 @@ FEE1 = 2 * PHA + 345678  # assets1's fee: digits no other amount here has
 DEPOSIT = 10 * PHA
 SUPPLY = 1000
 ASSETS_Q_CONFIG = "05"
-CONTRACT_NO_RECEIPT = 9
+CREDIT_KEYS = {"contract", "balances", "fee", "fee_units", "credit", "credit_units"}
 dev = Dev(block_time=200)
 wtmp = tempfile.mkdtemp(prefix="tn-xc-")
 w1 = None
@@ -51,25 +54,16 @@ def query(cid, hexreq, frm, worker):
     return None, r
 
 
-def config(cid, frm, worker):
-    """assets CONFIG as frm sees it: (balances id hex, fee, frm's credit), or None."""
-    res, ans = query(cid, ASSETS_Q_CONFIG, frm, worker)
-    if res != 0 or len(ans) != 64:
+def credit(cid, frm, worker):
+    """`tenebra token credit frm` on cid through worker: (balances id hex, fee, frm's credit), or
+    None when it fails."""
+    r = dev.tn("token", "credit", frm, "--contract", cid, "--worker", worker)
+    if not r.ok:
         return None
-    return ans[:32].hex(), int.from_bytes(ans[32:48], "little"), int.from_bytes(ans[48:], "little")
-
-
-def receipt(cid, frm, nonce, worker, timeout=30):
-    """(result, reply) of frm's command with this nonce once the contract has its receipt."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        res, ans = query(cid, "0001" + struct.pack("<Q", nonce).hex(), frm, worker)
-        if res == 0 and len(ans) >= 12:
-            return struct.unpack_from("<QI", ans)[1], ans[12:].decode(errors="replace")
-        if res != CONTRACT_NO_RECEIPT:
-            return None, f"query result {res} {ans}"
-        time.sleep(0.25)
-    return None, "no receipt"
+    check(set(r.out) == CREDIT_KEYS and r.out["contract"] == cid and
+          r.out["fee"] == pha_text(r.out["fee_units"]) and
+          r.out["credit"] == pha_text(r.out["credit_units"]), f"token credit's JSON ({r.out})")
+    return r.out["balances"], int(r.out["fee_units"]), int(r.out["credit_units"])
 
 
 def dark_balance(name):
@@ -132,10 +126,11 @@ try:
           f"assets1's keys are published, cluster 1 ({shown})")
     st = w1.wait(lambda s: s["contracts"] >= 1 and s["contracts_unavailable"] == 0, timeout=30)
     check(st is not None, f"the cluster-1 worker hosts assets1 ({w1.status()})")
-    cfg = wait_for(lambda: config(a1, "alice", w1.url))
-    check(cfg == (bal, FEE1, 0), f"assets1 CONFIG: the cluster-0 Balances, fee, credit 0 ({cfg})")
-    res, ans = query(a1, ASSETS_Q_CONFIG, "alice", dev.worker_url)
-    check(res is None, "dev's worker (cluster 0) does not answer for assets1")
+    cfg = wait_for(lambda: credit(a1, "alice", w1.url))
+    check(cfg == (bal, FEE1, 0), f"token credit on assets1: the cluster-0 Balances, fee, credit 0 "
+          f"({cfg})")
+    r = dev.tn("token", "credit", "alice", "--contract", a1, "--worker", dev.worker_url)
+    check(r.code != 0, f"dev's worker (cluster 0) does not answer for assets1 ({r})")
 
     step("alice deposits; issuing on assets1 without credit is refused")
     r = dev.dark("deposit", "--from", "alice", pha_text(DEPOSIT))
@@ -150,13 +145,22 @@ try:
     check(tokens1() == {}, "assets1 lists no token")
     check(dark_balance("alice") == DEPOSIT, "alice's dark PHA untouched by the refused issue")
 
-    step("alice pays assets1 with Balances PAY_CONTRACT")
+    step("alice pays assets1 with `dark pay` (Balances PAY_CONTRACT)")
+    r = dev.dark("pay", "--from", "alice", "--to-contract", a1, pha_text(DEPOSIT + 1))
+    check(r.code == 1 and r.err == "tenebra: dark pay refused: insufficient dark balance: have "
+          f"{pha_text(DEPOSIT)} PHA, need {pha_text(DEPOSIT + 1)} PHA",
+          f"dark pay beyond the dark balance: refused with Balances' reply ({r})")
+    nobody = "ab" * 32
+    r = dev.dark("pay", "--from", "alice", "--to-contract", nobody, "1")
+    check(r.code == 1 and "no contract with this id" in r.err and r.stdout == "",
+          f"dark pay to an id no contract has: refused before sending ({r})")
+    check(dark_balance("alice") == DEPOSIT, "alice's dark PHA untouched by the refused pays")
     h0 = dev.rpc("chain_info")["height"]
     dispatched0 = w1.status()["messages_dispatched"]
-    r = dev.tn("contract", "command", bal, "03" + a1 + u128_le(FEE1).hex(), "--from", "alice")
-    check(r.ok and r.out.get("success") is not False, f"PAY_CONTRACT command ordered ({r})")
-    res, reply = receipt(bal, "alice", r.out["nonce"], dev.worker_url) if r.ok else (None, r)
-    check(res == 0 and reply == "ok", f"Balances applied it: receipt {res} {reply!r}")
+    r = dev.dark("pay", "--from", "alice", "--to-contract", a1, pha_text(FEE1))
+    check(r.ok and r.out["contract"] == bal and r.out["result"] == 0 and r.out["reply"] == "ok" and
+          r.out["height"] > h0 and isinstance(r.out["nonce"], int) and len(r.out["tx"]) == 64,
+          f"dark pay: Balances applied PAY_CONTRACT, reply ok ({r})")
     check(dark_balance("alice") == DEPOSIT - FEE1, "alice's dark balance dropped by the fee")
     hist = dev.dark("history", "alice")
     last = hist.out["entries"][-1] if hist.ok and hist.out["entries"] else {}
@@ -190,13 +194,16 @@ try:
               f"{pushed[0][1]['sender']}, origin contract {bal[:16]}…, sequence {m['sequence']}",
               flush=True)
     cfg = wait_for(lambda: (lambda c: c if c and c[2] == FEE1 else None)(
-        config(a1, "alice", w1.url)), timeout=30)
-    check(cfg == (bal, FEE1, FEE1), f"assets1 CONFIG (cluster-1 worker): alice's credit == fee "
-          f"({cfg or config(a1, 'alice', w1.url)})")
+        credit(a1, "alice", w1.url)), timeout=30)
+    check(cfg == (bal, FEE1, FEE1), f"token credit alice (cluster-1 worker): credit == fee "
+          f"({cfg or credit(a1, 'alice', w1.url)})")
+    res, ans = query(a1, ASSETS_Q_CONFIG, "alice", w1.url)
+    check(res == 0 and ans == bytes.fromhex(bal) + u128_le(FEE1) + u128_le(FEE1),
+          f"the raw CONFIG query answers the same bytes ({res}, {ans})")
     st = w1.status()
     check(st["messages_dispatched"] > dispatched0, f"the cluster-1 worker dispatched messages "
           f"from the feeds ({dispatched0} -> {st['messages_dispatched']})")
-    cfg = config(a1, "charlie", w1.url)
+    cfg = credit(a1, "charlie", w1.url)
     check(cfg == (bal, FEE1, 0), f"charlie has no credit ({cfg})")
     iss1, pend1 = books("after PAY_CONTRACT")
     check(iss1 == iss0 and pend1 == 0, f"issuance unchanged by the payment ({iss0} -> {iss1}): "
@@ -212,7 +219,7 @@ try:
     r = dev.tn("token", "balance", "alice", "--contract", a1, "--worker", w1.url)
     held = {x["symbol"]: x["amount_units"] for x in r.out["tokens"]} if r.ok else None
     check(held == {"XCL": str(SUPPLY * 1000)}, f"alice holds the supply on assets1 ({r})")
-    cfg = config(a1, "alice", w1.url)
+    cfg = credit(a1, "alice", w1.url)
     check(cfg == (bal, FEE1, 0), f"alice's credit is back to 0 ({cfg})")
     check(dark_balance("alice") == DEPOSIT - FEE1, "the issue took nothing more from dark PHA")
     r = dev.token("list")

@@ -179,6 +179,8 @@ static void transfer_rejects_bad_amounts(void)
 	CHECK(one_line_error("cannot transfer from 'alice' to itself"));
 }
 
+#define ZERO_ID "0000000000000000000000000000000000000000000000000000000000000000"
+
 /* The dark and token commands check their whole command line before any request (an unknown
  * account, a bad symbol, a bad amount or timeout), so none of these needs a node. */
 static void wallet_commands_reject_bad_lines(void)
@@ -209,6 +211,23 @@ static void wallet_commands_reject_bad_lines(void)
 	    {CLI_EXIT_USAGE,
 	     {"dark", "deposit", "--from", "alice", "1", "--timeout", "0"},
 	     "invalid timeout '0'"},
+	    {CLI_EXIT_USAGE, {"dark", "pay", "--to-contract", ZERO_ID, "1"}, "missing --from NAME"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "pay", "--from", "alice", "1"},
+	     "dark pay: missing --to-contract ID (usage: tenebra dark pay --from NAME "
+	     "--to-contract ID AMOUNT [--contract ID]"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "pay", "--from", "alice", "--to-contract", ZERO_ID, "1.0000000000001"},
+	     "invalid amount '1.0000000000001': expected PHA above 0 with at most 12 decimals"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "pay", "--from", "alice", "--to-contract", ZERO_ID, "0"},
+	     "invalid amount '0'"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "pay", "--from", "alice", "--to-contract", "abc", "1"},
+	     "dark pay: the contract id must be 64 hex digits, got 'abc'"},
+	    {CLI_EXIT_USAGE,
+	     {"dark", "pay", "--from", "alice", "--to", "bob", "1"},
+	     "unknown option '--to'"},
 	    {CLI_EXIT_USAGE, {"dark", "balance"}, "dark balance: missing argument"},
 	    {CLI_EXIT_USAGE,
 	     {"dark", "balance", "alice", "--from", "bob"},
@@ -243,6 +262,14 @@ static void wallet_commands_reject_bad_lines(void)
 	    {CLI_EXIT_USAGE, {"token", "burn", "--from", "alice", "1"}, "missing --symbol SYM"},
 	    {CLI_EXIT_USAGE, {"token", "destroy", "--symbol", "GOLD"}, "missing --from NAME"},
 	    {CLI_EXIT_USAGE, {"token", "list", "x"}, "unexpected argument 'x'"},
+	    {CLI_EXIT_USAGE, {"token", "credit"}, "token credit: missing argument"},
+	    {CLI_EXIT_USAGE, {"token", "credit", "alice", "bob"}, "unexpected argument 'bob'"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "credit", "alice", "--contract", "xyz"},
+	     "the contract id must be 64 hex digits, got 'xyz'"},
+	    {CLI_EXIT_USAGE,
+	     {"token", "credit", "alice", "--from", "bob"},
+	     "unknown option '--from'"},
 	    {CLI_EXIT_USAGE,
 	     {"contract", "deploy", "assets", "--cluster", "0", "--from", "alice", "--args", "zz"},
 	     "--args must be hex"},
@@ -267,8 +294,10 @@ static void wallet_commands_reject_bad_lines(void)
 	CHECK(one_line_error("cannot reach node at http://127.0.0.1:1")); /* --salt once is fine */
 	CHECK(run("help", "dark", NULL) == CLI_EXIT_OK);
 	CHECK(strstr(out_buf, "usage: tenebra dark deposit --from NAME AMOUNT") != NULL);
+	CHECK(strstr(out_buf, "| pay --from NAME --to-contract ID AMOUNT |") != NULL);
 	CHECK(run("token", "--help", NULL) == CLI_EXIT_OK);
 	CHECK(strstr(out_buf, "issue --from NAME --symbol SYM --supply N") != NULL);
+	CHECK(strstr(out_buf, "| credit NAME;") != NULL);
 }
 
 static void commands_reject_bad_arguments(void)
