@@ -529,11 +529,25 @@ static enum contract_result msg_withdrawn(struct balances *b, struct contract_en
 }
 
 /* A contract in another cluster cannot call PAY: it asks by message, and spends only its own
- * dark account (the origin's id, which the chain checked against the contract's key). */
+ * dark account (the origin's id, which the chain checked against the contract's key). Nobody
+ * answers a message, so a PAY_OUT that every check passed but the room for a new dest
+ * (BALANCES_ACCOUNTS_MAX accounts) is paid to dest's public account instead, as a returned
+ * deposit is: refusing it would leave the sender believing the PHA had gone. */
 static enum contract_result msg_pay_out(struct balances *b, struct contract_env *env,
                                         const uint8_t *from, const uint8_t *p)
 {
-	return contract_pays(b, env, from, p + 1);
+	enum contract_result r = contract_pays(b, env, from, p + 1);
+	if (r != R(BALANCES_FULL) && r != CONTRACT_NOMEM)
+		return r;
+	static const uint8_t nobody[32];
+	const uint8_t *dest = p + 1;
+	u128 amount = kit_get_u128(p + 33);
+	uint64_t ref;
+	if ((r = pending_open(b, env, nobody, dest, amount, &ref)) != CONTRACT_OK)
+		return r;
+	debit(b, from, amount);
+	history_add(b, env, from, &(struct line){BALANCES_H_WITHDRAW, dest, amount, ref, 0});
+	return CONTRACT_OK;
 }
 
 static const struct {

@@ -88,7 +88,11 @@ enum {
  *   PAY_OUT             0x21 ‖ dest [32] ‖ amount u128     the sender's dark account -> dest's,
  *                                                          checked like PAY (history: the sender
  *                                                          SENT, dest PAID_BY); a refusal changes
- *                                                          nothing and nobody is told
+ *                                                          nothing and nobody is told, except that
+ *                                                          a dest the contract has no room for
+ *                                                          (BALANCES_ACCOUNTS_MAX) is paid to
+ *                                                          dest's public account instead (a
+ *                                                          withdrawal owned by nobody)
  * Refused without change: from another module or a worker, or a chain kind from a contract
  * (BALANCES_NOT_CHAIN); another length or kind, or PAY_OUT from the chain (CONTRACT_BAD_REQUEST).
  * Out, on "contract/<id hex>/message" to the contract a PAY_CONTRACT names:

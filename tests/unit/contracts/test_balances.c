@@ -1037,14 +1037,20 @@ static void key_of(uint8_t k[32], uint32_t i)
 }
 
 /* BALANCES_ACCOUNTS_MAX accounts: a transfer to one more is refused (BALANCES_FULL), changing
- * nothing, and a deposit from one more goes back to its public account; existing accounts carry
- * on. */
+ * nothing; a deposit from one more, and a contract's PAY_OUT to one more, go to its public
+ * account instead; existing accounts carry on. */
 static void the_account_cap_refuses_cleanly(void)
 {
 	struct bw t;
 	bw_init(&t);
 	deposit(&t, "alice", 10);
-	uint32_t made = 1;
+	block(&t);
+	uint8_t alice[32];
+	acct("alice", alice);
+	via_caller(&t, "alice", BALANCES_CALL_CHARGE, alice, 3); /* the caller contract: 3 units */
+	block(&t);
+	CHECK(dark_caller(&t) == 3);
+	uint32_t made = 2;
 	for (uint32_t i = 0; made < BALANCES_ACCOUNTS_MAX; i++, made++) {
 		uint8_t k[32];
 		key_of(k, i);
@@ -1053,9 +1059,10 @@ static void the_account_cap_refuses_cleanly(void)
 			block(&t);
 	}
 	block(&t);
+	const u128 base = 10 + (BALANCES_ACCOUNTS_MAX - 2); /* alice's 10, then 1 per new account */
 	u128 iss, pend;
 	issuance(&t, &iss, &pend);
-	CHECK(iss == 10 + BALANCES_ACCOUNTS_MAX - 1);
+	CHECK(iss == base);
 	uint8_t bob[32], k[32];
 	acct("bob", bob);
 	key_of(k, 0);
@@ -1064,7 +1071,7 @@ static void the_account_cap_refuses_cleanly(void)
 	deposit(&t, "bob", 5);
 	block(&t);
 	issuance(&t, &iss, &pend);
-	CHECK(iss == 10 + BALANCES_ACCOUNTS_MAX - 1 + 5 && pend == 5 && dark(&t, "bob") == 0);
+	CHECK(iss == base + 5 && pend == 5 && dark(&t, "bob") == 0);
 	struct wd wd[2];
 	size_t other;
 	CHECK(chain_takes(&t, wd, 2, &other) == 1 && other == 0);
@@ -1072,7 +1079,7 @@ static void the_account_cap_refuses_cleanly(void)
 	answer(&t, wd[0].ref, 0);
 	block(&t);
 	issuance(&t, &iss, &pend);
-	CHECK(iss == 10 + BALANCES_ACCOUNTS_MAX - 1 && pend == 0 && dark(&t, "bob") == 0);
+	CHECK(iss == base && pend == 0 && dark(&t, "bob") == 0);
 	size_t n0;
 	uint8_t *before = snapshot(&t, &n0);
 	uint64_t n = cmd(&t, "alice", BALANCES_CMD_TRANSFER, bob, 1);
@@ -1085,7 +1092,20 @@ static void the_account_cap_refuses_cleanly(void)
 	n = cmd(&t, "alice", BALANCES_CMD_TRANSFER, k, 4); /* an existing account */
 	block(&t);
 	CHECK(bal_receipt(&t, "alice", n, reply) == CONTRACT_OK);
-	CHECK(dark(&t, "alice") == 6);
+	CHECK(dark(&t, "alice") == 3);
+	/* Nobody answers a PAY_OUT, so one to a new account goes to its public account instead. */
+	uint8_t p[49];
+	pay_out_bytes(p, bob, 2);
+	CHECK(caller_says(&t, "charlie", p, 49) == 1);
+	issuance(&t, &iss, &pend);
+	CHECK(dark_caller(&t) == 1 && dark(&t, "bob") == 0 && pend == 2);
+	CHECK(iss == base);
+	CHECK(chain_takes(&t, wd, 2, &other) == 1 && other == 0);
+	CHECK(wd[0].amount == 2 && memcmp(wd[0].dest, bob, 32) == 0);
+	answer(&t, wd[0].ref, 0);
+	block(&t);
+	issuance(&t, &iss, &pend);
+	CHECK(iss == base - 2 && pend == 0);
 	harness_world_release(&t.w);
 }
 
