@@ -1,5 +1,6 @@
 #include "base/amount.h"
 
+#include <assert.h>
 #include <string.h>
 
 #define U128_MAX (~(u128)0)
@@ -42,23 +43,26 @@ bool amount_parse_units(u128 *out, const char *s)
 	return true;
 }
 
+bool amount_parse_decimal(u128 *out, const char *s, unsigned decimals)
+{
+	char digits[AMOUNT_TEXT_MAX + AMOUNT_DECIMALS_MAX + 1];
+	assert(decimals <= AMOUNT_DECIMALS_MAX);
+	size_t n = strlen(s);
+	const char *dot = strchr(s, '.');
+	size_t whole = dot ? (size_t)(dot - s) : n, frac = dot ? n - whole - 1 : 0;
+	if (n > AMOUNT_TEXT_MAX || whole == 0 || (dot && (frac == 0 || frac > decimals)))
+		return false;
+	/* "12.5" with 3 decimals is the integer 12500: the digits without the dot, zero-padded. */
+	memcpy(digits, s, whole);
+	memcpy(digits + whole, s + whole + (dot ? 1 : 0), frac);
+	memset(digits + whole + frac, '0', decimals - frac);
+	digits[whole + decimals] = '\0';
+	return amount_parse_units(out, digits);
+}
+
 bool amount_parse_pha(u128 *out, const char *s)
 {
-	const char *dot = strchr(s, '.');
-	size_t whole_len = dot ? (size_t)(dot - s) : strlen(s);
-	size_t frac_len = dot ? strlen(dot + 1) : 0;
-	u128 v = 0;
-	if (whole_len == 0 || frac_len > AMOUNT_DECIMALS || (dot && frac_len == 0))
-		return false;
-	if (!accumulate_digits(&v, s, whole_len))
-		return false;
-	if (dot && !accumulate_digits(&v, dot + 1, frac_len))
-		return false;
-	for (size_t i = frac_len; i < AMOUNT_DECIMALS; i++)
-		if (!amount_mul(&v, v, 10))
-			return false;
-	*out = v;
-	return true;
+	return amount_parse_decimal(out, s, AMOUNT_DECIMALS);
 }
 
 char *amount_format_units(char out[AMOUNT_STR_MAX], u128 units)
@@ -75,25 +79,29 @@ char *amount_format_units(char out[AMOUNT_STR_MAX], u128 units)
 	return out;
 }
 
+char *amount_format_decimal(char out[AMOUNT_STR_MAX], u128 units, unsigned decimals)
+{
+	char digits[AMOUNT_STR_MAX];
+	assert(decimals <= AMOUNT_DECIMALS_MAX);
+	size_t n = strlen(amount_format_units(digits, units));
+	size_t pad = n <= decimals ? decimals + 1 - n : 0; /* leading zeros: 5 -> "0.05" */
+	size_t whole = n + pad - decimals;
+	memset(out, '0', pad);
+	memcpy(out + pad, digits, n + 1);
+	if (decimals == 0)
+		return out;
+	memmove(out + whole + 1, out + whole, decimals + 1);
+	out[whole] = '.';
+	size_t end = whole + 1 + decimals;
+	while (out[end - 1] == '0')
+		end--;
+	if (out[end - 1] == '.')
+		end--;
+	out[end] = '\0';
+	return out;
+}
+
 char *amount_format_pha(char out[AMOUNT_STR_MAX], u128 units)
 {
-	char whole[AMOUNT_STR_MAX];
-	u128 frac = units % AMOUNT_ONE_PHA;
-	amount_format_units(whole, units / AMOUNT_ONE_PHA);
-	strcpy(out, whole);
-	if (frac == 0)
-		return out;
-	char digits[AMOUNT_DECIMALS + 1];
-	for (int i = AMOUNT_DECIMALS - 1; i >= 0; i--) {
-		digits[i] = (char)('0' + (int)(frac % 10));
-		frac /= 10;
-	}
-	int last = AMOUNT_DECIMALS - 1;
-	while (digits[last] == '0')
-		last--;
-	digits[last + 1] = '\0';
-	size_t n = strlen(out);
-	out[n] = '.';
-	strcpy(out + n + 1, digits);
-	return out;
+	return amount_format_decimal(out, units, AMOUNT_DECIMALS);
 }

@@ -16,13 +16,23 @@
 /* Longest text of a u128 in either form, with NUL: 39 digits + '.' + NUL, rounded up. */
 #define AMOUNT_STR_MAX 48
 
-/* Parses decimal PHA text ("12.5") into units. Rejects empty strings, signs, exponents, more than
- * 12 fractional digits, leading/trailing junk and values above 2^128-1. */
+/* Amounts with `decimals` fractional digits (0..AMOUNT_DECIMALS_MAX): PHA has 12, a token its
+ * own. */
+#define AMOUNT_DECIMALS_MAX 38 /* 10^38 still fits in a u128 */
+#define AMOUNT_TEXT_MAX     80 /* longest amount text accepted */
+/* Parses decimal text ("12.5") into units: value * 10^decimals. Rejects empty text, signs,
+ * exponents, a bare ".5" or "1.", more than `decimals` fractional digits (any dot when decimals
+ * is 0), text over AMOUNT_TEXT_MAX characters, junk and values above 2^128 - 1. */
+bool amount_parse_decimal(u128 *out, const char *s, unsigned decimals);
+/* Formats units as decimal text with `decimals` digits, trailing fractional zeros trimmed
+ * ("1.5", "0.05", "3"). Returns out, which must hold AMOUNT_STR_MAX bytes. */
+char *amount_format_decimal(char out[AMOUNT_STR_MAX], u128 units, unsigned decimals);
+/* Parses decimal PHA text ("12.5") into units: amount_parse_decimal with 12 decimals. */
 bool amount_parse_pha(u128 *out, const char *s);
 /* Parses a plain decimal integer count of units (no fraction). Same rejections. */
 bool amount_parse_units(u128 *out, const char *s);
-/* Formats units as PHA text with trailing fractional zeros trimmed ("1.5", "0", "3"). Returns out,
- * which must hold AMOUNT_STR_MAX bytes. */
+/* Formats units as PHA text with trailing fractional zeros trimmed ("1.5", "0", "3"):
+ * amount_format_decimal with 12 decimals. Returns out, which must hold AMOUNT_STR_MAX bytes. */
 char *amount_format_pha(char out[AMOUNT_STR_MAX], u128 units);
 /* Formats units as a plain decimal integer. Returns out. */
 char *amount_format_units(char out[AMOUNT_STR_MAX], u128 units);

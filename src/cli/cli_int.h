@@ -129,19 +129,6 @@ void cli_kv(const char *label, const char *fmt, ...) __attribute__((format(print
 /* Formats the units string member key of obj as "1.5 PHA" into out (or "?" when absent). */
 const char *cli_pha(char out[AMOUNT_STR_MAX + 4], const json_t *obj, const char *key);
 
-/* Amounts with `decimals` fractional digits (0..CLI_DECIMALS_MAX): token amounts, and PHA with
- * 12 (the same text rules as base/amount.h amount_parse_pha). */
-#define CLI_DECIMALS_MAX    38 /* 10^38 still fits in a u128 */
-#define CLI_AMOUNT_TEXT_MAX 80 /* longest amount text accepted */
-#define CLI_AMOUNT_STR_MAX  (AMOUNT_STR_MAX + 4)
-/* Parses decimal text ("12.5") into units: value * 10^decimals. Rejects empty text, signs,
- * exponents, a bare ".5" or "1.", more than `decimals` fractional digits (any dot when decimals
- * is 0), text over CLI_AMOUNT_TEXT_MAX characters, junk and values above 2^128 - 1. */
-bool cli_amount_parse(u128 *out, const char *s, unsigned decimals);
-/* Formats units as decimal text with `decimals` digits, trailing fractional zeros trimmed
- * ("1.5", "0.05", "3"). Returns out. */
-char *cli_amount_format(char out[CLI_AMOUNT_STR_MAX], u128 v, unsigned decimals);
-
 /* Command handlers (cmd_key.c, cmd_chain.c). */
 int cmd_key(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_balance(struct cli_ctx *ctx, int argc, char **argv);

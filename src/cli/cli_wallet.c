@@ -160,8 +160,8 @@ int cli_wallet_query_own(struct cli_wallet *w, uint8_t kind, struct cli_answer *
 
 void cli_wallet_amount_set(json_t *obj, const char *key, u128 v, unsigned decimals)
 {
-	char text[CLI_AMOUNT_STR_MAX], units[AMOUNT_STR_MAX], ukey[64];
+	char text[AMOUNT_STR_MAX], units[AMOUNT_STR_MAX], ukey[64];
 	snprintf(ukey, sizeof(ukey), "%s_units", key);
-	json_object_set_new(obj, key, json_string(cli_amount_format(text, v, decimals)));
+	json_object_set_new(obj, key, json_string(amount_format_decimal(text, v, decimals)));
 	json_object_set_new(obj, ukey, json_string(amount_format_units(units, v)));
 }

@@ -49,15 +49,15 @@ static bool dark_parse(struct cli_ctx *ctx, int argc, char **argv, struct dark_a
 	if ((flags & DARK_FROM) && !a->from)
 		return cli_usage_fail(ctx, "missing --from NAME (the account that signs)"), false;
 	if ((flags & DARK_AMOUNT) &&
-	    (!cli_amount_parse(&a->amount, a->pos[0], AMOUNT_DECIMALS) || a->amount == 0))
+	    (!amount_parse_decimal(&a->amount, a->pos[0], AMOUNT_DECIMALS) || a->amount == 0))
 		return cli_usage_fail(ctx, "invalid amount '%s': " DARK_AMOUNT_HINT, a->pos[0]),
 		       false;
 	return true;
 }
 
-static char *pha_text(char out[CLI_AMOUNT_STR_MAX + 4], u128 v)
+static char *pha_text(char out[AMOUNT_STR_MAX + 4], u128 v)
 {
-	return strcat(cli_amount_format(out, v, AMOUNT_DECIMALS), " PHA");
+	return strcat(amount_format_decimal(out, v, AMOUNT_DECIMALS), " PHA");
 }
 
 /* ---- deposit ------------------------------------------------------------------------------ */
@@ -90,7 +90,7 @@ static enum cli_poll balance_fresh(void *arg, const struct cli_answer *a)
 static int deposit_report(struct cli_wallet *w, const json_t *st, u128 amount,
                           const struct dark_balance *b)
 {
-	char text[CLI_AMOUNT_STR_MAX + 4];
+	char text[AMOUNT_STR_MAX + 4];
 	if (!w->ctx->json) {
 		cli_kv("contract", "%s", w->c.hex);
 		cli_kv("tx", "%s", cli_json_str(st, "txid"));
@@ -204,7 +204,7 @@ static int withdraw_report(struct cli_wallet *w, const struct cli_wallet_sent *s
 		json_object_set_new(j, "to", json_string(to->address));
 		r = cli_emit_json(j);
 	} else if (released) {
-		char text[CLI_AMOUNT_STR_MAX + 4];
+		char text[AMOUNT_STR_MAX + 4];
 		cli_wallet_sent_print(w, s);
 		cli_kv("withdrawal", "%llu", (unsigned long long)ref);
 		cli_kv("released", "%s to %s (public)", pha_text(text, wd->amount), to->address);
@@ -307,7 +307,7 @@ static int dark_balance(struct cli_ctx *ctx, int argc, char **argv)
 	struct cli_wallet w;
 	struct cli_answer ans = {0};
 	struct dark_balance b;
-	char text[CLI_AMOUNT_STR_MAX + 4], pkhex[65];
+	char text[AMOUNT_STR_MAX + 4], pkhex[65];
 	if (!dark_parse(ctx, argc, argv, &a, 0, 1))
 		return CLI_EXIT_USAGE;
 	int r = cli_wallet_open(&w, ctx, "dark balance", BALANCES_CODE_NAME, &a.o, a.pos[0],
@@ -358,7 +358,7 @@ static const char *counterparty_text(char out[SS58_ADDR_MAX + 65], uint8_t kind,
 static bool history_entry(struct dec *d, json_t *entries, bool human)
 {
 	uint8_t who[32];
-	char cp[SS58_ADDR_MAX + 65], text[CLI_AMOUNT_STR_MAX + 4];
+	char cp[SS58_ADDR_MAX + 65], text[AMOUNT_STR_MAX + 4];
 	uint8_t kind = dec_u8(d);
 	dec_raw(d, who, 32);
 	u128 amount = dec_u128(d);
@@ -437,7 +437,7 @@ struct dark_issuance {
 static void info_print(const struct cli_wallet *w, const struct dark_issuance *is,
                        const json_t *custody)
 {
-	char text[CLI_AMOUNT_STR_MAX + 4];
+	char text[AMOUNT_STR_MAX + 4];
 	cli_kv("contract", "%s", w->c.hex);
 	cli_kv("issuance", "%s (in the contract at height %llu)", pha_text(text, is->issuance),
 	       (unsigned long long)is->height);

@@ -92,7 +92,7 @@ static bool token_parse(struct cli_ctx *ctx, int argc, char **argv, struct token
 /* An AMOUNT in the token's decimals, above 0. */
 static int token_amount(struct cli_ctx *ctx, const char *s, unsigned decimals, u128 *out)
 {
-	if (cli_amount_parse(out, s, decimals) && *out != 0)
+	if (amount_parse_decimal(out, s, decimals) && *out != 0)
 		return CLI_EXIT_OK;
 	return cli_usage_fail(ctx,
 	                      "invalid amount '%s': expected a number above 0 with at most %u "
@@ -201,7 +201,7 @@ static int token_issue(struct cli_ctx *ctx, int argc, char **argv)
 		                      ASSETS_DECIMALS_MAX);
 	if (!a.supply)
 		return cli_usage_fail(ctx, "missing --supply N");
-	if (!cli_amount_parse(&supply, a.supply, (unsigned)dec) || supply == 0)
+	if (!amount_parse_decimal(&supply, a.supply, (unsigned)dec) || supply == 0)
 		return cli_usage_fail(
 		    ctx,
 		    "invalid supply '%s': expected a number above 0 with at most %u "
@@ -294,10 +294,10 @@ static int token_destroy(struct cli_ctx *ctx, int argc, char **argv)
 static void holding_out(json_t *tokens, const uint8_t sym[ASSETS_SYMBOL_LEN], uint8_t decimals,
                         u128 amount)
 {
-	char st[ASSETS_SYMBOL_LEN + 1], text[CLI_AMOUNT_STR_MAX];
+	char st[ASSETS_SYMBOL_LEN + 1], text[AMOUNT_STR_MAX];
 	symbol_text(st, sym);
 	if (!tokens) {
-		printf("  %-12s %s\n", st, cli_amount_format(text, amount, decimals));
+		printf("  %-12s %s\n", st, amount_format_decimal(text, amount, decimals));
 		return;
 	}
 	json_t *e = json_pack("{s:s, s:i}", "symbol", st, "decimals", (int)decimals);
@@ -396,15 +396,15 @@ struct list_out {
 static bool list_print(void *arg, const struct token_entry *t)
 {
 	struct list_out *o = arg;
-	char st[ASSETS_SYMBOL_LEN + 1], owner[SS58_ADDR_MAX], text[CLI_AMOUNT_STR_MAX];
+	char st[ASSETS_SYMBOL_LEN + 1], owner[SS58_ADDR_MAX], text[AMOUNT_STR_MAX];
 	/* A hidden supply reads 0 except for its owner. */
 	bool shown = !t->hidden || (o->asker && memcmp(o->asker, t->owner, 32) == 0);
 	symbol_text(st, t->sym);
 	ss58_encode(owner, sizeof(owner), ACCOUNTS_PREFIX, t->owner);
 	if (!o->tokens) {
-		char supply[CLI_AMOUNT_STR_MAX + 16];
+		char supply[AMOUNT_STR_MAX + 16];
 		snprintf(supply, sizeof(supply), "%s%s",
-		         shown ? cli_amount_format(text, t->supply, t->decimals) : "hidden",
+		         shown ? amount_format_decimal(text, t->supply, t->decimals) : "hidden",
 		         t->hidden && shown ? " (hidden)" : "");
 		printf("  %-12s %-8u %-40s %s\n", st, t->decimals, supply, owner);
 		return false;
@@ -525,7 +525,7 @@ static int token_history(struct cli_ctx *ctx, int argc, char **argv)
 static int credit_out(const struct cli_wallet *w, const struct cli_answer *ans)
 {
 	uint8_t bal[32];
-	char balhex[65], text[CLI_AMOUNT_STR_MAX];
+	char balhex[65], text[AMOUNT_STR_MAX];
 	struct dec d;
 	dec_init(&d, ans->body, ans->len);
 	dec_raw(&d, bal, sizeof(bal));
@@ -536,9 +536,10 @@ static int credit_out(const struct cli_wallet *w, const struct cli_answer *ans)
 	if (!w->ctx->json) {
 		cli_kv("contract", "%s", w->c.hex);
 		cli_kv("balances", "%s", balhex);
-		cli_kv("fee", "%s PHA (per issue)", cli_amount_format(text, fee, AMOUNT_DECIMALS));
+		cli_kv("fee", "%s PHA (per issue)",
+		       amount_format_decimal(text, fee, AMOUNT_DECIMALS));
 		cli_kv("credit", "%s PHA (prepaid by %s; secret)",
-		       cli_amount_format(text, credit, AMOUNT_DECIMALS), w->address);
+		       amount_format_decimal(text, credit, AMOUNT_DECIMALS), w->address);
 		return CLI_EXIT_OK;
 	}
 	json_t *j = json_pack("{s:s, s:s}", "contract", w->c.hex, "balances", balhex);

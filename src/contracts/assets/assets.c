@@ -67,37 +67,11 @@ static char *symbol_text(char out[SYM_TEXT], const uint8_t s[SYM])
 	return out;
 }
 
-/* v units of a token with `decimals` as decimal text, trailing fractional zeros trimmed. */
-static char *units_text(char out[AMOUNT_STR_MAX], u128 v, unsigned decimals)
-{
-	char digits[AMOUNT_STR_MAX];
-	size_t n = strlen(amount_format_units(digits, v));
-	size_t whole = n > decimals ? n - decimals : 0;
-	char *o = out;
-	if (whole) {
-		memcpy(o, digits, whole);
-		o += whole;
-	} else {
-		*o++ = '0';
-	}
-	*o++ = '.';
-	for (size_t i = n - whole; i < decimals; i++)
-		*o++ = '0';
-	memcpy(o, digits + whole, n - whole);
-	o += n - whole;
-	while (o[-1] == '0')
-		o--;
-	if (o[-1] == '.')
-		o--;
-	*o = '\0';
-	return out;
-}
-
 /* "<amount> <SYMBOL>" for replies. */
 static char *token_text(char out[AMOUNT_STR_MAX + SYM_TEXT], const struct token *t, u128 v)
 {
 	char a[AMOUNT_STR_MAX], s[SYM_TEXT];
-	units_text(a, v, t->decimals);
+	amount_format_decimal(a, v, t->decimals);
 	strcpy(out, a);
 	strcat(out, " ");
 	strcat(out, symbol_text(s, t->symbol));
