@@ -70,14 +70,7 @@ static void fz_topic(char topic[CONTRACT_TOPIC_MAX], const uint8_t id[32])
 static void fz_init(void)
 {
 	fz = calloc(1, sizeof(*fz));
-	fz->cfg = (struct enclave_config){.codes = fz_codes,
-	                                  .n_codes = 2,
-	                                  .max_contracts = 8,
-	                                  .max_egress = 64,
-	                                  .max_query_bytes = 4096,
-	                                  .max_response_bytes = 4096,
-	                                  .max_query_ahead = 100,
-	                                  .max_state_bytes = 1 << 24};
+	fz->cfg = harness_config_codes(fz_codes, 2, 1 << 24);
 	fz->w.plat.quiet = 1;
 	harness_world_init(&fz->w, &fz->cfg);
 	uint8_t sk[64], spk[32], args[ASSETS_ARGS_LEN] = {0}, p[49] = {0x00};

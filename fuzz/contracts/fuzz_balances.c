@@ -72,14 +72,8 @@ static void fz_world(void)
 	fz = calloc(1, sizeof(*fz));
 	if (!fz)
 		abort();
-	fz->cfg = (struct enclave_config){.codes = fz_codes,
-	                                  .n_codes = 2,
-	                                  .max_contracts = 8,
-	                                  .max_egress = 256,
-	                                  .max_query_bytes = 4096,
-	                                  .max_response_bytes = 4096,
-	                                  .max_query_ahead = 100,
-	                                  .max_state_bytes = 1 << 22};
+	fz->cfg = harness_config_codes(fz_codes, 2, 1 << 22);
+	fz->cfg.max_egress = 256;
 	harness_world_init(&fz->w, &fz->cfg);
 	fz->w.plat.quiet = 1;
 	uint8_t alice[32], sk[64], spk[32];

@@ -258,10 +258,12 @@ static inline bool harness_open_answer(const struct env_query_client *k, const u
 #ifdef TN_TESTS_CONTRACTS_COUNTER_H
 static const struct contract_code *const harness_codes[] = {&counter_code};
 
-static inline struct enclave_config harness_config(size_t state_cap)
+/* The test enclaves' config, hosting codes[0..n) (borrowed). */
+static inline struct enclave_config harness_config_codes(const struct contract_code *const *codes,
+                                                         size_t n, size_t state_cap)
 {
-	struct enclave_config cfg = {.codes = harness_codes,
-	                             .n_codes = 1,
+	struct enclave_config cfg = {.codes = codes,
+	                             .n_codes = n,
 	                             .max_contracts = 8,
 	                             .max_egress = 64,
 	                             .max_query_bytes = 4096,
@@ -269,6 +271,11 @@ static inline struct enclave_config harness_config(size_t state_cap)
 	                             .max_query_ahead = 100,
 	                             .max_state_bytes = state_cap};
 	return cfg;
+}
+
+static inline struct enclave_config harness_config(size_t state_cap)
+{
+	return harness_config_codes(harness_codes, 1, state_cap);
 }
 
 struct harness_world {

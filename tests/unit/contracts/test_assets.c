@@ -44,14 +44,7 @@ static void aw_block(struct aw *t)
 
 static void aw_config(struct aw *t)
 {
-	t->cfg = (struct enclave_config){.codes = codes,
-	                                 .n_codes = 2,
-	                                 .max_contracts = 8,
-	                                 .max_egress = 64,
-	                                 .max_query_bytes = 4096,
-	                                 .max_response_bytes = 4096,
-	                                 .max_query_ahead = 100,
-	                                 .max_state_bytes = 1 << 24};
+	t->cfg = harness_config_codes(codes, 2, 1 << 24);
 }
 
 /* Cluster 1 with es[1] in it (es[0], the gatekeeper, stays in cluster 0). */

@@ -43,14 +43,8 @@ static void block(struct bw *t)
 static void bw_init_egress(struct bw *t, size_t max_egress)
 {
 	memset(t, 0, sizeof(*t));
-	t->cfg = (struct enclave_config){.codes = codes,
-	                                 .n_codes = 2,
-	                                 .max_contracts = 8,
-	                                 .max_egress = max_egress,
-	                                 .max_query_bytes = 4096,
-	                                 .max_response_bytes = 4096,
-	                                 .max_query_ahead = 100,
-	                                 .max_state_bytes = 1 << 23};
+	t->cfg = harness_config_codes(codes, 2, 1 << 23);
+	t->cfg.max_egress = max_egress;
 	harness_world_init(&t->w, &t->cfg);
 	t->w.plat.quiet = 1;
 	uint8_t alice[32], spk[32];
