@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "base/amount.h"
-#include "base/hex.h"
 #include "contracts/balances/balances.h"
 #include "contracts/kit/kit.h"
 
@@ -371,13 +370,13 @@ static enum contract_result cmd_destroy(struct assets *a, struct contract_env *e
 static enum contract_result collect_by_message(struct assets *a, struct contract_env *env,
                                                const uint8_t *cmd)
 {
-	char topic[CONTRACT_TOPIC_MAX], hex[2 * CONTRACT_ID_LEN + 1], x[AMOUNT_STR_MAX], k[12];
+	char topic[KIT_TOPIC_LEN + 1], x[AMOUNT_STR_MAX], k[12];
 	uint8_t msg[1 + 32 + 16];
 	u128 amount = kit_get_u128(cmd + 33);
 	msg[0] = BALANCES_MSG_PAY_OUT;
 	memcpy(msg + 1, cmd + 1, 32 + 16);
-	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, a->balances, 32));
-	enum contract_result r = contract_emit(env, topic, msg, sizeof(msg));
+	enum contract_result r =
+	    contract_emit(env, kit_message_topic(topic, a->balances), msg, sizeof(msg));
 	if (r != CONTRACT_OK)
 		return kit_reply(env, r, "the message could not be queued (result %d): try later",
 		                 (int)r);

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "base/amount.h"
-#include "base/hex.h"
 #include "contracts/kit/kit.h"
 
 #define SNAPSHOT_VERSION 1
@@ -310,9 +309,9 @@ static enum contract_result cmd_pay_contract(struct balances *b, struct contract
 	struct move m = {who, dest, amount, BALANCES_H_PAY_CONTRACT, BALANCES_H_RECEIVED};
 	enum contract_result r = move_precheck(b, env, &m);
 	if (r == CONTRACT_OK) {
-		char topic[CONTRACT_TOPIC_MAX], hex[2 * CONTRACT_ID_LEN + 1];
+		char topic[KIT_TOPIC_LEN + 1];
 		uint8_t msg[PAID_LEN];
-		snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, dest, 32));
+		kit_message_topic(topic, dest);
 		struct enc e;
 		enc_init_fixed(&e, msg, sizeof(msg));
 		enc_u8(&e, BALANCES_MSG_PAID);

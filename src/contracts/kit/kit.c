@@ -289,6 +289,13 @@ bool kit_fixed(const uint8_t *p, size_t n, size_t len, size_t used)
 	return true;
 }
 
+char *kit_message_topic(char out[KIT_TOPIC_LEN + 1], const uint8_t id[CONTRACT_ID_LEN])
+{
+	char hex[2 * CONTRACT_ID_LEN + 1];
+	snprintf(out, KIT_TOPIC_LEN + 1, "contract/%s/message", hex_encode(hex, id, 32));
+	return out;
+}
+
 bool kit_zero_key(const uint8_t key[32])
 {
 	uint8_t acc = 0;

@@ -94,6 +94,9 @@ void kit_put_u128(uint8_t *p, u128 v);
 /* A fixed-size command: n == len, and every byte from `used` on is zero (the padding that makes
  * all commands of a contract one size on chain). */
 bool kit_fixed(const uint8_t *p, size_t n, size_t len, size_t used);
+/* "contract/<id hex>/message": where contract_emit reaches contract id's on_message. */
+#define KIT_TOPIC_LEN (9 + 64 + 8)
+char *kit_message_topic(char out[KIT_TOPIC_LEN + 1], const uint8_t id[CONTRACT_ID_LEN]);
 /* True when all 32 bytes are zero. */
 bool kit_zero_key(const uint8_t key[32]);
 /* Formats a reply (printf-style) into the command's receipt and returns r: the idiom

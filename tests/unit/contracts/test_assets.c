@@ -7,7 +7,6 @@
 #include "../../contracts/counter.c"
 #include "../../contracts/harness.h"
 #include "base/amount.h"
-#include "base/hex.h"
 #include "contracts/assets/assets.h"
 #include "contracts/balances/balances.h"
 #include "contracts/kit/kit.h"
@@ -117,8 +116,8 @@ static void deposit(struct aw *t, const char *who, u128 amount)
 	uint8_t p[49] = {0x00};
 	acct(who, p + 1);
 	kit_put_u128(p + 33, amount);
-	char topic[CONTRACT_TOPIC_MAX], hex[65];
-	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t->bal, 32));
+	char topic[KIT_TOPIC_LEN + 1];
+	kit_message_topic(topic, t->bal);
 	testplat_module_msg(&t->w.chain, "contracts", topic, p, sizeof(p));
 }
 
@@ -642,8 +641,8 @@ static void paid_messages_only_from_balances(void)
 	uint8_t p[49] = {BALANCES_MSG_PAID}, body[64], req[1] = {ASSETS_Q_CONFIG};
 	acct("bob", p + 1);
 	kit_put_u128(p + 33, 5 * PHA);
-	char topic[CONTRACT_TOPIC_MAX], hex[65];
-	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t.ast, 32));
+	char topic[KIT_TOPIC_LEN + 1];
+	kit_message_topic(topic, t.ast);
 	testplat_module_msg(&t.w.chain, "contracts", topic, p, sizeof(p));
 	uint8_t other[32] = {9};
 	struct mq_message m = {.origin = {.kind = MQ_ORIGIN_CONTRACT},
@@ -694,8 +693,8 @@ static u128 credit_of(struct aw *t, const char *who)
  * payload in last[49]. */
 static size_t relay_pay_outs(struct aw *t, uint8_t last[49])
 {
-	char topic[CONTRACT_TOPIC_MAX], hex[65];
-	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t->bal, 32));
+	char topic[KIT_TOPIC_LEN + 1];
+	kit_message_topic(topic, t->bal);
 	struct testplat_egress it;
 	size_t n = 0;
 	testplat_egress_begin(&it, t->ast_e, 1024);
@@ -793,8 +792,8 @@ static void the_fee_crosses_clusters_through_the_queue(void)
 	CHECK(dark(&t, "bob") == 3 * PHA + PHA / 2);
 	size_t len;
 	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK && kit_get_u128(body + 48) == 0);
-	char topic[CONTRACT_TOPIC_MAX], hex[65];
-	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t.ast, 32));
+	char topic[KIT_TOPIC_LEN + 1];
+	kit_message_topic(topic, t.ast);
 	CHECK(harness_relay(&t.w.chain, t.bal_e, topic) == 1);
 	aw_block(&t);
 	CHECK(ask(&t, "bob", req, 1, body, &len) == CONTRACT_OK &&
@@ -826,8 +825,8 @@ static void paid_from_balances(struct aw *t, const uint8_t payer[32], u128 amoun
 	uint8_t p[49] = {BALANCES_MSG_PAID};
 	memcpy(p + 1, payer, 32);
 	kit_put_u128(p + 33, amount);
-	char topic[CONTRACT_TOPIC_MAX], hex[65];
-	snprintf(topic, sizeof(topic), "contract/%s/message", hex_encode(hex, t->ast, 32));
+	char topic[KIT_TOPIC_LEN + 1];
+	kit_message_topic(topic, t->ast);
 	struct mq_message m = {.origin = {.kind = MQ_ORIGIN_CONTRACT},
 	                       .topic = (const uint8_t *)topic,
 	                       .topic_len = strlen(topic),
