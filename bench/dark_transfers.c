@@ -11,10 +11,10 @@
  * core the ratio can approach (in principle pass) 1; the goal is >= 0.5.
  *
  * 1. A real node (the same code as `tenebra node`) on the dev genesis plus --accounts funded
- *    accounts, RPC on a loopback port; a real worker in this process (the same code as
- *    `tenebra dev`'s: sim backend, operator ferdie, the built-in contract codes), made the
- *    gatekeeper of cluster 0 by alice (sudo), which then deploys "balances" in cluster 0 and
- *    waits for its published key.
+ *    accounts, RPC on a loopback port; `tenebra dev`'s worker in this process
+ *    (cmd_dev_worker_start: sim backend, operator ferdie, the built-in contract codes, on a free
+ *    port), which alice (sudo) makes the gatekeeper of cluster 0 and where she deploys the dark
+ *    wallet; the bench waits for Balances' published key.
  * 2. Every account deposits 100 PHA (contracts.deposit), waited for with the ISSUANCE query.
  * 3. --txs-per-account TRANSFER commands per account to random other accounts are sealed to the
  *    contract key (AAD: chain, contract, sender, tx nonce) and their push_command txs signed up
@@ -87,10 +87,10 @@ struct bench_acct {
 struct bench {
 	struct opts o;
 	char dir[64], node_url[64], worker_url[64];
-	char gpath[128], kpath[128], ndir[128], wdir[128]; /* the node and worker keep pointers */
+	char gpath[128], kpath[128], ndir[128]; /* the node keeps pointers */
 	struct node *node;
-	struct worker *worker;
-	struct rpc_client worker_rpc; /* the worker's node adapter */
+	struct dev_worker *dev;
+	struct worker *worker; /* dev's */
 	struct cli_ctx ctx;
 	struct worker_tx_chain ch;
 	struct bench_acct *acc;
@@ -244,79 +244,21 @@ static bool start_node(struct bench *b)
 	return true;
 }
 
-/* The worker `tenebra dev` runs (cli_devworker.c), on a free port instead of 8000. */
+/* The worker `tenebra dev` runs (cli_devworker.c) on a free port: it registers, alice makes it the
+ * gatekeeper of cluster 0 and deploys the dark wallet, whose Balances is the contract under load.
+ */
 static bool start_worker(struct bench *b)
 {
-	struct worker_config cfg;
-	char err[512] = "";
-	uint8_t pk[32];
-	snprintf(b->wdir, sizeof(b->wdir), "%s/worker", b->dir);
-	if (rpc_client_init(&b->worker_rpc, b->node_url, 30000) != RPC_OK)
+	struct cmd_dev_worker_opts o = {.host = "127.0.0.1", .port = 0, .poll_ms = b->o.poll_ms};
+	uint8_t alice[32], sk[64];
+	b->ctx.codes = contracts_builtin;
+	b->ctx.n_codes = CONTRACTS_BUILTIN_N;
+	if (!(b->dev = cmd_dev_worker_start(&b->ctx, b->node, b->dir, &o)))
 		return false;
-	worker_config_default(&cfg);
-	cfg.data_dir = b->wdir;
-	cfg.listen_port = 0;
-	cfg.codes = contracts_builtin;
-	cfg.n_codes = CONTRACTS_BUILTIN_N;
-	cfg.node = cli_worker_node(&b->worker_rpc);
-	cfg.poll_ms = b->o.poll_ms;
-	attest_dev_sim_keypair(cfg.attest_pk, cfg.attest_sk);
-	enum worker_result r = devkeys_keypair("ferdie", pk, cfg.operator_sk)
-	                           ? worker_start(&b->worker, &cfg, err, sizeof(err))
-	                           : WORKER_BAD_CONFIG;
-	sodium_memzero(&cfg, sizeof(cfg));
-	if (r != WORKER_OK) {
-		fprintf(stderr, "dark_transfers: worker: %s\n", err[0] ? err : worker_strerror(r));
-		return false;
-	}
+	b->worker = cmd_dev_worker_worker(b->dev);
 	snprintf(b->worker_url, sizeof(b->worker_url), "http://127.0.0.1:%u",
 	         worker_port(b->worker));
-	return true;
-}
-
-/* One call from alice (the chain's sudo), waited for until it is in a block. */
-static bool alice_call(struct bench *b, uint8_t module, uint8_t fn, const uint8_t *p, size_t n)
-{
-	struct cli_tx t;
-	json_t *st = NULL;
-	int r = cli_tx_open(&b->ctx, &t, "alice");
-	if (r == CLI_EXIT_OK)
-		r = cli_tx_send(&t, module, fn, p, n, &st);
-	cli_tx_close(&t);
-	json_decref(st);
-	return r == CLI_EXIT_OK;
-}
-
-/* What cli_devworker.c's dev_govern does on a fresh chain, then alice deploys "balances". */
-static bool govern_and_deploy(struct bench *b)
-{
-	struct worker_status st;
-	uint8_t p[64], alice[32], sk[64];
-	struct enc e;
-	double end = bench_now() + 60;
-	do {
-		usleep(20000);
-		worker_status(b->worker, &st);
-	} while (!st.registered && bench_now() < end);
-	if (!st.registered)
-		return fprintf(stderr, "dark_transfers: the worker did not register: %s\n",
-		               st.registration),
-		       false;
-	const uint8_t *id = st.enclave.identity;
-	enc_init_fixed(&e, p, sizeof(p));
-	enc_u32(&e, 0);
-	if (!alice_call(b, RUNTIME_MODULE_REGISTRY, REGISTRY_FN_ADD_GATEKEEPER, id, 32) ||
-	    !alice_call(b, RUNTIME_MODULE_REGISTRY, REGISTRY_FN_CREATE_CLUSTER, p, e.len))
-		return false;
-	enc_init_fixed(&e, p, sizeof(p));
-	enc_raw(&e, id, 32);
-	enc_u32(&e, 0);
-	if (!alice_call(b, RUNTIME_MODULE_REGISTRY, REGISTRY_FN_ASSIGN_WORKER, p, e.len))
-		return false;
-	enc_init_fixed(&e, p, sizeof(p));
-	contracts_deploy_payload(&e, 0, BALANCES_CODE_NAME, NULL, 0, NULL, 0);
-	if (!alice_call(b, RUNTIME_MODULE_CONTRACTS, CONTRACTS_FN_DEPLOY, p, e.len) ||
-	    !devkeys_keypair("alice", alice, sk))
+	if (!devkeys_keypair("alice", alice, sk))
 		return false;
 	sodium_memzero(sk, sizeof(sk));
 	contracts_id(b->contract.id, alice, 0, BALANCES_CODE_NAME, NULL, 0);
@@ -978,7 +920,7 @@ static bool setup(struct bench *b)
 	if (!start_node(b) || !start_worker(b))
 		return false;
 	b->ctx.rpc_url = b->node_url;
-	if (!govern_and_deploy(b) || !wait_key(b))
+	if (!wait_key(b))
 		return false;
 	printf("setup:                 node, worker, gatekeeper, balances %.16s... deployed and "
 	       "keyed in %.1f s\n",
@@ -1030,9 +972,8 @@ static int measure(struct bench *b, struct ceiling c_before)
 
 static void teardown(struct bench *b)
 {
-	worker_free(b->worker);
+	cmd_dev_worker_stop(b->dev);
 	node_free(b->node);
-	rpc_client_release(&b->worker_rpc);
 	for (size_t j = 0; b->body && j < b->n_batches; j++)
 		free(b->body[j]);
 	free(b->body);

@@ -197,7 +197,7 @@ static void *dev_gov_main(void *arg)
 }
 
 static bool dev_config(struct dev_worker *d, struct cli_ctx *ctx,
-                       const struct cmd_dev_worker_listen *listen, struct worker_config *cfg)
+                       const struct cmd_dev_worker_opts *opts, struct worker_config *cfg)
 {
 	uint8_t pk[32];
 	worker_config_default(cfg);
@@ -205,16 +205,18 @@ static bool dev_config(struct dev_worker *d, struct cli_ctx *ctx,
 	cfg->codes = ctx->codes;
 	cfg->n_codes = ctx->n_codes;
 	cfg->node = cli_worker_node(&d->rpc);
-	if (listen && listen->host[0]) {
-		cfg->listen_host = listen->host;
-		cfg->listen_port = listen->port;
+	if (opts && opts->host[0]) {
+		cfg->listen_host = opts->host;
+		cfg->listen_port = opts->port;
 	}
+	if (opts && opts->poll_ms)
+		cfg->poll_ms = opts->poll_ms;
 	attest_dev_sim_keypair(cfg->attest_pk, cfg->attest_sk);
 	return devkeys_keypair(DEV_OPERATOR, pk, cfg->operator_sk);
 }
 
 struct dev_worker *cmd_dev_worker_start(struct cli_ctx *ctx, struct node *n, const char *dir,
-                                        const struct cmd_dev_worker_listen *listen)
+                                        const struct cmd_dev_worker_opts *opts)
 {
 	struct worker_config cfg;
 	char err[512] = "";
@@ -227,7 +229,7 @@ struct dev_worker *cmd_dev_worker_start(struct cli_ctx *ctx, struct node *n, con
 	d->ctx.rpc_url = d->url;
 	d->ctx.json = false;
 	enum worker_result r = WORKER_NOMEM;
-	if (rpc_client_init(&d->rpc, d->url, 30000) == RPC_OK && dev_config(d, ctx, listen, &cfg))
+	if (rpc_client_init(&d->rpc, d->url, 30000) == RPC_OK && dev_config(d, ctx, opts, &cfg))
 		r = worker_start(&d->w, &cfg, err, sizeof(err));
 	sodium_memzero(&cfg, sizeof(cfg));
 	if (r != WORKER_OK) {
@@ -237,6 +239,11 @@ struct dev_worker *cmd_dev_worker_start(struct cli_ctx *ctx, struct node *n, con
 	}
 	d->gov_running = pthread_create(&d->gov, NULL, dev_gov_main, d) == 0;
 	return d;
+}
+
+struct worker *cmd_dev_worker_worker(const struct dev_worker *d)
+{
+	return d->w;
 }
 
 void cmd_dev_worker_describe(const struct dev_worker *d)

@@ -63,7 +63,7 @@ struct node_opts {
 	char p2p_host[256];
 	uint16_t p2p_port;
 	bool reset;
-	struct cmd_dev_worker_listen worker; /* dev: --worker HOST:PORT */
+	struct cmd_dev_worker_opts worker; /* dev: --worker HOST:PORT */
 };
 
 /* "PROPOSE,PREVOTE,PRECOMMIT" base timeouts in ms; each grows by half its base per round. */
@@ -252,7 +252,7 @@ static int parse_node_args(struct node_opts *o, int argc, char **argv, bool dev_
 /* tenebra dev's worker (cli_devworker.c), started by dev_banner once the node runs. */
 static struct cli_ctx *dev_ctx;
 static const char *dev_data;
-static const struct cmd_dev_worker_listen *dev_listen;
+static const struct cmd_dev_worker_opts *dev_opts;
 static struct dev_worker *dev_worker;
 
 /* Starts the node, waits for a signal, stops it. */
@@ -306,7 +306,7 @@ static void dev_banner(struct node *n)
 	uint8_t pk[32], sk[64];
 	char addr[SS58_ADDR_MAX + 1];
 	/* Started before the banner is printed, so the banner comes out whole. */
-	dev_worker = cmd_dev_worker_start(dev_ctx, n, dev_data, dev_listen);
+	dev_worker = cmd_dev_worker_start(dev_ctx, n, dev_data, dev_opts);
 	printf("\n  Tenebra dev network is running\n\n");
 	printf("  node RPC      http://127.0.0.1:%u/   (JSON-RPC 2.0; docs/rpc.md)\n",
 	       node_rpc_port(n));
@@ -386,6 +386,6 @@ int cmd_dev(struct cli_ctx *ctx, int argc, char **argv)
 	log_info("dev", "data directory %s", o.cfg.data_dir);
 	dev_ctx = ctx;
 	dev_data = o.cfg.data_dir;
-	dev_listen = &o.worker;
+	dev_opts = &o.worker;
 	return run_node(&o.cfg, dev_banner);
 }

@@ -77,22 +77,26 @@ struct worker_node cli_worker_node(struct rpc_client *c);
 
 /* ---- tenebra dev ------------------------------------------------------------------------- */
 
-/* Where the dev worker listens (`tenebra dev --worker HOST:PORT`); an empty host means the
- * default, 127.0.0.1:8000. */
-struct cmd_dev_worker_listen {
+/* How the dev worker runs: where it listens (`tenebra dev --worker HOST:PORT`; an empty host
+ * means the default, 127.0.0.1:8000; port 0 with a host: any free port) and how often it polls
+ * the node when caught up (0: the worker's default). */
+struct cmd_dev_worker_opts {
 	char host[256];
 	uint16_t port;
+	unsigned poll_ms;
 };
 
 /* Starts the dev worker in this process next to node n: data in DIR/worker, operator ferdie, the
- * dev sim attestation key, HTTP on listen (NULL or an empty host: 127.0.0.1:8000), the contract
+ * dev sim attestation key, HTTP and polling as opts says (NULL: the defaults), the contract
  * codes of ctx; then, in the background, makes it the gatekeeper of cluster 0 (alice is the dev
  * chain's sudo) and has alice deploy the dark wallet's contracts there (Balances, then Assets
  * with Balances' id and a fee of 1 PHA), each step only if not done already. Returns a handle for
  * cmd_dev_worker_stop, or NULL after printing why. */
 struct dev_worker;
 struct dev_worker *cmd_dev_worker_start(struct cli_ctx *ctx, struct node *n, const char *dir,
-                                        const struct cmd_dev_worker_listen *listen);
+                                        const struct cmd_dev_worker_opts *opts);
+/* The worker itself (status, port), owned by d. */
+struct worker *cmd_dev_worker_worker(const struct dev_worker *d);
 /* Stops and frees it (NULL is a no-op). */
 void cmd_dev_worker_stop(struct dev_worker *d);
 /* Prints the worker's and the dark wallet's lines of the dev banner. */
