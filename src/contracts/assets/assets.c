@@ -516,12 +516,11 @@ static enum contract_result assets_message(void *state, struct contract_env *env
 /* ---- queries -----------------------------------------------------------------------------------
  */
 
-static enum contract_result q_balance(const struct assets *a, struct contract_env *env,
+static enum contract_result q_balance(const void *state, struct contract_env *env,
                                       const uint8_t who[32], const uint8_t *req, struct enc *resp)
 {
+	const struct assets *a = state;
 	size_t at;
-	if (memcmp(req + 1, who, 32) != 0)
-		return CONTRACT_DENIED;
 	if (!symbol_ok(req + 33))
 		return R(ASSETS_BAD_SYMBOL);
 	const struct token *t = token_find(a, req + 33, &at);
@@ -533,12 +532,12 @@ static enum contract_result q_balance(const struct assets *a, struct contract_en
 	return CONTRACT_OK;
 }
 
-static enum contract_result q_holdings(const struct assets *a, struct contract_env *env,
+static enum contract_result q_holdings(const void *state, struct contract_env *env,
                                        const uint8_t who[32], const uint8_t *req, struct enc *resp)
 {
+	const struct assets *a = state;
+	(void)req; /* the account it names is the asker (kit_query) */
 	(void)env;
-	if (memcmp(req + 1, who, 32) != 0)
-		return CONTRACT_DENIED;
 	size_t n = 0;
 	for (size_t i = 0; i < a->n_tok; i++)
 		n += kit_book_get(&a->tok[i].holders, who) != 0;
@@ -554,9 +553,10 @@ static enum contract_result q_holdings(const struct assets *a, struct contract_e
 	return CONTRACT_OK;
 }
 
-static enum contract_result q_list(const struct assets *a, struct contract_env *env,
+static enum contract_result q_list(const void *state, struct contract_env *env,
                                    const uint8_t who[32], const uint8_t *req, struct enc *resp)
 {
+	const struct assets *a = state;
 	(void)env;
 	(void)req;
 	enc_uleb(resp, a->n_tok);
@@ -571,12 +571,12 @@ static enum contract_result q_list(const struct assets *a, struct contract_env *
 	return CONTRACT_OK;
 }
 
-static enum contract_result q_history(const struct assets *a, struct contract_env *env,
+static enum contract_result q_history(const void *state, struct contract_env *env,
                                       const uint8_t who[32], const uint8_t *req, struct enc *resp)
 {
+	const struct assets *a = state;
+	(void)req; /* the account it names is the asker (kit_query) */
 	(void)env;
-	if (memcmp(req + 1, who, 32) != 0)
-		return CONTRACT_DENIED;
 	size_t n = kit_history_count(&a->history, who);
 	enc_uleb(resp, n);
 	for (size_t i = 0; i < n; i++)
@@ -584,9 +584,10 @@ static enum contract_result q_history(const struct assets *a, struct contract_en
 	return CONTRACT_OK;
 }
 
-static enum contract_result q_config(const struct assets *a, struct contract_env *env,
+static enum contract_result q_config(const void *state, struct contract_env *env,
                                      const uint8_t who[32], const uint8_t *req, struct enc *resp)
 {
+	const struct assets *a = state;
 	(void)env;
 	(void)req;
 	enc_raw(resp, a->balances, 32);
@@ -595,37 +596,22 @@ static enum contract_result q_config(const struct assets *a, struct contract_env
 	return CONTRACT_OK;
 }
 
-typedef enum contract_result (*query_fn)(const struct assets *a, struct contract_env *env,
-                                         const uint8_t who[32], const uint8_t *req,
-                                         struct enc *resp);
-
-static const struct {
-	uint8_t kind;
-	size_t len;
-	query_fn run;
-} queries[] = {
-    {ASSETS_Q_BALANCE, 1 + 32 + SYM, q_balance},
-    {ASSETS_Q_HOLDINGS, 1 + 32, q_holdings},
-    {ASSETS_Q_LIST, 1, q_list},
-    {ASSETS_Q_HISTORY, 1 + 32, q_history},
-    {ASSETS_Q_CONFIG, 1, q_config},
+static const struct kit_query queries[] = {
+    {ASSETS_Q_BALANCE, 1 + 32 + SYM, true, q_balance},
+    {ASSETS_Q_HOLDINGS, 1 + 32, true, q_holdings},
+    {ASSETS_Q_LIST, 1, false, q_list},
+    {ASSETS_Q_HISTORY, 1 + 32, true, q_history},
+    {ASSETS_Q_CONFIG, 1, false, q_config},
 };
 
 static enum contract_result assets_query(const void *state, struct contract_env *env,
                                          const struct contract_origin *from, const uint8_t *req,
                                          size_t len, struct enc *resp)
 {
-	const struct assets *a = state;
-	if (!a->configured)
+	if (!((const struct assets *)state)->configured)
 		return R(ASSETS_NOT_CONFIGURED);
-	for (size_t i = 0; len > 0 && i < sizeof(queries) / sizeof(queries[0]); i++)
-		if (queries[i].kind == req[0] && queries[i].len == len) {
-			enum contract_result r = queries[i].run(a, env, from->id, req, resp);
-			return r != CONTRACT_OK || enc_finish(resp) == CODEC_OK
-			           ? r
-			           : CONTRACT_TOO_LARGE;
-		}
-	return CONTRACT_BAD_REQUEST;
+	return kit_query(queries, sizeof(queries) / sizeof(queries[0]), state, env, from->id, req,
+	                 len, resp);
 }
 
 /* ---- lifecycle and snapshots --------------------------------------------------------------------

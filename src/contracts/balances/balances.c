@@ -583,20 +583,21 @@ static enum contract_result balances_message(void *state, struct contract_env *e
 
 /* ---- queries ------------------------------------------------------------------------------- */
 
-static enum contract_result q_balance(const struct balances *b, struct contract_env *env,
+static enum contract_result q_balance(const void *state, struct contract_env *env,
                                       const uint8_t asker[32], const uint8_t *req, struct enc *resp)
 {
-	if (memcmp(req + 1, asker, 32) != 0)
-		return CONTRACT_DENIED;
+	const struct balances *b = state;
+	(void)req; /* the account it names is the asker (kit_query) */
 	enc_u128(resp, kit_book_get(&b->book, asker));
 	enc_u64(resp, contract_height(env));
 	return CONTRACT_OK;
 }
 
-static enum contract_result q_issuance(const struct balances *b, struct contract_env *env,
+static enum contract_result q_issuance(const void *state, struct contract_env *env,
                                        const uint8_t asker[32], const uint8_t *req,
                                        struct enc *resp)
 {
+	const struct balances *b = state;
 	(void)asker;
 	(void)req;
 	enc_u128(resp, b->issuance);
@@ -605,12 +606,12 @@ static enum contract_result q_issuance(const struct balances *b, struct contract
 	return CONTRACT_OK;
 }
 
-static enum contract_result q_history(const struct balances *b, struct contract_env *env,
+static enum contract_result q_history(const void *state, struct contract_env *env,
                                       const uint8_t asker[32], const uint8_t *req, struct enc *resp)
 {
+	const struct balances *b = state;
+	(void)req; /* the account it names is the asker (kit_query) */
 	(void)env;
-	if (memcmp(req + 1, asker, 32) != 0)
-		return CONTRACT_DENIED;
 	size_t n = kit_history_count(&b->history, asker);
 	enc_uleb(resp, n);
 	for (size_t i = 0; i < n; i++)
@@ -620,10 +621,11 @@ static enum contract_result q_history(const struct balances *b, struct contract_
 
 /* Pending: from the table. Settled: from the owner's (the asker's) history while it holds the
  * RELEASED or REFUND entry; anyone else's settled withdrawal is unknown to the asker. */
-static enum contract_result q_withdrawal(const struct balances *b, struct contract_env *env,
+static enum contract_result q_withdrawal(const void *state, struct contract_env *env,
                                          const uint8_t asker[32], const uint8_t *req,
                                          struct enc *resp)
 {
+	const struct balances *b = state;
 	(void)env;
 	uint64_t ref = kit_get_u64(req + 1);
 	bool found;
@@ -652,30 +654,19 @@ static enum contract_result q_withdrawal(const struct balances *b, struct contra
 	return CONTRACT_NO_RECEIPT;
 }
 
-static const struct {
-	uint8_t kind;
-	size_t len;
-	enum contract_result (*fn)(const struct balances *, struct contract_env *, const uint8_t *,
-	                           const uint8_t *, struct enc *);
-} queries[] = {
-    {BALANCES_Q_BALANCE, 1 + 32, q_balance},
-    {BALANCES_Q_ISSUANCE, 1, q_issuance},
-    {BALANCES_Q_HISTORY, 1 + 32, q_history},
-    {BALANCES_Q_WITHDRAWAL, 1 + 8, q_withdrawal},
+static const struct kit_query queries[] = {
+    {BALANCES_Q_BALANCE, 1 + 32, true, q_balance},
+    {BALANCES_Q_ISSUANCE, 1, false, q_issuance},
+    {BALANCES_Q_HISTORY, 1 + 32, true, q_history},
+    {BALANCES_Q_WITHDRAWAL, 1 + 8, false, q_withdrawal},
 };
 
 static enum contract_result balances_query(const void *state, struct contract_env *env,
                                            const struct contract_origin *from, const uint8_t *req,
                                            size_t len, struct enc *resp)
 {
-	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++)
-		if (len == queries[i].len && req[0] == queries[i].kind) {
-			enum contract_result r = queries[i].fn(state, env, from->id, req, resp);
-			if (r == CONTRACT_OK && enc_finish(resp) != CODEC_OK)
-				return CONTRACT_TOO_LARGE;
-			return r;
-		}
-	return CONTRACT_BAD_REQUEST;
+	return kit_query(queries, sizeof(queries) / sizeof(queries[0]), state, env, from->id, req,
+	                 len, resp);
 }
 
 /* ---- snapshots ----------------------------------------------------------------------------

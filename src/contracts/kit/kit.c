@@ -248,6 +248,23 @@ void kit_history_decode(struct kit_history *h, struct dec *d)
 	}
 }
 
+/* ---- queries -------------------------------------------------------------------------------- */
+
+enum contract_result kit_query(const struct kit_query *t, size_t n, const void *state,
+                               struct contract_env *env, const uint8_t asker[32],
+                               const uint8_t *req, size_t len, struct enc *resp)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (len != t[i].len || req[0] != t[i].kind)
+			continue;
+		if (t[i].own && memcmp(req + 1, asker, 32) != 0)
+			return CONTRACT_DENIED;
+		enum contract_result r = t[i].fn(state, env, asker, req, resp);
+		return r != CONTRACT_OK || enc_finish(resp) == CODEC_OK ? r : CONTRACT_TOO_LARGE;
+	}
+	return CONTRACT_BAD_REQUEST;
+}
+
 /* ---- commands and replies ------------------------------------------------------------------- */
 
 u128 kit_get_u128(const uint8_t *p)

@@ -83,6 +83,28 @@ void kit_history_encode(const struct kit_history *h, struct enc *e);
  * fails d on unsorted keys, empty rings, counts over the caps or allocation failure. */
 void kit_history_decode(struct kit_history *h, struct dec *d);
 
+/* ---- queries --------------------------------------------------------------------------------- */
+
+/* A query handler: asker is the account that signed the query (read-only: state is const). */
+typedef enum contract_result (*kit_query_fn)(const void *state, struct contract_env *env,
+                                             const uint8_t asker[32], const uint8_t *req,
+                                             struct enc *resp);
+/* One query kind: its first byte, its exact length, and whether req[1..33) names an account
+ * that must be the asker's own (balances, holdings, histories). */
+struct kit_query {
+	uint8_t kind;
+	size_t len;
+	bool own;
+	kit_query_fn fn;
+};
+/* Runs the entry of t[0..n) whose kind and length req[0..len) has. Returns its result,
+ * CONTRACT_DENIED for an `own` query about another account (the handler does not run),
+ * CONTRACT_TOO_LARGE when the answer does not fit resp, CONTRACT_BAD_REQUEST when no entry
+ * matches. */
+enum contract_result kit_query(const struct kit_query *t, size_t n, const void *state,
+                               struct contract_env *env, const uint8_t asker[32],
+                               const uint8_t *req, size_t len, struct enc *resp);
+
 /* ---- commands and replies ------------------------------------------------------------------ */
 
 /* Little-endian fields at p (the codec's layout), for fixed-offset command and answer bytes. */
